@@ -1,0 +1,61 @@
+"""pywats: a typed client for the WATS test-data server.
+
+Import what you need from here; submodules whose names start with ``_`` are private.
+"""
+
+from __future__ import annotations
+
+from pywats._errors import (
+    AuthenticationError,
+    AuthorizationError,
+    ConflictError,
+    ConnectionError,
+    HTTPError,
+    NotFoundError,
+    PyWATSError,
+    RateLimitedError,
+    ReportFormatError,
+    ReportInvalidError,
+    ServerError,
+    TimeoutError,
+    TransportError,
+    ValidationError,
+)
+from pywats.models.report import (
+    CompOp,
+    ReportResult,
+    Step,
+    StepKind,
+    StepStatus,
+    UURReport,
+    UUTReport,
+)
+from pywats.validation import Problem
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthenticationError",
+    "AuthorizationError",
+    "CompOp",
+    "ConflictError",
+    "ConnectionError",
+    "HTTPError",
+    "NotFoundError",
+    "Problem",
+    "PyWATSError",
+    "RateLimitedError",
+    "ReportFormatError",
+    "ReportInvalidError",
+    "ReportResult",
+    "ServerError",
+    "Step",
+    "StepKind",
+    "StepStatus",
+    "TimeoutError",
+    "TransportError",
+    "UURReport",
+    "UUTReport",
+    "ValidationError",
+    "__version__",
+]

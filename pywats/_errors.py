@@ -1,0 +1,202 @@
+"""The exceptions pywats raises.
+
+::
+
+    PyWATSError
+    ├── ReportFormatError          a WSJF/WSXF document could not be read
+    ├── ReportInvalidError         report.validate() found problems; nothing was sent
+    ├── TransportError             no HTTP answer
+    │   ├── ConnectionError        could not connect / connection dropped (also builtins.ConnectionError)
+    │   └── TimeoutError           no answer in time (also builtins.TimeoutError)
+    └── HTTPError                  the server answered with a status >= 400
+        ├── ValidationError        400
+        ├── AuthenticationError    401
+        ├── AuthorizationError     403
+        ├── NotFoundError          404
+        ├── ConflictError          409
+        ├── RateLimitedError       429 (retry_after in seconds, when the server sent one)
+        └── ServerError            5xx
+
+Every :class:`HTTPError` carries ``status``, ``method``, ``url`` and the server's ``message``
+(taken from a JSON body's ``Message``/``message``/``error``/``detail``/``title``, or the plain
+text body).
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING
+
+import msgspec
+
+if TYPE_CHECKING:
+    from pywats.validation import Problem
+
+__all__ = [
+    "AuthenticationError",
+    "AuthorizationError",
+    "ConflictError",
+    "ConnectionError",
+    "HTTPError",
+    "NotFoundError",
+    "PyWATSError",
+    "RateLimitedError",
+    "ReportFormatError",
+    "ReportInvalidError",
+    "ServerError",
+    "TimeoutError",
+    "TransportError",
+    "ValidationError",
+    "error_for_status",
+    "server_message",
+]
+
+
+class PyWATSError(Exception):
+    """Base of every pywats exception."""
+
+
+class ReportFormatError(PyWATSError, ValueError):
+    """A report document (WSJF JSON or WSXF XML) could not be decoded."""
+
+
+class ReportInvalidError(PyWATSError, ValueError):
+    """A report failed validation before it was sent; ``problems`` lists why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(str(p) for p in problems[:20])
+        more = f"\n… and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(f"report is invalid ({len(problems)} problems):\n{lines}{more}")
+
+
+class TransportError(PyWATSError):
+    """No HTTP answer was received."""
+
+    def __init__(self, message: str, *, method: str, url: str) -> None:
+        self.method = method
+        self.url = url
+        super().__init__(f"{method} {url}: {message}")
+
+
+class ConnectionError(TransportError, builtins.ConnectionError):  # noqa: A001
+    """Connecting failed or the connection dropped before a full answer."""
+
+
+class TimeoutError(TransportError, builtins.TimeoutError):  # noqa: A001
+    """The server did not answer in time."""
+
+
+class HTTPError(PyWATSError):
+    """The server answered with an error status."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        body: bytes = b"",
+    ) -> None:
+        self.status = status
+        self.message = message
+        self.method = method
+        self.url = url
+        self.body = body
+        super().__init__(f"{method} {url} -> {status}: {message}")
+
+
+class ValidationError(HTTPError):
+    """400: the server rejected the request's content (for a report: the reasons, one per line)."""
+
+
+class AuthenticationError(HTTPError):
+    """401: missing or wrong token."""
+
+
+class AuthorizationError(HTTPError):
+    """403: the token is valid but lacks a permission."""
+
+
+class NotFoundError(HTTPError):
+    """404: no such route or resource."""
+
+
+class ConflictError(HTTPError):
+    """409: the request conflicts with the server's state."""
+
+
+class RateLimitedError(HTTPError):
+    """429: too many requests; ``retry_after`` is the server's wait in seconds, if it sent one."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        body: bytes = b"",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(status, message, method=method, url=url, body=body)
+        self.retry_after = retry_after
+
+
+class ServerError(HTTPError):
+    """5xx: the server failed."""
+
+
+_BY_STATUS: dict[int, type[HTTPError]] = {
+    400: ValidationError,
+    401: AuthenticationError,
+    403: AuthorizationError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitedError,
+}
+
+_MESSAGE_KEYS = ("Message", "message", "error", "detail", "title", "ExceptionMessage")
+
+
+def server_message(status: int, body: bytes) -> str:
+    """Extract the server's message from an error body (JSON object or string, or plain text)."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return f"HTTP {status}"
+    try:
+        parsed = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return text
+    if isinstance(parsed, str):
+        return parsed
+    if isinstance(parsed, dict):
+        for key in _MESSAGE_KEYS:
+            value = parsed.get(key)
+            if isinstance(value, str) and value:
+                detail = parsed.get("MessageDetail")
+                return f"{value} {detail}" if isinstance(detail, str) and detail else value
+            if isinstance(value, dict):
+                inner = value.get("message") or value.get("Message")
+                if isinstance(inner, str):
+                    return inner
+    return text
+
+
+def error_for_status(
+    status: int,
+    body: bytes,
+    *,
+    method: str,
+    url: str,
+    retry_after: float | None = None,
+) -> HTTPError:
+    """Build the typed error for an HTTP error answer."""
+    message = server_message(status, body)
+    if status == 429:
+        return RateLimitedError(
+            status, message, method=method, url=url, body=body, retry_after=retry_after
+        )
+    cls = _BY_STATUS.get(status, ServerError if status >= 500 else HTTPError)
+    return cls(status, message, method=method, url=url, body=body)

@@ -1,0 +1,1 @@
+"""Report file formats: WSJF (JSON) and WSXF (XML)."""

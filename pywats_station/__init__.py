@@ -1,0 +1,1 @@
+"""The pywats-station daemon: arrives with the station-core issue."""
