@@ -21,6 +21,9 @@ from pywats._errors import (
     TransportError,
     ValidationError,
 )
+from pywats._retry import RateLimit, RetryPolicy
+from pywats._version import __version__
+from pywats.api import AsyncWATS, pyWATS
 from pywats.models.report import (
     CompOp,
     ReportResult,
@@ -32,9 +35,11 @@ from pywats.models.report import (
 )
 from pywats.validation import Problem
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "AsyncWATS",
+    "RateLimit",
+    "RetryPolicy",
+    "pyWATS",
     "AuthenticationError",
     "AuthorizationError",
     "CompOp",

@@ -6,7 +6,7 @@
     ├── ReportFormatError          a WSJF/WSXF document could not be read
     ├── ReportInvalidError         report.validate() found problems; nothing was sent
     ├── TransportError             no HTTP answer
-    │   ├── ConnectionError        could not connect / connection dropped (also builtins.ConnectionError)
+    │   ├── ConnectionError        connect failed / connection dropped (a builtins.ConnectionError)
     │   └── TimeoutError           no answer in time (also builtins.TimeoutError)
     └── HTTPError                  the server answered with a status >= 400
         ├── ValidationError        400

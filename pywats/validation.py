@@ -140,9 +140,7 @@ class _Checker:
     def add(self, rule: str, path: str, message: str) -> None:
         self.problems.append(Problem(rule, path, message))
 
-    def text(
-        self, path: str, value: str | None, limit: int, *, required: bool = False
-    ) -> None:
+    def text(self, path: str, value: str | None, limit: int, *, required: bool = False) -> None:
         if value is None or (required and not value.strip()):
             if required:
                 self.add("required", path, "is required and must not be empty")
@@ -270,8 +268,11 @@ class _Checker:
                 try:
                     x, y = series.points()
                 except ValueError:
-                    self.add("chart-data", f"{path} -> chart", f"series {series.name!r}: "
-                             "xdata/ydata must be ';'-separated numbers")
+                    self.add(
+                        "chart-data",
+                        f"{path} -> chart",
+                        f"series {series.name!r}: xdata/ydata must be ';'-separated numbers",
+                    )
                     continue
                 if series.xdata is not None and len(x) != len(y):
                     self.add(
@@ -279,9 +280,9 @@ class _Checker:
                         f"{path} -> chart",
                         f"series {series.name!r} has {len(x)} x values and {len(y)} y values",
                     )
-        if step.attachment is not None and step.attachment.data is not None:
-            if not _is_base64(step.attachment.data):
-                self.add("base64", f"{path} -> attachment", "data is not valid base64")
+        data = step.attachment.data if step.attachment is not None else None
+        if data is not None and not _is_base64(data):
+            self.add("base64", f"{path} -> attachment", "data is not valid base64")
 
     def names(
         self,
@@ -343,7 +344,9 @@ def _is_base64(data: str) -> bool:
 _MEAS_KINDS = ("numericMeas", "stringMeas", "booleanMeas")
 
 
-def _meas(step: Step, kind: str) -> list[NumericMeasurement | StringMeasurement | BooleanMeasurement]:
+def _meas(
+    step: Step, kind: str
+) -> list[NumericMeasurement | StringMeasurement | BooleanMeasurement]:
     if kind == "numericMeas":
         return list(step.numeric_meas or ())
     if kind == "stringMeas":
@@ -389,7 +392,9 @@ class _ServerRules:
         ending = summary.loop.ending_index
         if ending != highest:
             self.add(
-                "loop-ending-index", path, "endingIndex is required to be the same as highest index."
+                "loop-ending-index",
+                path,
+                "endingIndex is required to be the same as highest index.",
             )
         if summary.loop.num is None or ending is None or summary.loop.num != ending + 1:
             self.add("loop-num", path, "num is required to be one more than endingIndex.")

@@ -305,7 +305,7 @@ class AdditionalDataProperty(_Wire):
 
 
 class AdditionalData(_Wire):
-    """Structured extra data (``additionalData[]`` on a report, ``additionalResults[]`` on a step)."""
+    """Structured extra data: ``additionalData[]`` (report), ``additionalResults[]`` (step)."""
 
     name: str | None = None
     props: list[AdditionalDataProperty] | None = None
@@ -449,7 +449,11 @@ class ChartSeries(_Wire):
     def points(self) -> tuple[list[float], list[float]]:
         """Return the series as (x, y) lists of floats."""
         y = _split_numbers(self.ydata)
-        x = _split_numbers(self.xdata) if self.xdata is not None else [float(i) for i in range(len(y))]
+        x = (
+            _split_numbers(self.xdata)
+            if self.xdata is not None
+            else [float(i) for i in range(len(y))]
+        )
         return x, y
 
 
@@ -620,6 +624,7 @@ class _Report(_Wire, tag_field="type"):
         """
         from pywats.validation import validate_report
 
+        assert isinstance(self, UUTReport | UURReport)
         return validate_report(self, server_rules=server_rules)
 
 

@@ -1,0 +1,1 @@
+"""The API domains: each operation builds calls; ``pywats._domain`` makes it runnable."""

@@ -1,0 +1,93 @@
+"""``api.system``: system status and the station clients of System Manager."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from pywats._call import Call, Flow, json_call
+from pywats._domain import Domain, ModeT, operation
+from pywats.models.system import ClientLogEntry, StationClient
+
+__all__ = ["SystemDomain"]
+
+
+def _level_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, dict):
+        for key in ("levelId", "LevelId", "id", "Id"):
+            if isinstance(value.get(key), int):
+                return int(value[key])
+    return None
+
+
+class SystemDomain(Domain[ModeT]):
+    """System status and station clients (``/api/SystemStatus``, ``/api/SystemManager``)."""
+
+    @operation
+    def get_system_status(self) -> Call[dict[str, str]]:
+        """The server's status map (name → value)."""
+        return json_call("GET", "/api/SystemStatus", dict[str, str], empty={})
+
+    @operation
+    def get_client(
+        self, *, name: str | None = None, identifier: str | None = None
+    ) -> Call[StationClient]:
+        """A station client by ``name`` or ``identifier`` (its MAC address)."""
+        if (name is None) == (identifier is None):
+            raise ValueError("give exactly one of name or identifier")
+        return json_call(
+            "GET",
+            "/api/SystemManager/Client",
+            StationClient,
+            params={"name": name, "identifier": identifier},
+        )
+
+    @operation
+    def get_clients(self) -> Call[list[StationClient]]:
+        """Every station client."""
+        return json_call("GET", "/api/SystemManager/Clients", list[StationClient], empty=[])
+
+    @operation
+    def update_client(
+        self, client: StationClient, *, move_with_history: bool | None = None
+    ) -> Flow[StationClient]:
+        """Update a client's display name, location, purpose or level (by ``client_id``)."""
+        answer: Any = yield json_call(
+            "PUT",
+            "/api/SystemManager/Client",
+            Any,
+            params={"moveWithHistory": move_with_history},
+            body=client,
+            empty={},
+        )
+        if isinstance(answer, dict) and "clientId" in answer:
+            return msgspec.convert(answer, StationClient)
+        return client
+
+    @operation
+    def get_client_log(self, identifier: str) -> Call[list[ClientLogEntry]]:
+        """The System Manager log of one client (by MAC address)."""
+        return json_call(
+            "GET", f"/api/SystemManager/ClientLog/{identifier}", list[ClientLogEntry], empty=[]
+        )
+
+    @operation
+    def get_level(self, hierarchy: list[str]) -> Flow[int | None]:
+        """The id of the leaf level of ``hierarchy`` (topmost first), or ``None`` if missing."""
+        answer: Any = yield json_call(
+            "GET", "/api/SystemManager/Level", Any, params={"hierarchy": hierarchy}, empty={}
+        )
+        return _level_id(answer)
+
+    @operation
+    def create_level(self, hierarchy: list[str]) -> Flow[int | None]:
+        """Create the levels of ``hierarchy`` (topmost first) that are missing; the leaf's id."""
+        answer: Any = yield json_call(
+            "POST", "/api/SystemManager/Level", Any, body=hierarchy, empty={}
+        )
+        return _level_id(answer)

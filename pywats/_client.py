@@ -1,0 +1,356 @@
+"""The only I/O code of the library: run :class:`~pywats._call.Call` objects over httpx.
+
+:class:`BaseClient` holds what both clients share: the base URL, authentication, building the
+``httpx.Request``, turning an answer into a result or a typed error, and the retry/rate-limit
+decisions. It expresses one exchange as a generator of *actions* (send this request, sleep this
+long), so the blocking :class:`Client` and the async :class:`AsyncClient` each only carry out
+actions with their own means: no thread hop, no event loop per sync call.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import threading
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import anyio
+import httpx
+
+from pywats._call import Call, Flow, as_flow
+from pywats._errors import (
+    ConnectionError,
+    PyWATSError,
+    TimeoutError,
+    TransportError,
+    error_for_status,
+)
+from pywats._retry import RateLimit, RateLimiter, RetryPolicy, parse_retry_after
+from pywats._version import __version__
+
+__all__ = ["AsyncClient", "BaseClient", "Client", "normalise_base_url"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Send:
+    request: httpx.Request
+
+
+@dataclass(frozen=True, slots=True)
+class _Sleep:
+    seconds: float
+
+
+_Action = _Send | _Sleep
+_Outcome = httpx.Response | httpx.HTTPError | None
+
+
+_DEFAULT_RATE_LIMIT = RateLimit()
+
+
+def normalise_base_url(url: str) -> str:
+    """Return the server's base URL: scheme and host (and virtual folder), no ``/api``.
+
+    ``https://x.wats.com/``, ``https://x.wats.com/api`` and ``x.wats.com`` all give
+    ``https://x.wats.com``.
+
+    Raises:
+        ValueError: the URL is empty or not http(s).
+    """
+    text = url.strip()
+    if not text:
+        raise ValueError("the server URL is empty")
+    if "://" not in text:
+        text = "https://" + text
+    parsed = httpx.URL(text)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"the server URL must be http(s)://host[/folder], not {url!r}")
+    text = text.rstrip("/")
+    if text.lower().endswith("/api"):
+        text = text[: -len("/api")]
+    return text.rstrip("/")
+
+
+def _basic(token: str | None, username: str | None, password: str | None) -> str | None:
+    if token:
+        return token.strip()
+    if username is not None:
+        raw = f"{username}:{password or ''}".encode()
+        return base64.b64encode(raw).decode("ascii")
+    return None
+
+
+class BaseClient:
+    """What the sync and async clients share; not used on its own.
+
+    Args:
+        base_url: the WATS server, e.g. ``https://mycompany.wats.com``.
+        token: the API token (sent as ``Authorization: Basic <token>``, verbatim).
+        username, password: instead of a token, basic credentials.
+        timeout: seconds for connecting, reading and writing.
+        retry: the retry policy (``RetryPolicy.never()`` to disable).
+        rate_limit: the client-side request budget (``None`` to disable).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = _DEFAULT_RATE_LIMIT,
+        user_agent: str | None = None,
+    ) -> None:
+        self.base_url = normalise_base_url(base_url)
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._limiter = RateLimiter(rate_limit) if rate_limit is not None else None
+        self._rng = random.Random()
+        self._headers = {
+            "Accept": "application/json",
+            "User-Agent": user_agent or f"pywats/{__version__}",
+        }
+        auth = _basic(token, username, password)
+        if auth:
+            self._headers["Authorization"] = f"Basic {auth}"
+        # Monotonic clock for rate limiting; tests replace it.
+        self._clock = time.monotonic
+
+    def __repr__(self) -> str:  # never shows the token
+        return f"{type(self).__name__}({self.base_url!r})"
+
+    def _request(self, call: Call[Any], http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        headers = {}
+        if call.accept != "application/json":
+            headers["Accept"] = call.accept
+        if call.content_type is not None:
+            headers["Content-Type"] = call.content_type
+        if call.internal:
+            headers["Referer"] = self.base_url
+        headers.update(call.headers)
+        params: list[tuple[str, str | int | float | bool | None]] = list(call.query())
+        return http.build_request(
+            call.method,
+            call.path,
+            params=params,
+            content=call.content,
+            headers=headers,
+        )
+
+    def _exchange(
+        self, call: Call[T], http: httpx.Client | httpx.AsyncClient
+    ) -> Generator[_Action, _Outcome, T]:
+        """One call with rate limiting and retries, as actions for a driver to carry out."""
+        request = self._request(call, http)
+        method, url = request.method, str(request.url)
+        attempt = 0
+        while True:
+            if self._limiter is not None:
+                wait = self._reserve()
+                if wait > 0:
+                    yield _Sleep(wait)
+            outcome = yield _Send(request)
+            error: PyWATSError
+            retry_after: float | None = None
+            if isinstance(outcome, httpx.Response):
+                if outcome.is_success:
+                    return call.parse(outcome)
+                retry_after = parse_retry_after(outcome.headers.get("Retry-After"))
+                error = error_for_status(
+                    outcome.status_code,
+                    outcome.content,
+                    method=method,
+                    url=url,
+                    retry_after=retry_after,
+                )
+                delay = self.retry.delay(
+                    attempt=attempt,
+                    retry_safe=call.retry_safe,
+                    status=outcome.status_code,
+                    retry_after=retry_after,
+                    rng=self._rng,
+                )
+            else:
+                assert outcome is not None
+                error = _transport_error(outcome, method, url)
+                delay = self.retry.delay(
+                    attempt=attempt,
+                    retry_safe=call.retry_safe,
+                    network_error=True,
+                    connect_error=isinstance(outcome, httpx.ConnectError),
+                    rng=self._rng,
+                )
+            if delay is None:
+                raise error
+            yield _Sleep(delay)
+            attempt += 1
+
+    def _reserve(self) -> float:
+        assert self._limiter is not None
+        return self._limiter.reserve(self._clock())
+
+
+def _transport_error(exc: httpx.HTTPError, method: str, url: str) -> TransportError:
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return TimeoutError(f"timed out ({detail})", method=method, url=url)
+    return ConnectionError(detail, method=method, url=url)
+
+
+class Client(BaseClient):
+    """The blocking client: runs calls with an ``httpx.Client``.
+
+    Use as a context manager, or call :meth:`close`. Extra keyword arguments
+    (``transport``, ``verify``, ``proxy``, …) go to ``httpx.Client``.
+    """
+
+    def __init__(self, base_url: str, token: str | None = None, **kwargs: Any) -> None:
+        own = {
+            k: kwargs.pop(k)
+            for k in ("username", "password", "timeout", "retry", "rate_limit", "user_agent")
+            if k in kwargs
+        }
+        super().__init__(base_url, token, **own)
+        self._lock = threading.Lock()
+        self._sleep = time.sleep
+        self.http = httpx.Client(
+            base_url=self.base_url,
+            headers=self._headers,
+            timeout=self.timeout,
+            **kwargs,
+        )
+
+    def _reserve(self) -> float:
+        with self._lock:  # the blocking client may be shared between threads
+            return super()._reserve()
+
+    def send(self, call: Call[T]) -> T:
+        """Run one call (with retries) and return its parsed result."""
+        actions = self._exchange(call, self.http)
+        outcome: _Outcome = None
+        while True:
+            try:
+                action = actions.send(outcome)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            if isinstance(action, _Sleep):
+                self._sleep(action.seconds)
+                outcome = None
+            else:
+                try:
+                    outcome = self.http.send(action.request)
+                except httpx.HTTPError as exc:
+                    outcome = exc
+
+    def run(self, op: Call[T] | Flow[T]) -> T:
+        """Run a call or a multi-call flow and return its result."""
+        flow = as_flow(op)
+        try:
+            call = flow.send(None)
+            while True:
+                try:
+                    value = self.send(call)
+                except PyWATSError as exc:
+                    call = flow.throw(exc)  # the flow may handle it (e.g. 404 as "absent")
+                else:
+                    call = flow.send(value)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncClient(BaseClient):
+    """The async client: awaits calls with an ``httpx.AsyncClient``; works under trio and asyncio.
+
+    Sleeps go through anyio, which uses whichever event loop is running.
+    """
+
+    def __init__(self, base_url: str, token: str | None = None, **kwargs: Any) -> None:
+        own = {
+            k: kwargs.pop(k)
+            for k in ("username", "password", "timeout", "retry", "rate_limit", "user_agent")
+            if k in kwargs
+        }
+        super().__init__(base_url, token, **own)
+        self._sleep = anyio.sleep
+        self.http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=self._headers,
+            timeout=self.timeout,
+            **kwargs,
+        )
+
+    async def send(self, call: Call[T]) -> T:
+        """Run one call (with retries) and return its parsed result."""
+        actions = self._exchange(call, self.http)
+        outcome: _Outcome = None
+        while True:
+            try:
+                action = actions.send(outcome)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            if isinstance(action, _Sleep):
+                await self._sleep(action.seconds)
+                outcome = None
+            else:
+                try:
+                    outcome = await self.http.send(action.request)
+                except httpx.HTTPError as exc:
+                    outcome = exc
+
+    async def run(self, op: Call[T] | Flow[T]) -> T:
+        """Run a call or a multi-call flow and return its result."""
+        flow = as_flow(op)
+        try:
+            call = flow.send(None)
+            while True:
+                try:
+                    value = await self.send(call)
+                except PyWATSError as exc:
+                    call = flow.throw(exc)  # the flow may handle it (e.g. 404 as "absent")
+                else:
+                    call = flow.send(value)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self.http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,49 @@
+"""Server metadata: processes (test, repair and WIP operations), levels, product groups."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+
+from pywats.models._base import Dto
+
+__all__ = ["Level", "Process", "ProductGroup"]
+
+
+class Process(Dto):
+    """A process (operation type): a test, repair or WIP operation, keyed by ``code``.
+
+    ``state`` is 1 for an active process.
+    """
+
+    code: int
+    name: str | None = None
+    description: str | None = None
+    is_test_operation: bool = False
+    is_repair_operation: bool = False
+    is_wip_operation: bool = False
+    process_index: int | None = None
+    state: int | None = None
+    process_id: uuid.UUID | None = msgspec.field(default=None, name="processID")
+
+    @property
+    def active(self) -> bool:
+        """Whether the process is active (``state`` 1, or not reported)."""
+        return self.state in (None, 1)
+
+
+class Level(Dto):
+    """A level (client group in System Manager)."""
+
+    level_id: int
+    level_name: str | None = None
+
+
+class ProductGroup(Dto):
+    """A product group; ``filters`` (part number/revision rules) only with ``include_filters``."""
+
+    product_group_id: int
+    product_group_name: str | None = None
+    filters: list[dict[str, Any]] | None = None
