@@ -1,0 +1,59 @@
+"""``python -m pywats.testing serve``: run the emulated WATS server over TCP."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pywats.testing",
+        description="An emulated WATS server for testing scripts, converters and stations.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the emulator over HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    serve.add_argument(
+        "--token",
+        action="append",
+        default=None,
+        help="accepted API token (repeatable; default: test-token)",
+    )
+    serve.add_argument("--data", type=Path, help="keep reports in a SQLite file in this folder")
+    mode = serve.add_mutually_exclusive_group()
+    mode.add_argument("--strict", action="store_true", help="validate like the live server")
+    mode.add_argument("--lenient", action="store_true", help="accept real exports (default)")
+    serve.add_argument(
+        "--admin", action="store_true", help="enable the /_emulator admin routes (faults, log)"
+    )
+    args = parser.parse_args(argv)
+
+    try:
+        import trio
+
+        from pywats.testing._emulator import FakeWATS
+        from pywats.testing._serve import serve as run_server
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        print(f"missing dependency ({exc}); install pywats[testing]", file=sys.stderr)
+        return 2
+
+    tokens = args.token or ["test-token"]
+    emulator = FakeWATS(tokens[0], strict=args.strict, data_dir=args.data, admin=args.admin)
+    for token in tokens[1:]:
+        emulator.state.add_token(token)
+    try:
+        trio.run(run_server, emulator, args.host, args.port)
+    except OSError as exc:
+        print(f"cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,444 @@
+"""``FakeWATS``: an emulated WATS server for tests, in process or over TCP.
+
+One object holds the server's state and answers requests (:meth:`FakeWATS.handle`, sans-IO). It
+is at once
+
+* an httpx transport for the blocking and the async client
+  (``pyWATS(url, token, transport=fake)``),
+* an ASGI application (``hypercorn`` serves it over TCP: ``python -m pywats.testing serve``).
+
+See ``docs/testing-with-the-emulator.md``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import msgspec
+
+from pywats.formats import wsjf
+from pywats.models.report import UURReport, UUTReport
+from pywats.testing._faults import Fault, Faults, Outcome
+from pywats.testing._headers import build_header, guid
+from pywats.testing._http import HTTPFailure, Request, Response, Router, error, json_response
+from pywats.testing._meta_routes import add_meta_routes
+from pywats.testing._report_routes import add_report_routes
+from pywats.testing._seed import State
+from pywats.testing._store import ReportStore, StoredReport
+from pywats.validation import FieldLimits, validate_report
+
+__all__ = ["FakeWATS", "LogEntry"]
+
+_DENIED = "Authorization has been denied for this request."
+_ADMIN = "/_emulator"
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One request the emulator answered (or refused)."""
+
+    time: float
+    method: str
+    path: str
+    status: int  # 0: refused or dropped before an answer
+    report_id: str | None = None
+
+
+class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """An emulated WATS server.
+
+    Args:
+        token: an API token to accept (``Authorization: Basic <token>``); more with
+            :meth:`State.add_token` on :attr:`state`.
+        strict: validate submitted reports like the live server (its consistency rules and a
+            known ``refUUT``); the default, lenient, accepts everything a server exports.
+        data_dir: keep reports in a SQLite file there (survives restarts); memory otherwise.
+        admin: serve the admin routes under ``/_emulator`` (faults, log, reset).
+        seed: seed of the random choices of fractional faults.
+    """
+
+    def __init__(
+        self,
+        token: str | None = "test-token",
+        *,
+        strict: bool = False,
+        data_dir: str | Path | None = None,
+        admin: bool = False,
+        seed: int = 0,
+        log_size: int = 100_000,
+    ) -> None:
+        self.state = State()
+        if token:
+            self.state.add_token(token, "api")
+        self.strict = strict
+        self.admin = admin
+        self.faults = Faults(seed)
+        self.log: deque[LogEntry] = deque(maxlen=log_size)
+        path = Path(data_dir) / "wats-emulator.sqlite3" if data_dir is not None else None
+        self.reports = ReportStore(path)
+        self._lock = threading.RLock()
+        self._runs: dict[tuple[str, str, int], int] = {}
+        self._first_pass: dict[tuple[str, str, int], int] = {}
+        self._time_stamp = 0
+        self._asset_counts: dict[str, int] = {}
+        for stored in self.reports.headers():
+            self._index(stored)
+        self.router = Router()
+        add_report_routes(self.router)
+        add_meta_routes(self.router)
+
+    # --- bookkeeping ----------------------------------------------------------------------
+
+    def _index(self, stored: StoredReport) -> None:
+        header = stored.header
+        self._time_stamp = max(self._time_stamp, header.time_stamp or 0)
+        if stored.run_key is not None:
+            key = stored.run_key
+            self._runs[key] = max(self._runs.get(key, 0), header.run or 0)
+            if header.passed_in_run is not None:
+                self._first_pass.setdefault(key, header.passed_in_run)
+
+    def repairs_of(self, uut_id: str) -> list[dict[str, Any]]:
+        """``uut.refUURs`` of a test report: the repair reports that reference it."""
+        wanted = uut_id.lower()
+        return [
+            {"id": s.id, "start": s.header.start}
+            for s in self.reports.headers()
+            if s.ref_uut == wanted
+        ]
+
+    def asset_stats(self, asset_sn: str | None) -> dict[str, Any]:
+        """The emulator's view of an asset's counters (``assetStats[]``)."""
+        count = self._asset_counts.get(asset_sn or "", 0)
+        return {
+            "assetSN": asset_sn,
+            "runningCount": count,
+            "runningCountExceeded": 0,
+            "totalCount": count,
+            "totalCountExceeded": 0,
+            "isDaysSinceCalibrationUnknown": True,
+            "isDaysSinceMaintenanceUnknown": True,
+        }
+
+    def report_ids(self) -> list[str]:
+        """The ids of every stored report."""
+        return [s.id for s in self.reports.headers()]
+
+    def get_report(self, report_id: str) -> UUTReport | UURReport | None:
+        """A stored report as it was accepted, or ``None``."""
+        stored = self.reports.get(report_id)
+        return wsjf.loads(stored.wsjf) if stored is not None else None
+
+    def reset(self) -> None:
+        """Forget every report, fault and log entry (metadata stays)."""
+        with self._lock:
+            self.reports.clear()
+            self.faults.clear()
+            self.log.clear()
+            self._runs.clear()
+            self._first_pass.clear()
+            self._asset_counts.clear()
+
+    def close(self) -> None:
+        """Close the SQLite file (transport protocol: also called by httpx clients)."""
+        self.reports.close()
+
+    async def aclose(self) -> None:
+        """Async transport protocol; the emulator is closed with :meth:`close`."""
+
+    # --- report acceptance ----------------------------------------------------------------
+
+    def _check(self, report: UUTReport | UURReport) -> list[str]:
+        problems = [
+            str(p)
+            for p in validate_report(report, server_rules=self.strict, limits=FieldLimits.lenient())
+        ]
+        code = report.process_code
+        process = self.state.process(code) if code is not None else None
+        if code is not None and process is None:
+            problems.append(f"processCode: {code} is not a known process.")
+        elif process is not None:
+            if isinstance(report, UUTReport) and not process.is_test_operation:
+                problems.append(f"processCode: {code} ({process.name}) is not a test operation.")
+            if isinstance(report, UURReport) and not process.is_repair_operation:
+                problems.append(f"processCode: {code} ({process.name}) is not a repair operation.")
+        if isinstance(report, UURReport) and report.uur is not None:
+            failed = report.uur.process_code
+            failed_process = self.state.process(failed) if failed is not None else None
+            if failed is not None and (
+                failed_process is None or not failed_process.is_test_operation
+            ):
+                problems.append(f"uur.processCode: {failed} is not a known test operation.")
+            ref = report.uur.ref_uut
+            if self.strict and ref is not None and str(ref) not in self.reports:
+                problems.append(f"uur.refUUT: the referenced test report {ref} was not found.")
+        return problems
+
+    def accept_report(self, report: UUTReport | UURReport, req: Request) -> dict[str, Any]:
+        """Validate and store a submitted report; return the ``InsertReportResult``.
+
+        Raises:
+            HTTPFailure: 400 with one line per problem (CRLF-separated, as the server does).
+        """
+        problems = self._check(report)
+        if problems:
+            raise HTTPFailure(400, "\r\n".join(problems))
+        report_id = str(report.id)
+        data = wsjf.dumps(report)
+        with self._lock:
+            previous = self.reports.get(report_id)
+            key = (report.pn or "", report.sn or "", report.process_code or 0)
+            if previous is not None and previous.header.run is not None:
+                run = previous.header.run
+                receive_count = (previous.header.receive_count or 1) + 1
+            else:
+                run = self._runs.get(key, 0) + 1
+                self._runs[key] = run
+                receive_count = 1
+                for asset in report.assets or ():
+                    sn = asset.asset_sn or ""
+                    self._asset_counts[sn] = self._asset_counts.get(sn, 0) + (
+                        asset.usage_count or 1
+                    )
+            if report.result == "P":
+                self._first_pass.setdefault(key, run)
+            self._time_stamp += 1
+            process = self.state.process(report.process_code or -1)
+            header = build_header(
+                report,
+                process_name=process.name if process else None,
+                time_stamp=self._time_stamp,
+                receive_count=receive_count,
+                run=run,
+                passed_in_run=self._first_pass.get(key),
+                size=len(data),
+            )
+            ref_uut = None
+            if isinstance(report, UURReport) and report.uur and report.uur.ref_uut:
+                ref_uut = str(report.uur.ref_uut)
+            self.reports.put(
+                StoredReport(
+                    id=report_id,
+                    type=report.report_type.value,
+                    wsjf=data,
+                    header=header,
+                    ref_uut=ref_uut,
+                    run_key=key,
+                )
+            )
+            number = self._time_stamp
+        return {"ID": report_id, "uuid": report_id, "Report_ID": number}
+
+    # --- request handling -----------------------------------------------------------------
+
+    def handle(self, req: Request) -> tuple[Outcome, Response]:
+        """Answer one request; the outcome says whether to delay, refuse or drop it."""
+        if self.admin and req.path.lower().startswith(_ADMIN):
+            return Outcome(), self._guarded(req, self._admin)
+        outcome = self.faults.decide(req.method, req.path)
+        if outcome.refuse:
+            self._log(req, 0, None)
+            return outcome, Response(status=0)
+        if outcome.status is not None and outcome.status != 400:
+            response = error(outcome.status, outcome.message or "")
+            response.headers.update(outcome.headers)
+        elif outcome.status == 400:
+            response = self._guarded(req, lambda r: error(400, outcome.message or ""))
+        else:
+            response = self._guarded(req, self._route)
+        self._log(req, 0 if outcome.drop else response.status, response)
+        return outcome, response
+
+    def _guarded(self, req: Request, inner: Callable[[Request], Response]) -> Response:
+        identity = self.state.identify(req.headers.get("authorization"))
+        if identity is None:
+            return error(401, _DENIED)
+        if identity.read_only and req.method.upper() not in ("GET", "HEAD"):
+            return error(403, "The token does not have permission to change data.")
+        try:
+            return inner(req)
+        except HTTPFailure as exc:
+            return error(exc.status, exc.message)
+
+    def _route(self, req: Request) -> Response:
+        route, params = self.router.match(req.method, req.path)
+        return route.handler(self, req, **params)
+
+    def _log(self, req: Request, status: int, response: Response | None) -> None:
+        report_id: str | None = None
+        lower = req.path.lower()
+        if lower.startswith("/api/report/ws") and req.method.upper() == "POST":
+            if response is not None and response.status == 200:
+                report_id = msgspec.json.decode(response.body).get("ID")
+            else:
+                report_id = _sniff_id(req.body)
+        elif lower.startswith(("/api/report/wsjf/", "/api/report/wsxf/")):
+            report_id = guid(req.path.rsplit("/", 1)[-1])
+        self.log.append(LogEntry(time.time(), req.method.upper(), req.path, status, report_id))
+
+    def submitted_ids(self) -> list[str]:
+        """Ids of reports accepted so far, in order (re-submits repeat), from the request log."""
+        return [
+            e.report_id for e in self.log if e.report_id and e.status == 200 and e.method == "POST"
+        ]
+
+    # --- admin routes ---------------------------------------------------------------------
+
+    def _admin(self, req: Request) -> Response:
+        path = req.path.lower().rstrip("/")
+        method = req.method.upper()
+        if path == f"{_ADMIN}/faults" and method == "POST":
+            try:
+                fault = msgspec.json.decode(req.body, type=Fault)
+                return json_response(self.faults.add(fault))
+            except (msgspec.DecodeError, ValueError) as exc:
+                raise HTTPFailure(400, f"Invalid fault: {exc}") from exc
+        if path == f"{_ADMIN}/faults" and method == "DELETE":
+            self.faults.clear()
+            return json_response(True)
+        if path == f"{_ADMIN}/faults" and method == "GET":
+            return json_response(self.faults.active())
+        if path == f"{_ADMIN}/log" and method == "GET":
+            return json_response(list(self.log))
+        if path == f"{_ADMIN}/reports" and method == "GET":
+            return json_response({"count": len(self.reports), "ids": self.report_ids()})
+        if path == f"{_ADMIN}/reset" and method == "POST":
+            self.reset()
+            return json_response(True)
+        raise HTTPFailure(404, f"No admin route {req.method} {req.path}.")
+
+    # --- httpx transports -----------------------------------------------------------------
+
+    def _translate(self, request: httpx.Request, body: bytes) -> Request:
+        return Request(
+            method=request.method,
+            path=request.url.path,
+            query=list(request.url.params.multi_items()),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=body,
+        )
+
+    def _answer(
+        self, request: httpx.Request, outcome: Outcome, response: Response
+    ) -> httpx.Response:
+        if outcome.refuse:
+            raise httpx.ConnectError("connection refused (the emulator is down)", request=request)
+        if outcome.drop:
+            raise httpx.RemoteProtocolError(
+                "server disconnected without sending a complete response", request=request
+            )
+        return httpx.Response(
+            response.status,
+            headers=response.header_list(),
+            content=response.body,
+            request=request,
+        )
+
+    @staticmethod
+    def _read_timeout(request: httpx.Request) -> float | None:
+        timeout = request.extensions.get("timeout", {})
+        value = timeout.get("read") if isinstance(timeout, dict) else None
+        return float(value) if value is not None else None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """httpx transport protocol (blocking clients)."""
+        outcome, response = self.handle(self._translate(request, request.read()))
+        if outcome.delay > 0:
+            limit = self._read_timeout(request)
+            if limit is not None and outcome.delay >= limit:
+                time.sleep(limit)
+                raise httpx.ReadTimeout("the emulator answered too slowly", request=request)
+            time.sleep(outcome.delay)
+        return self._answer(request, outcome, response)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """httpx transport protocol (async clients, trio or asyncio)."""
+        body = await request.aread()
+        outcome, response = self.handle(self._translate(request, body))
+        if outcome.delay > 0:
+            limit = self._read_timeout(request)
+            if limit is not None and outcome.delay >= limit:
+                await anyio.sleep(limit)
+                raise httpx.ReadTimeout("the emulator answered too slowly", request=request)
+            await anyio.sleep(outcome.delay)
+        return self._answer(request, outcome, response)
+
+    # --- ASGI -----------------------------------------------------------------------------
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+        send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ) -> None:
+        """ASGI application protocol."""
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        req = Request(
+            method=scope["method"],
+            path=scope["path"],
+            query=list(httpx.QueryParams(raw_query).multi_items()),
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+            body=b"".join(chunks),
+        )
+        outcome, response = await anyio.to_thread.run_sync(self.handle, req)
+        if outcome.delay > 0:
+            await anyio.sleep(outcome.delay)
+        if outcome.refuse or outcome.drop:
+            # Promise a full body, send half of it, then give up: the client sees the
+            # connection close mid-answer.
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status or 200,
+                    "headers": [(b"content-length", b"%d" % (len(response.body) + 64))],
+                }
+            )
+            await send({"type": "http.response.body", "body": b"{", "more_body": True})
+            raise Dropped("connection dropped by fault injection")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [(k.encode(), v.encode()) for k, v in response.header_list()],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+
+class Dropped(Exception):
+    """Raised by the ASGI app to make the server abort the connection."""
+
+
+def _sniff_id(body: bytes) -> str | None:
+    """The report id of a (possibly rejected) WSJF submit, for the request log."""
+    try:
+        value = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return guid(value["id"])
+    return None

@@ -1,0 +1,187 @@
+"""The emulator's metadata routes: app, auth, system status, System Manager, client registration."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from pywats.models.system import StationClient
+from pywats.testing._http import HTTPFailure, Request, Response, Router, json_response
+
+if TYPE_CHECKING:
+    from pywats.testing._emulator import FakeWATS
+
+__all__ = ["add_meta_routes"]
+
+
+def add_meta_routes(router: Router) -> None:
+    """Register the metadata routes on ``router``."""
+    router.add("GET", "/api/App/Version", version)
+    router.add("GET", "/api/App/Processes", processes)
+    router.add("GET", "/api/App/Levels", levels)
+    router.add("GET", "/api/App/ProductGroups", product_groups)
+    router.add("GET", "/api/SystemStatus", system_status)
+    router.add("GET", "/api/Auth/GetToken", get_token)
+    router.add("GET", "/api/Auth/GetToken/{identifier}", get_token)
+    router.add("GET", "/api/SystemManager/Client", get_client)
+    router.add("PUT", "/api/SystemManager/Client", put_client)
+    router.add("GET", "/api/SystemManager/Clients", get_clients)
+    router.add("GET", "/api/SystemManager/ClientLog/{identifier}", client_log)
+    router.add("GET", "/api/SystemManager/Level", get_level)
+    router.add("POST", "/api/SystemManager/Level", post_level)
+    router.add("POST", "/api/internal/Client/Register", register_client)
+    router.add("GET", "/api/internal/Client/Ping", ping)
+
+
+def _flag(req: Request, name: str) -> bool | None:
+    value = req.param(name)
+    if value is None:
+        return None
+    if value.lower() not in ("true", "false"):
+        raise HTTPFailure(400, f"The value '{value}' is not valid for {name}.")
+    return value.lower() == "true"
+
+
+def version(emu: FakeWATS, req: Request) -> Response:
+    """``GET /api/App/Version``: a JSON string."""
+    return json_response(emu.state.version)
+
+
+def processes(emu: FakeWATS, req: Request) -> Response:
+    """``GET /api/App/Processes``; without filters: active test, repair and WIP operations."""
+    test = _flag(req, "includeTestOperations")
+    repair = _flag(req, "includeRepairOperations")
+    wip = _flag(req, "includeWipOperations")
+    inactive = _flag(req, "includeInactiveProcesses") or False
+    if test is None and repair is None and wip is None:
+        test = repair = wip = True
+    out = [
+        p
+        for p in emu.state.processes
+        if (inactive or p.active)
+        and (
+            (test and p.is_test_operation)
+            or (repair and p.is_repair_operation)
+            or (wip and p.is_wip_operation)
+        )
+    ]
+    return json_response(out)
+
+
+def levels(emu: FakeWATS, req: Request) -> Response:
+    """``GET /api/App/Levels``."""
+    return json_response(emu.state.levels)
+
+
+def product_groups(emu: FakeWATS, req: Request) -> Response:
+    """``GET /api/App/ProductGroups``; filters only with ``includeFilters=true``."""
+    groups = emu.state.product_groups
+    if not _flag(req, "includeFilters"):
+        groups = [msgspec.structs.replace(g, filters=None) for g in groups]
+    return json_response(groups)
+
+
+def system_status(emu: FakeWATS, req: Request) -> Response:
+    """``GET /api/SystemStatus``."""
+    return json_response(emu.state.system_status)
+
+
+def get_token(emu: FakeWATS, req: Request, identifier: str | None = None) -> Response:
+    """``GET /api/Auth/GetToken[/{identifier}]``: mint a token; ``reset`` voids the old one."""
+    user = req.headers.get("x-emulator-user", "api")
+    token = emu.state.new_token(user, identifier, reset=bool(_flag(req, "reset")))
+    return json_response(token)
+
+
+def _client_by(emu: FakeWATS, name: str | None, identifier: str | None) -> StationClient:
+    state = emu.state
+    with state.lock:
+        if identifier is not None:
+            client_id = state.client_macs.get(identifier.upper())
+            found = next((c for c in state.clients if c.client_id == client_id), None)
+        else:
+            found = next(
+                (c for c in state.clients if (c.name or "").lower() == (name or "").lower()), None
+            )
+    if found is None:
+        raise HTTPFailure(404, f"Client {identifier or name} was not found.")
+    return found
+
+
+def get_client(emu: FakeWATS, req: Request) -> Response:
+    """``GET /api/SystemManager/Client?name=…|identifier=…``."""
+    name, identifier = req.param("name"), req.param("identifier")
+    if name is None and identifier is None:
+        raise HTTPFailure(400, "Either name or identifier is required.")
+    return json_response(_client_by(emu, name, identifier))
+
+
+def put_client(emu: FakeWATS, req: Request) -> Response:
+    """``PUT /api/SystemManager/Client``: update display name, location, purpose, level."""
+    try:
+        update = msgspec.json.decode(req.body, type=StationClient)
+    except msgspec.DecodeError as exc:
+        raise HTTPFailure(400, f"The request is invalid. {exc}") from exc
+    state = emu.state
+    with state.lock:
+        for i, client in enumerate(state.clients):
+            if client.client_id == update.client_id:
+                changed = msgspec.structs.replace(
+                    client,
+                    display_name=update.display_name or client.display_name,
+                    location=update.location or client.location,
+                    purpose=update.purpose or client.purpose,
+                    client_group_id=update.client_group_id or client.client_group_id,
+                )
+                state.clients[i] = changed
+                return json_response(changed)
+    raise HTTPFailure(404, f"Client {update.client_id} was not found.")
+
+
+def get_clients(emu: FakeWATS, req: Request) -> Response:
+    """``GET /api/SystemManager/Clients``."""
+    return json_response(emu.state.clients)
+
+
+def client_log(emu: FakeWATS, req: Request, identifier: str) -> Response:
+    """``GET /api/SystemManager/ClientLog/{identifier}``."""
+    client = _client_by(emu, None, identifier)
+    return json_response(emu.state.client_log.get(client.client_id, []))
+
+
+def get_level(emu: FakeWATS, req: Request) -> Response:
+    """``GET /api/SystemManager/Level?hierarchy=a&hierarchy=b``: the leaf id or null."""
+    hierarchy = req.params("hierarchy")
+    if not hierarchy:
+        raise HTTPFailure(400, "The hierarchy parameter is required.")
+    return json_response(emu.state.level_id(hierarchy, create=False))
+
+
+def post_level(emu: FakeWATS, req: Request) -> Response:
+    """``POST /api/SystemManager/Level`` with a JSON array: create missing levels."""
+    try:
+        hierarchy: Any = msgspec.json.decode(req.body, type=list[str])
+    except msgspec.DecodeError as exc:
+        raise HTTPFailure(400, f"The request is invalid. {exc}") from exc
+    if not hierarchy:
+        raise HTTPFailure(400, "The hierarchy must not be empty.")
+    return json_response(emu.state.level_id(hierarchy, create=True))
+
+
+def register_client(emu: FakeWATS, req: Request) -> Response:
+    """``POST /api/internal/Client/Register?mac=&name=&location=&purpose=``."""
+    name = req.param("name")
+    if not name:
+        raise HTTPFailure(400, "The name parameter is required.")
+    client = emu.state.register_client(
+        name, location=req.param("location"), purpose=req.param("purpose"), mac=req.param("mac")
+    )
+    return json_response(client)
+
+
+def ping(emu: FakeWATS, req: Request) -> Response:
+    """``GET /api/internal/Client/Ping``: server name and time."""
+    from datetime import UTC, datetime
+
+    return json_response({"ServerName": "pywats-emulator", "ServerTime": datetime.now(UTC)})

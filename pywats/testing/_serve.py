@@ -1,0 +1,99 @@
+"""Serve the emulator over TCP with hypercorn on trio (``python -m pywats.testing serve``).
+
+A ``down`` fault really closes the listening socket for its duration (clients get "connection
+refused"), then the server binds the same port again.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from functools import partial
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve as hypercorn_serve
+
+from pywats.testing._emulator import Dropped, FakeWATS
+
+__all__ = ["serve"]
+
+_POLL = 0.05
+
+
+class _QuietDrops(logging.Filter):
+    """Hide hypercorn's traceback for connections dropped on purpose by a ``drop`` fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, Dropped)
+
+
+_errorlog = logging.getLogger("pywats.testing.hypercorn")
+_errorlog.addFilter(_QuietDrops())
+
+
+def _config(host: str, port: int) -> Config:
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.graceful_timeout = 0.5
+    config.keep_alive_timeout = 5
+    config.accesslog = None
+    config.errorlog = _errorlog
+    return config
+
+
+async def serve(
+    emulator: FakeWATS,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    announce: bool = True,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``emulator`` until SIGTERM/SIGINT (or cancellation); report the bound port.
+
+    Prints ``serving WATS emulator on http://HOST:PORT`` once it accepts connections.
+    """
+    stopping = trio.Event()
+    started = False
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def watch_signals() -> None:
+                async for _ in signals:
+                    stopping.set()
+                    return
+
+            nursery.start_soon(watch_signals)
+            while not stopping.is_set():
+                pause = emulator.faults.down_for()
+                if pause > 0:
+                    with trio.move_on_after(pause):
+                        await stopping.wait()
+                    continue
+                shutdown = trio.Event()
+                async with trio.open_nursery() as inner:
+                    binds = await inner.start(
+                        partial(
+                            hypercorn_serve,
+                            emulator,  # type: ignore[arg-type]  # hypercorn's ASGI types are narrower
+                            _config(host, port),
+                            shutdown_trigger=shutdown.wait,
+                        )
+                    )
+                    if not started:
+                        port = int(binds[0].rsplit(":", 1)[1])
+                        started = True
+                        if announce:
+                            print(f"serving WATS emulator on http://{host}:{port}", flush=True)
+                        task_status.started(port)
+                    while not stopping.is_set() and emulator.faults.down_for() <= 0:
+                        with trio.move_on_after(_POLL):
+                            await stopping.wait()
+                    shutdown.set()
+            nursery.cancel_scope.cancel()
+    emulator.close()
+    if announce:
+        print("WATS emulator stopped", file=sys.stderr, flush=True)
