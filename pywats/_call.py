@@ -117,6 +117,18 @@ def query_value(value: str | int | float | bool) -> str:
 
 
 _json = msgspec.json.Encoder()
+_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def _decoder(result: Any) -> msgspec.json.Decoder[Any]:
+    """One decoder per result type, built once (building one costs more than a small decode)."""
+    try:
+        return _decoders[result]
+    except KeyError:
+        decoder = _decoders[result] = msgspec.json.Decoder(result)
+        return decoder
+    except TypeError:  # an unhashable type expression: do not cache
+        return msgspec.json.Decoder(result)
 
 
 def json_call(
@@ -138,7 +150,7 @@ def json_call(
         empty: the value to return for an empty answer body; without it an empty body is an
             :class:`UnexpectedResponseError`.
     """
-    decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(result)
+    decoder: msgspec.json.Decoder[T] = _decoder(result)
 
     def parse(response: httpx.Response) -> T:
         data = response.content
