@@ -33,6 +33,7 @@ from pywats.models.report import (
     UURReport,
     UUTReport,
 )
+from pywats.report_builder import Measure, ReportBuilder, StringMeasure
 from pywats.validation import Problem
 
 __all__ = [
@@ -46,10 +47,12 @@ __all__ = [
     "ConflictError",
     "ConnectionError",
     "HTTPError",
+    "Measure",
     "NotFoundError",
     "Problem",
     "PyWATSError",
     "RateLimitedError",
+    "ReportBuilder",
     "ReportFormatError",
     "ReportInvalidError",
     "ReportResult",
@@ -57,6 +60,7 @@ __all__ = [
     "Step",
     "StepKind",
     "StepStatus",
+    "StringMeasure",
     "TimeoutError",
     "TransportError",
     "UURReport",
