@@ -37,11 +37,10 @@ from pywats.models.report import (
     MeasurementStatus,
     NumericMeasurement,
     ReportResult,
-    Step,
     StepStatus,
     StringMeasurement,
 )
-from pywats.validation import Problem
+from pywats.validation import text_problems
 
 __all__ = [
     "Meas",
@@ -290,52 +289,6 @@ def deciding_iteration(statuses: Sequence[str | None], summary: str) -> int:
     if not matches:
         return len(statuses) - 1
     return matches[0] if is_failing(summary) else matches[-1]
-
-
-def text_problems(root: Step) -> list[Problem]:
-    """Find step and measurement texts with characters XML cannot carry (lone surrogates too).
-
-    WSXF and the server's storage are XML-based; ``validate_report`` checks header texts only.
-    """
-    problems: list[Problem] = []
-    stack: list[tuple[Step, str]] = [(root, "root")]
-    while stack:
-        step, path = stack.pop()
-        texts: list[tuple[str, str | None]] = [
-            ("name", step.name),
-            ("stepType", step.step_type),
-            ("reportText", step.report_text),
-            ("errorMessage", step.error_message),
-        ]
-        for meas in (*(step.numeric_meas or ()), *(step.boolean_meas or ())):
-            texts.append(("measurement name", meas.name))
-        for num in step.numeric_meas or ():
-            texts.append(("unit", num.unit))
-        for text in step.string_meas or ():
-            texts += [("measurement name", text.name), ("value", text.value), ("limit", text.limit)]
-        if step.seq_call is not None:
-            texts += [("seqCall.name", step.seq_call.name), ("seqCall.path", step.seq_call.path)]
-        if step.chart is not None:
-            texts += [
-                ("chart label", step.chart.label),
-                ("chart xLabel", step.chart.x_label),
-                ("chart yLabel", step.chart.y_label),
-                ("chart xUnit", step.chart.x_unit),
-                ("chart yUnit", step.chart.y_unit),
-            ]
-            texts += [("series name", series.name) for series in step.chart.series or ()]
-        if step.message_popup is not None:
-            texts.append(("popup response", step.message_popup.response))
-        if step.attachment is not None:
-            texts.append(("attachment name", step.attachment.name))
-        for what, value in texts:
-            if value is not None and _XML_INVALID.search(value):
-                problems.append(
-                    Problem("characters", path, f"{what} contains characters that XML cannot carry")
-                )
-        for child in step.steps or ():
-            stack.append((child, f"{path} -> step {child.name}"))
-    return problems
 
 
 # --- argument checks ------------------------------------------------------------------------

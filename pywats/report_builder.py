@@ -45,7 +45,6 @@ from pywats._builder_status import (
     raise_status,
     result_for,
     seconds,
-    text_problems,
 )
 from pywats._builder_status import text as nonblank
 from pywats._builder_steps import (
@@ -275,8 +274,6 @@ class ReportBuilder(Generic[R]):
         """
         report = self._assemble()
         problems = report.validate()
-        if isinstance(report, UUTReport) and report.root is not None:
-            problems += text_problems(report.root)
         if not problems:
             try:
                 encoded = msgspec.json.encode(report)

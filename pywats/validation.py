@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from pywats.models.report import (
     UUTReport,
 )
 
-__all__ = ["FieldLimits", "Problem", "validate_report"]
+__all__ = ["MAX_ATTACHMENT_BYTES", "FieldLimits", "Problem", "text_problems", "validate_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,10 @@ class FieldLimits:
         )
 
 
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Control characters XML 1.0 cannot carry, U+FFFE/U+FFFF, and lone surrogates (not UTF-8).
+MAX_ATTACHMENT_BYTES = 100 * 1024  # a step attachment, per the WATS C# API
+_INT32 = (-(2**31), 2**31 - 1)
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _RESULTS = frozenset(ReportResult)
 _STEP_STATUSES = frozenset(StepStatus)
 _MEAS_STATUSES = frozenset(MeasurementStatus)
@@ -125,6 +129,7 @@ def validate_report(
         checker.uut(report)
         if report.root is not None:
             checker.steps(report.root)
+            checker.problems += text_problems(report.root)
             if server_rules:
                 _ServerRules(checker.problems).visit(report.root, "root")
     else:
@@ -148,7 +153,11 @@ class _Checker:
         if len(value) > limit:
             self.add("length", path, f"is {len(value)} characters long; the limit is {limit}")
         if _XML_INVALID.search(value):
-            self.add("characters", path, "contains control characters that XML cannot carry")
+            self.add(
+                "characters",
+                path,
+                "contains characters that XML cannot carry (control characters, lone surrogates)",
+            )
 
     def header(self, r: UUTReport | UURReport) -> None:
         lim = self.limits
@@ -169,6 +178,8 @@ class _Checker:
             path = f"miscInfos[{i}]"
             self.text(f"{path}.description", misc.description, lim.misc_description, required=True)
             self.text(f"{path}.text", misc.text, lim.misc_text)
+            if misc.numeric is not None and not _INT32[0] <= misc.numeric <= _INT32[1]:
+                self.add("range", f"{path}.numeric", "must fit in a 32-bit integer")
         for i, unit in enumerate(r.sub_units or ()):
             path = f"subUnits[{i}]"
             self.text(f"{path}.partType", unit.part_type, lim.part_type)
@@ -268,21 +279,31 @@ class _Checker:
                 try:
                     x, y = series.points()
                 except ValueError:
+                    x, y = [math.nan], []
+                if not all(math.isfinite(n) for n in (*x, *y)):
                     self.add(
                         "chart-data",
                         f"{path} -> chart",
-                        f"series {series.name!r}: xdata/ydata must be ';'-separated numbers",
+                        f"series {series.name!r}: xdata/ydata must be ';'-separated finite numbers",
                     )
-                    continue
-                if series.xdata is not None and len(x) != len(y):
+                elif series.xdata is not None and len(x) != len(y):
                     self.add(
                         "chart-data",
                         f"{path} -> chart",
                         f"series {series.name!r} has {len(x)} x values and {len(y)} y values",
                     )
         data = step.attachment.data if step.attachment is not None else None
-        if data is not None and not _is_base64(data):
-            self.add("base64", f"{path} -> attachment", "data is not valid base64")
+        if data is not None:
+            if not _is_base64(data):
+                self.add("base64", f"{path} -> attachment", "data is not valid base64")
+            elif len(data) * 3 // 4 - data[-2:].count("=") > MAX_ATTACHMENT_BYTES:
+                self.add(
+                    "attachment-size",
+                    f"{path} -> attachment",
+                    f"is larger than {MAX_ATTACHMENT_BYTES // 1024} KB",
+                )
+        if step.attachment is not None and step.chart is not None:
+            self.add("attachment-chart", path, "a step cannot carry both a chart and an attachment")
 
     def names(
         self,
@@ -447,3 +468,49 @@ class _ServerRules:
 
 def _norm_op(op: str | None) -> str | None:
     return op.upper() if op is not None else None
+
+
+def text_problems(root: Step) -> list[Problem]:
+    """Find step and measurement texts with characters XML cannot carry (lone surrogates too).
+
+    WSXF and the server's storage are XML-based, and a lone surrogate cannot even be encoded.
+    """
+    problems: list[Problem] = []
+    stack: list[tuple[Step, str]] = [(root, "root")]
+    while stack:
+        step, path = stack.pop()
+        texts: list[tuple[str, str | None]] = [
+            ("name", step.name),
+            ("stepType", step.step_type),
+            ("reportText", step.report_text),
+            ("errorMessage", step.error_message),
+        ]
+        for meas in (*(step.numeric_meas or ()), *(step.boolean_meas or ())):
+            texts.append(("measurement name", meas.name))
+        for num in step.numeric_meas or ():
+            texts.append(("unit", num.unit))
+        for text in step.string_meas or ():
+            texts += [("measurement name", text.name), ("value", text.value), ("limit", text.limit)]
+        if step.seq_call is not None:
+            texts += [("seqCall.name", step.seq_call.name), ("seqCall.path", step.seq_call.path)]
+        if step.chart is not None:
+            texts += [
+                ("chart label", step.chart.label),
+                ("chart xLabel", step.chart.x_label),
+                ("chart yLabel", step.chart.y_label),
+                ("chart xUnit", step.chart.x_unit),
+                ("chart yUnit", step.chart.y_unit),
+            ]
+            texts += [("series name", series.name) for series in step.chart.series or ()]
+        if step.message_popup is not None:
+            texts.append(("popup response", step.message_popup.response))
+        if step.attachment is not None:
+            texts.append(("attachment name", step.attachment.name))
+        for what, value in texts:
+            if value is not None and _XML_INVALID.search(value):
+                problems.append(
+                    Problem("characters", path, f"{what} contains characters that XML cannot carry")
+                )
+        for child in step.steps or ():
+            stack.append((child, f"{path} -> step {child.name}"))
+    return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import msgspec
 
 from pywats._call import Call, Flow, json_call
@@ -11,6 +12,13 @@ from pywats._domain import Domain, ModeT, operation
 from pywats.models.system import ClientLogEntry, StationClient
 
 __all__ = ["SystemDomain"]
+
+
+def _any_json(response: httpx.Response) -> Any:
+    try:
+        return msgspec.json.decode(response.content) if response.content.strip() else None
+    except msgspec.DecodeError:
+        return None
 
 
 def _level_id(value: Any) -> int | None:
@@ -91,3 +99,38 @@ class SystemDomain(Domain[ModeT]):
             "POST", "/api/SystemManager/Level", Any, body=hierarchy, empty={}
         )
         return _level_id(answer)
+
+    @operation
+    def register_client(
+        self,
+        name: str,
+        *,
+        mac: str,
+        location: str | None = None,
+        purpose: str | None = None,
+        description: str | None = None,
+        utc_offset: float | None = None,
+    ) -> Flow[StationClient | None]:
+        """Register this station as a WATS client (internal endpoint, as the WATS Client does).
+
+        Returns the client record when the server answers with one.
+        """
+        answer: Any = yield Call(
+            method="POST",
+            path="/api/internal/Client/Register",
+            parse=_any_json,
+            params={
+                "mac": mac,
+                "name": name,
+                "location": location,
+                "purpose": purpose,
+                "description": description,
+                "utcOffset": utc_offset,
+            },
+            internal=True,
+            # Registering twice updates the same record: safe to repeat.
+            idempotent=True,
+        )
+        if isinstance(answer, dict) and isinstance(answer.get("clientId"), int):
+            return msgspec.convert(answer, StationClient)
+        return None

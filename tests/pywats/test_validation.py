@@ -345,3 +345,35 @@ def test_problem_text_uses_the_servers_colon_rules() -> None:
     assert str(Problem("x", "root -> step A -> stringMeas", "bad.")) == (
         "root -> step A -> stringMeas : bad."
     )
+
+
+def test_attachment_size_and_chart_conflict() -> None:
+    report = minimal_uut()
+    big = base64.b64encode(b"x" * (100 * 1024 + 1)).decode()
+    voltage(report).attachment = Attachment(name="big.bin", data=big)
+    assert rules(report.validate()) == ["attachment-size"]
+    voltage(report).attachment = Attachment(
+        name="ok.bin", data=base64.b64encode(b"x" * 100 * 1024).decode()
+    )
+    assert report.validate() == []
+    voltage(report).chart = Chart(series=[ChartSeries(name="s", xdata="0", ydata="1")])
+    assert rules(report.validate()) == ["attachment-chart"]
+
+
+def test_chart_data_must_be_finite() -> None:
+    report = minimal_uut()
+    voltage(report).chart = Chart(series=[ChartSeries(name="s", xdata="0;1", ydata="1;nan")])
+    assert rules(report.validate()) == ["chart-data"]
+
+
+def test_step_texts_must_be_xml_safe() -> None:
+    report = minimal_uut()
+    voltage(report).report_text = "bell\x07"
+    assert [(p.rule, p.path) for p in report.validate()] == [("characters", "root -> step Voltage")]
+    voltage(report).report_text = "lone \ud800 surrogate"
+    assert rules(report.validate()) == ["characters"]
+
+
+def test_misc_numeric_must_fit_int32() -> None:
+    report = minimal_uut(misc_infos=[MiscInfo(description="n", numeric=2**31)])
+    assert [(p.rule, p.path) for p in report.validate()] == [("range", "miscInfos[0].numeric")]
