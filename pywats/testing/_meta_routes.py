@@ -119,6 +119,7 @@ def get_client(emu: FakeWATS, req: Request) -> Response:
 
 def put_client(emu: FakeWATS, req: Request) -> Response:
     """``PUT /api/SystemManager/Client``: update display name, location, purpose, level."""
+    _flag(req, "moveWithHistory")  # accepted; the emulator keeps no history to move
     try:
         update = msgspec.json.decode(req.body, type=StationClient)
     except msgspec.DecodeError as exc:
@@ -171,11 +172,19 @@ def post_level(emu: FakeWATS, req: Request) -> Response:
 
 def register_client(emu: FakeWATS, req: Request) -> Response:
     """``POST /api/internal/Client/Register?mac=&name=&location=&purpose=``."""
-    name = req.param("name")
+    name, mac = req.param("name"), req.param("mac")
     if not name:
         raise HTTPFailure(400, "The name parameter is required.")
+    if not mac:
+        raise HTTPFailure(400, "The mac parameter is required.")
+    offset = req.param("utcOffset")
+    if offset is not None:
+        try:
+            float(offset)
+        except ValueError:
+            raise HTTPFailure(400, f"The value '{offset}' is not valid for utcOffset.") from None
     client = emu.state.register_client(
-        name, location=req.param("location"), purpose=req.param("purpose"), mac=req.param("mac")
+        name, location=req.param("location"), purpose=req.param("purpose"), mac=mac
     )
     return json_response(client)
 

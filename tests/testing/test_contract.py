@@ -90,12 +90,7 @@ REQUIRED_PARAMETER_ALLOWED: dict[tuple[str, str], str] = {}
 
 # Contract deviations found by these tests and not fixed yet (emulator bugs). Each is a strict
 # xfail: it keeps the suite green while it reproduces and fails loudly once fixed (then delete it).
-KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
-    ("POST /api/internal/Client/Register", "mac"): (
-        "register_client (pywats/testing/_meta_routes.py) checks only `name`; the internal "
-        "description marks `mac` required: true, the emulator answers 200 without it"
-    ),
-}
+KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {}
 
 
 def _case_id(route_key: str, detail: str) -> str:
