@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import quote
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -25,6 +26,7 @@ __all__ = [
     "bytes_call",
     "json_call",
     "query_value",
+    "segment",
 ]
 
 T = TypeVar("T")
@@ -107,6 +109,11 @@ def as_flow(op: Call[T] | Flow[T]) -> Flow[T]:
 def _single(call: Call[T]) -> Flow[T]:
     result: T = yield call
     return result
+
+
+def segment(value: object) -> str:
+    """One URL path segment: ``/``, ``?``, ``#`` and the rest escaped, so an id stays an id."""
+    return quote(str(value), safe="")
 
 
 def query_value(value: str | int | float | bool) -> str:

@@ -13,7 +13,7 @@ import base64
 import random
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -48,6 +48,8 @@ class _Sleep:
 
 
 _Action = _Send | _Sleep
+# Failures that happen before a request reaches the server: safe to retry for any method.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _Outcome = httpx.Response | httpx.HTTPError | None
 
 
@@ -186,7 +188,7 @@ class BaseClient:
                     attempt=attempt,
                     retry_safe=call.retry_safe,
                     network_error=True,
-                    connect_error=isinstance(outcome, httpx.ConnectError),
+                    connect_error=isinstance(outcome, _NOT_SENT),
                     rng=self._rng,
                 )
             if delay is None:
@@ -221,7 +223,7 @@ class Client(BaseClient):
         }
         super().__init__(base_url, token, **own)
         self._lock = threading.Lock()
-        self._sleep = time.sleep
+        self._sleep: Callable[[float], None] = time.sleep
         self.http = httpx.Client(
             base_url=self.base_url,
             headers=self._headers,
@@ -297,7 +299,7 @@ class AsyncClient(BaseClient):
             if k in kwargs
         }
         super().__init__(base_url, token, **own)
-        self._sleep = anyio.sleep
+        self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
         self.http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers,

@@ -170,7 +170,7 @@ def server_message(status: int, body: bytes) -> str:
     except msgspec.DecodeError:
         return text
     if isinstance(parsed, str):
-        return parsed
+        return parsed.strip() or f"HTTP {status}"
     if isinstance(parsed, dict):
         for key in _MESSAGE_KEYS:
             value = parsed.get(key)

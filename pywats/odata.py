@@ -12,6 +12,7 @@ date-times are sent as UTC literals (``2026-01-01T00:00:00Z``), as the server ex
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -27,8 +28,14 @@ def literal(value: Value) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
+    if isinstance(value, int):
+        return str(int(value))  # int() also turns an IntEnum member into its number
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "INF" if value > 0 else "-INF"
+        return repr(float(value))
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("OData date-times must be timezone-aware (the server speaks UTC)")

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from pywats._call import Call, UnexpectedResponseError
+from pywats._call import Call, UnexpectedResponseError, segment
 from pywats._domain import Domain, ModeT, operation
 
 __all__ = ["AuthDomain"]
@@ -39,7 +39,7 @@ class AuthDomain(Domain[ModeT]):
 
         The value is used verbatim as ``Authorization: Basic <token>``.
         """
-        path = "/api/Auth/GetToken" + (f"/{identifier}" if identifier else "")
+        path = "/api/Auth/GetToken" + (f"/{segment(identifier)}" if identifier else "")
         return Call(
             method="GET",
             path=path,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from pywats._call import Call, Flow, bytes_call, json_call
+from pywats._call import Call, Flow, bytes_call, json_call, segment
 from pywats._domain import Domain, ModeT, operation
 from pywats._errors import ReportInvalidError
 from pywats.formats import wsjf
@@ -144,7 +144,7 @@ class ReportDomain(Domain[ModeT]):
         """
         return Call(
             method="GET",
-            path=f"/api/Report/Wsjf/{report_id}",
+            path=f"/api/Report/Wsjf/{segment(report_id)}",
             parse=lambda response: wsjf.loads(response.content),
             params={
                 "detailLevel": detail_level,
@@ -166,7 +166,7 @@ class ReportDomain(Domain[ModeT]):
         """Read a report as WSXF (XML bytes)."""
         return bytes_call(
             "GET",
-            f"/api/Report/Wsxf/{report_id}",
+            f"/api/Report/Wsxf/{segment(report_id)}",
             params={
                 "detailLevel": detail_level,
                 "includeChartdata": include_chartdata,
@@ -222,7 +222,7 @@ class ReportDomain(Domain[ModeT]):
             page: list[ReportHeader] = yield _header_query(
                 filter, want, len(out), orderby, expand, None
             )
-            out.extend(page)
+            out.extend(page[:want])  # a server that ignores $top must not overshoot `limit`
             if len(page) < want:
                 break
         return out
@@ -274,9 +274,9 @@ class ReportDomain(Domain[ModeT]):
     @operation
     def get_attachments(self, report_id: ReportId) -> Call[bytes]:
         """Download every attachment of a report as one zip archive."""
-        return bytes_call("GET", f"/api/Report/Attachments/{report_id}", accept="application/zip")
+        return bytes_call("GET", f"/api/Report/Attachments/{segment(report_id)}", accept="application/zip")
 
     @operation
     def get_certificate(self, report_id: ReportId) -> Call[bytes]:
         """Download the report's certificate document."""
-        return bytes_call("GET", f"/api/Report/Certificate/{report_id}")
+        return bytes_call("GET", f"/api/Report/Certificate/{segment(report_id)}")

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from pywats._call import Call, Flow, json_call
+from pywats._call import Call, Flow, json_call, segment
 from pywats._domain import Domain, ModeT, operation
 from pywats.models.system import ClientLogEntry, StationClient
 
@@ -81,7 +81,7 @@ class SystemDomain(Domain[ModeT]):
     def get_client_log(self, identifier: str) -> Call[list[ClientLogEntry]]:
         """The System Manager log of one client (by MAC address)."""
         return json_call(
-            "GET", f"/api/SystemManager/ClientLog/{identifier}", list[ClientLogEntry], empty=[]
+            "GET", f"/api/SystemManager/ClientLog/{segment(identifier)}", list[ClientLogEntry], empty=[]
         )
 
     @operation
