@@ -49,10 +49,12 @@ def test_abstract_namespace_socket() -> None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind("\0" + name)
     sock.settimeout(2)
+    notifier = Notifier({"NOTIFY_SOCKET": "@" + name})
     try:
-        assert Notifier({"NOTIFY_SOCKET": "@" + name}).ready()
+        assert notifier.ready()
         assert sock.recv(100) == b"READY=1"
     finally:
+        notifier.close()
         sock.close()
 
 
@@ -63,7 +65,9 @@ def test_without_systemd_nothing_is_sent() -> None:
 
 
 def test_a_vanished_socket_never_raises(tmp_path: Path) -> None:
-    assert not Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone")}).watchdog()
+    notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone")})
+    assert not notifier.watchdog()
+    notifier.close()
 
 
 def test_watchdog_interval() -> None:
