@@ -614,6 +614,10 @@ class _Report(_Wire, tag_field="type"):
 
     report_type: ClassVar[ReportType]
 
+    def steps(self) -> list[Step]:
+        """Every step, root first, depth-first pre-order (none in a repair report)."""
+        return []
+
     def validate(self, *, server_rules: bool = True) -> list[Problem]:
         """Check the report before it is sent; return the problems found (empty when valid).
 
