@@ -49,10 +49,27 @@ def main(argv: list[str] | None = None) -> int:
         emulator.state.add_token(token)
     try:
         trio.run(run_server, emulator, args.host, args.port)
-    except OSError as exc:
-        print(f"cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+    except (OSError, BaseExceptionGroup) as exc:
+        # trio wraps a bind failure in an exception group: show the OSError, not a traceback.
+        found = _os_error(exc)
+        if found is None:
+            raise
+        print(
+            f"cannot serve on {args.host}:{args.port}: {found.strerror or found}", file=sys.stderr
+        )
         return 1
     return 0
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _os_error(inner)
+            if found is not None:
+                return found
+    return None
 
 
 if __name__ == "__main__":

@@ -48,8 +48,9 @@ class LogEntry:
     time: float
     method: str
     path: str
-    status: int  # 0: refused or dropped before an answer
+    status: int  # 0: refused (no connection); otherwise the answer's status
     report_id: str | None = None
+    dropped: bool = False  # the answer was cut off: the request was handled, the client never knew
 
 
 class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -105,6 +106,8 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
             self._runs[key] = max(self._runs.get(key, 0), header.run or 0)
             if header.passed_in_run is not None:
                 self._first_pass.setdefault(key, header.passed_in_run)
+        for sn, used in stored.asset_usage.items():
+            self._asset_counts[sn] = self._asset_counts.get(sn, 0) + used
 
     def repairs_of(self, uut_id: str) -> list[dict[str, Any]]:
         """``uut.refUURs`` of a test report: the repair reports that reference it."""
@@ -191,8 +194,14 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
         problems = self._check(report)
         if problems:
             raise HTTPFailure(400, "\r\n".join(problems))
+        if isinstance(report, UUTReport):
+            _number_steps(report)
         report_id = str(report.id)
         data = wsjf.dumps(report)
+        usage: dict[str, int] = {}
+        for asset in report.assets or ():
+            sn = asset.asset_sn or ""
+            usage[sn] = usage.get(sn, 0) + (asset.usage_count or 1)
         with self._lock:
             previous = self.reports.get(report_id)
             key = (report.pn or "", report.sn or "", report.process_code or 0)
@@ -203,11 +212,8 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 run = self._runs.get(key, 0) + 1
                 self._runs[key] = run
                 receive_count = 1
-                for asset in report.assets or ():
-                    sn = asset.asset_sn or ""
-                    self._asset_counts[sn] = self._asset_counts.get(sn, 0) + (
-                        asset.usage_count or 1
-                    )
+                for sn, used in usage.items():
+                    self._asset_counts[sn] = self._asset_counts.get(sn, 0) + used
             if report.result == "P":
                 self._first_pass.setdefault(key, run)
             self._time_stamp += 1
@@ -232,6 +238,7 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
                     header=header,
                     ref_uut=ref_uut,
                     run_key=key,
+                    asset_usage=previous.asset_usage if previous is not None else usage,
                 )
             )
             number = self._time_stamp
@@ -254,7 +261,7 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
             response = self._guarded(req, lambda r: error(400, outcome.message or ""))
         else:
             response = self._guarded(req, self._route)
-        self._log(req, 0 if outcome.drop else response.status, response)
+        self._log(req, response.status, response, dropped=outcome.drop)
         return outcome, response
 
     def _guarded(self, req: Request, inner: Callable[[Request], Response]) -> Response:
@@ -263,6 +270,7 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
             return error(401, _DENIED)
         if identity.read_only and req.method.upper() not in ("GET", "HEAD"):
             return error(403, "The token does not have permission to change data.")
+        req.user = identity.user
         try:
             return inner(req)
         except HTTPFailure as exc:
@@ -272,7 +280,9 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
         route, params = self.router.match(req.method, req.path)
         return route.handler(self, req, **params)
 
-    def _log(self, req: Request, status: int, response: Response | None) -> None:
+    def _log(
+        self, req: Request, status: int, response: Response | None, *, dropped: bool = False
+    ) -> None:
         report_id: str | None = None
         lower = req.path.lower()
         if lower.startswith("/api/report/ws") and req.method.upper() == "POST":
@@ -282,7 +292,9 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 report_id = _sniff_id(req.body)
         elif lower.startswith(("/api/report/wsjf/", "/api/report/wsxf/")):
             report_id = guid(req.path.rsplit("/", 1)[-1])
-        self.log.append(LogEntry(time.time(), req.method.upper(), req.path, status, report_id))
+        self.log.append(
+            LogEntry(time.time(), req.method.upper(), req.path, status, report_id, dropped)
+        )
 
     def submitted_ids(self) -> list[str]:
         """Ids of reports accepted so far, in order (re-submits repeat), from the request log."""
@@ -427,6 +439,20 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
             }
         )
         await send({"type": "http.response.body", "body": response.body})
+
+
+def _number_steps(report: UUTReport) -> None:
+    """Give steps without an ``id`` one (depth-first, after the highest given), as the server does.
+
+    Ids must exist when the report is stored: attachments are fetched and headers name steps by
+    them.
+    """
+    steps = report.steps()
+    next_id = max((s.id for s in steps if s.id is not None), default=0) + 1
+    for step in steps:
+        if step.id is None:
+            step.id = next_id
+            next_id += 1
 
 
 class Dropped(Exception):

@@ -2,8 +2,9 @@
 
 Every fault can be limited to requests whose path contains ``match`` (case-insensitive) and to
 the next ``count`` requests (or to a ``fraction`` of them, drawn from a seeded random generator so
-that tests are repeatable). Faults are checked in this order for each request: down, drop, 429,
-5xx, latency, submit rejection; the first that applies wins (latency adds to the others).
+that tests are repeatable); a ``down`` fault lasts ``seconds`` and can be limited with ``match``
+only. For each request, latency faults add up; of the others the first that applies in the order
+down, drop, 429, 5xx, submit rejection wins.
 """
 
 from __future__ import annotations
@@ -145,7 +146,10 @@ class Faults:
         """Seconds until the emulator accepts connections again (0 when up)."""
         with self._lock:
             self._expire()
-            deadlines = [f.until for f in self._faults if f.kind == "down" and f.until]
+            # Only a whole-server outage closes the listener; a `match`ed one refuses per path.
+            deadlines = [
+                f.until for f in self._faults if f.kind == "down" and f.until and f.match is None
+            ]
         return max((d - self.clock() for d in deadlines), default=0.0)
 
     def _expire(self) -> None:
@@ -169,39 +173,49 @@ class Faults:
         return True
 
     def decide(self, method: str, path: str) -> Outcome:
-        """Decide the fate of one request (consumes counted faults)."""
+        """Decide the fate of one request (consumes counted faults).
+
+        Latency adds up over all matching latency faults; of the others the first that applies
+        in the order down, drop, 429, 5xx, reject wins (whatever order they were added in).
+        """
         out = Outcome()
         with self._lock:
             self._expire()
             if not self._faults:
                 return out
-            if any(f.kind == "down" for f in self._faults):
-                out.refuse = True
-                return out
-            submit = method.upper() == "POST" and "/api/report/ws" in path.lower()
             for fault in self._faults:
                 if fault.kind == "latency" and self._take(fault, path):
                     out.delay += fault.seconds
-            for fault in self._faults:
-                if fault.kind == "latency" or (fault.kind == "reject" and not submit):
+            submit = method.upper() == "POST" and "/api/report/ws" in path.lower()
+            for kind in _PRIORITY:
+                if kind == "reject" and not submit:
                     continue
-                if not self._take(fault, path):
+                found = next(
+                    (f for f in self._faults if f.kind == kind and self._take(f, path)), None
+                )
+                if found is None:
                     continue
-                if fault.kind == "drop":
+                fault = found
+                if kind == "down":
+                    out.refuse = True
+                elif kind == "drop":
                     out.drop = True
-                elif fault.kind == "rate_limit":
+                elif kind == "rate_limit":
                     out.status = 429
                     out.message = "Too many requests."
                     out.headers["Retry-After"] = _seconds(fault.retry_after)
-                elif fault.kind == "error":
+                elif kind == "error":
                     out.status = fault.status
                     out.message = "The server failed (fault injection)."
-                elif fault.kind == "reject":
+                else:
                     out.status = 400
                     out.message = fault.message
                 break
             self._expire()
         return out
+
+
+_PRIORITY: tuple[FaultKind, ...] = ("down", "drop", "rate_limit", "error", "reject")
 
 
 def _seconds(value: float) -> str:

@@ -27,6 +27,7 @@ class Request:
     query: list[tuple[str, str]] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    user: str | None = None  # who the Authorization header identified (set by the emulator)
 
     def param(self, name: str) -> str | None:
         """The first query value of ``name``, compared case-insensitively (as ASP.NET does)."""

@@ -89,8 +89,7 @@ def system_status(emu: FakeWATS, req: Request) -> Response:
 
 def get_token(emu: FakeWATS, req: Request, identifier: str | None = None) -> Response:
     """``GET /api/Auth/GetToken[/{identifier}]``: mint a token; ``reset`` voids the old one."""
-    user = req.headers.get("x-emulator-user", "api")
-    token = emu.state.new_token(user, identifier, reset=bool(_flag(req, "reset")))
+    token = emu.state.new_token(req.user or "api", identifier, reset=bool(_flag(req, "reset")))
     return json_response(token)
 
 

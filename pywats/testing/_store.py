@@ -29,6 +29,7 @@ class StoredReport(msgspec.Struct, kw_only=True):
     header: ReportHeader
     ref_uut: str | None = None  # for a UUR: the repaired UUT's id
     run_key: tuple[str, str, int] | None = None
+    asset_usage: dict[str, int] = msgspec.field(default_factory=dict)  # asset SN -> usage
 
     def row(self) -> dict[str, Any]:
         """The header as a query row: wire names, datetimes and UUIDs kept as objects."""
@@ -41,6 +42,7 @@ class StoredReport(msgspec.Struct, kw_only=True):
 
 _header_enc = msgspec.json.Encoder()
 _header_dec = msgspec.json.Decoder(ReportHeader)
+_usage_dec = msgspec.json.Decoder(dict[str, int])
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
@@ -51,7 +53,8 @@ CREATE TABLE IF NOT EXISTS reports (
     ref_uut TEXT,
     run_pn TEXT,
     run_sn TEXT,
-    run_process INTEGER
+    run_process INTEGER,
+    asset_usage BLOB
 )
 """
 
@@ -74,9 +77,10 @@ class ReportStore:
     def _load(self) -> None:
         assert self._db is not None
         rows = self._db.execute(
-            "SELECT id, type, header, ref_uut, run_pn, run_sn, run_process FROM reports"
+            "SELECT id, type, header, ref_uut, run_pn, run_sn, run_process, asset_usage"
+            " FROM reports"
         )
-        for rid, rtype, header, ref_uut, pn, sn, process in rows:
+        for rid, rtype, header, ref_uut, pn, sn, process, usage in rows:
             run_key = (pn, sn, process) if pn is not None else None
             self._reports[rid] = StoredReport(
                 id=rid,
@@ -85,6 +89,7 @@ class ReportStore:
                 header=_header_dec.decode(header),
                 ref_uut=ref_uut,
                 run_key=run_key,
+                asset_usage=_usage_dec.decode(usage) if usage else {},
             )
 
     def put(self, report: StoredReport) -> None:
@@ -93,7 +98,7 @@ class ReportStore:
             if self._db is not None:
                 pn, sn, process = report.run_key or (None, None, None)
                 self._db.execute(
-                    "INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         report.id,
                         report.type,
@@ -103,6 +108,7 @@ class ReportStore:
                         pn,
                         sn,
                         process,
+                        _header_enc.encode(report.asset_usage),
                     ),
                 )
                 report = msgspec.structs.replace(report, wsjf=b"")

@@ -332,7 +332,10 @@ def test_dropped_submit_is_retried_and_stored_once(
     report_id = api.report.submit_report(report)
 
     assert report_id == str(report.id)
-    assert [(e.status, e.report_id) for e in fake_wats.log] == [(0, report_id), (200, report_id)]
+    assert [(e.status, e.dropped, e.report_id) for e in fake_wats.log] == [
+        (200, True, report_id),
+        (200, False, report_id),
+    ]
     assert len(sleeps.calls) == 1
     assert fake_wats.report_ids() == [report_id]
     [header] = api.report.query_headers()
@@ -350,8 +353,8 @@ def test_dropped_non_idempotent_post_is_not_retried(
 
     assert "disconnected without sending a complete response" in str(info.value)
     assert sleeps.calls == []
-    assert [(e.method, e.path, e.status) for e in fake_wats.log] == [
-        ("POST", "/api/SystemManager/Level", 0)
+    assert [(e.method, e.path, e.status, e.dropped) for e in fake_wats.log] == [
+        ("POST", "/api/SystemManager/Level", 200, True)
     ]
     # The server did the work; only the answer was lost. Repeating could have done it twice.
     assert fake_wats.state.level_id(["Plant", "Line 1"], create=False) is not None
@@ -361,7 +364,11 @@ def test_dropped_get_is_retried(api: pyWATS, fake_wats: FakeWATS, sleeps: Sleeps
     fake_wats.faults.drop(count=2)
 
     assert api.app.get_levels()[0].level_name == "Default"
-    assert statuses(fake_wats) == [0, 0, 200]
+    assert [(e.status, e.dropped) for e in fake_wats.log] == [
+        (200, True),
+        (200, True),
+        (200, False),
+    ]
     assert len(sleeps.calls) == 2
 
 
@@ -720,7 +727,7 @@ async def test_async_dropped_non_idempotent_post(fake_wats: FakeWATS) -> None:
             await api.system.create_level(["Plant"])
 
     assert sleeps.calls == []
-    assert statuses(fake_wats) == [0]
+    assert [(e.status, e.dropped) for e in fake_wats.log] == [(200, True)]
 
 
 @pytest.mark.anyio

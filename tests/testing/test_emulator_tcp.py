@@ -204,7 +204,9 @@ def test_drop_fault_over_tcp_fails_a_non_idempotent_call(server: EmulatorProcess
 
     assert sleeps.calls == []
     posts = [e for e in admin_log(server) if e["method"] == "POST"]
-    assert [(e["path"], e["status"]) for e in posts] == [("/api/SystemManager/Level", 0)]
+    assert [(e["path"], e["status"], e["dropped"]) for e in posts] == [
+        ("/api/SystemManager/Level", 200, True)
+    ]
 
 
 def test_drop_fault_over_tcp_on_a_submit_is_retried(server: EmulatorProcess) -> None:
