@@ -1,0 +1,95 @@
+"""The WSJF converter: WATS Standard JSON files, as exported by WATS or written by TestStand.
+
+A file holds one report (a JSON object with ``type`` ``T`` or ``R``) or several (a JSON array
+of such objects). The reports are taken as they are: their statuses and ids are kept, so a file
+converted twice overwrites the same report on the server instead of duplicating it.
+
+Arguments:
+    strict (bool, default false): also apply the live server's consistency rules when the
+        reports are checked. Real server exports break them, hence off by default.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import ClassVar
+
+import msgspec
+
+from pywats.models.report import UURReport, UUTReport
+from pywats_station.converters.api import (
+    ConversionError,
+    ConversionResult,
+    Converted,
+    ConverterContext,
+    FileConverter,
+    Preview,
+    Validation,
+)
+from pywats_station.converters.builtin._common import decode_text, position
+
+__all__ = ["WsjfArguments", "WsjfConverter", "read_wsjf"]
+
+_Report = UUTReport | UURReport
+_one: msgspec.json.Decoder[UUTReport | UURReport] = msgspec.json.Decoder(_Report)
+_many: msgspec.json.Decoder[list[UUTReport | UURReport]] = msgspec.json.Decoder(list[_Report])
+_BYTE = re.compile(r"\(byte (\d+)\)")
+_SNIFF = 4096  # bytes looked at to tell a report from other JSON before decoding it all
+
+
+class WsjfArguments(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Arguments of the ``wsjf`` converter."""
+
+    strict: bool = False
+
+
+def read_wsjf(data: bytes) -> list[UUTReport | UURReport]:
+    """Decode a WSJF file: one report, or a JSON array of reports.
+
+    Raises:
+        ConversionError: the JSON is malformed (with line and column) or a member is wrong
+            (with its path, ``$.root.steps[3].status``), or the array is empty.
+    """
+    text = decode_text(data).encode()  # a BOM is stripped, UTF-16 re-encoded
+    try:
+        is_array = text.lstrip()[:1] == b"["
+        reports = _many.decode(text) if is_array else [_one.decode(text)]
+    except msgspec.DecodeError as exc:
+        message = _BYTE.sub(lambda m: f"({position(text, int(m.group(1)))})", str(exc))
+        raise ConversionError(f"invalid WSJF: {message}") from None
+    if not reports:
+        raise ConversionError("invalid WSJF: the JSON array holds no report")
+    return reports
+
+
+class WsjfConverter(FileConverter):
+    """WATS Standard JSON (``*.json``): one report per object, an array for several."""
+
+    name: ClassVar[str] = "wsjf"
+    description: ClassVar[str] = "WATS Standard JSON Format (WSJF) reports"
+    patterns: ClassVar[tuple[str, ...]] = ("*.json",)
+    Arguments: ClassVar[type[msgspec.Struct]] = WsjfArguments
+
+    def validate(self, path: Path, ctx: ConverterContext) -> Validation:
+        """1.0 for a WSJF report (with a preview), 0.6 for a broken one, 0.0 for other JSON."""
+        data = path.read_bytes()
+        try:
+            reports = read_wsjf(data)
+        except ConversionError as exc:
+            if _looks_like_report(data[:_SNIFF]):
+                return Validation(confidence=0.6, message=str(exc))
+            return Validation(confidence=0.0, message=f"not a WSJF report: {exc}")
+        first = reports[0]
+        message = f"{len(reports)} reports" if len(reports) > 1 else None
+        preview = Preview(serial_number=first.sn, part_number=first.pn, result=first.result)
+        return Validation(confidence=1.0, preview=preview, message=message)
+
+    def convert(self, path: Path, ctx: ConverterContext) -> ConversionResult:
+        """Decode the file's report(s); they are validated by the station before queueing."""
+        return Converted(reports=read_wsjf(path.read_bytes()))
+
+
+def _looks_like_report(head: bytes) -> bool:
+    # A report names its type early in an export and always has one of these members.
+    return bool(re.search(rb'"type"\s*:\s*"[TR]"', head)) or (b'"root"' in head and b'"sn"' in head)
