@@ -1,0 +1,890 @@
+"""The station's configuration: one TOML file per instance, a typed schema, named errors.
+
+The predecessor lost settings in every direction: five files that disagreed, 21 keys its
+serialiser forgot, package defaults in a schema its loader silently discarded, tokens in plain
+text. This module is the opposite:
+
+* one file, found by :func:`pywats_station.paths.instance_paths`;
+* a msgspec schema in which every key has a default, so an empty file is a valid configuration;
+* validation that reports *every* problem at once, each named by its TOML key
+  (``converters[1].post_action: must be one of move, delete, zip, keep; got 'archive'``);
+* unknown keys are tolerated (a newer version may have written them) and reported as warnings,
+  never dropped without a word; a file for a newer schema version is refused;
+* saving is atomic (temp file, fsync, rename) and keeps ``config.toml.bak``, the previous good
+  file, which :func:`read_config` can fall back to. Every key of the schema survives a save and
+  a load (a test checks this generically); comments and unknown keys do not;
+* environment overrides: ``PYWATS_SERVER_URL`` replaces ``server.url`` in the loaded
+  configuration and is never written back by :func:`save_config`. ``PYWATS_API_TOKEN`` is
+  deliberately *not* copied into the configuration object, so it can never be saved or shown;
+  :func:`pywats_station.secrets.resolve_token` reads it first.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import os
+import re
+import socket
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
+
+import msgspec
+import tomli_w
+
+from pywats_station.paths import InstancePaths, atomic_write
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ConfigError",
+    "ConfigProblem",
+    "ConnectionConfig",
+    "ControlConfig",
+    "ConverterConfig",
+    "LoadedConfig",
+    "LogConfig",
+    "QueueConfig",
+    "ServerConfig",
+    "StationConfig",
+    "StationInfo",
+    "SyncConfig",
+    "config_from_dict",
+    "default_config_text",
+    "diff_config",
+    "format_size",
+    "load_config",
+    "parse_listen",
+    "parse_size",
+    "read_config",
+    "redacted",
+    "save_config",
+    "validate",
+]
+
+_log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+URL_ENV = "PYWATS_SERVER_URL"
+
+_BYTE_SIZE = "byte-size"  # Annotated marker: accepts 123 or "500 MB", stored as int bytes.
+ByteSize = Annotated[int, _BYTE_SIZE]
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+PostAction = Literal["move", "delete", "zip", "keep"]
+ConverterType = Literal["file", "folder", "scheduled"]
+
+
+class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    """Base of every table: keyword-only fields, unknown keys tolerated (reported by checks)."""
+
+
+class ServerConfig(_Section):
+    """``[server]``: the WATS server. ``url`` empty means "not configured" (reports queue up)."""
+
+    url: str = ""
+    token: str = ""  # Discouraged: shown wherever the file goes. Use `login` or token_file.
+    token_file: str = ""  # $VARS expanded (e.g. ${CREDENTIALS_DIRECTORY}/token).
+    timeout: float = 30.0
+    verify_tls: bool = True
+
+
+class StationInfo(_Section):
+    """``[station]``: how this station identifies itself in its reports."""
+
+    name: str = ""  # Empty: the host name.
+    location: str = ""
+    purpose: str = "Production"
+
+    @property
+    def effective_name(self) -> str:
+        """The configured name, or the host name when none is set."""
+        return self.name or socket.gethostname()
+
+
+class QueueConfig(_Section):
+    """``[queue]``: the durable report queue."""
+
+    path: str = ""  # Empty: InstancePaths.queue_dir.
+    max_bytes: ByteSize = 1 << 30
+    upload_workers: int = 4
+
+    def directory(self, paths: InstancePaths) -> Path:
+        """The queue folder: ``path`` if set, else the instance's default queue folder."""
+        return Path(self.path).expanduser() if self.path else paths.queue_dir
+
+
+class SyncConfig(_Section):
+    """``[sync]``: how often process/product lists are fetched for offline use (seconds)."""
+
+    interval: float = 3600.0
+
+
+class ConnectionConfig(_Section):
+    """``[connection]``: how often the server's health is checked (seconds)."""
+
+    check_interval: float = 30.0
+
+
+class ControlConfig(_Section):
+    """``[control]``: the websocket control channel.
+
+    ``allow_remote`` must be set to listen on a non-loopback address without TLS: it is the
+    explicit acknowledgement that the control token then crosses the network in clear text.
+    """
+
+    listen: str = "127.0.0.1:8765"
+    tls_cert: str = ""
+    tls_key: str = ""
+    allow_remote: bool = False
+
+
+class LogConfig(_Section):
+    """``[log]``: log verbosity."""
+
+    level: LogLevel = "info"
+
+
+class ConverterConfig(_Section):
+    """One ``[[converters]]`` entry: a watched folder (or a schedule) and what converts it.
+
+    ``kind`` is a built-in converter name, ``"module:Class"``, or a path to a ``.py`` file.
+    ``type`` is ``file`` (each matching file is one input), ``folder`` (a matching sub-folder is
+    one input, ready when ``ready_marker`` exists or it holds ``min_files`` files) or
+    ``scheduled`` (run on ``schedule``: ``"every 5m"``, a five-field cron expression or
+    ``@daily`` and friends, as :mod:`pywats_station.converters.schedule` parses them).
+    """
+
+    name: str = ""
+    kind: str = ""
+    enabled: bool = True
+    type: ConverterType = "file"
+    watch: str = ""
+    done: str = ""  # Empty: <watch>/Done.
+    error: str = ""  # Empty: <watch>/Error.
+    post_action: PostAction = "move"
+    patterns: list[str] = msgspec.field(default_factory=lambda: ["*"])
+    settle: float = 2.0  # Seconds a file must stay unchanged before it is read.
+    alarm_threshold: float = 0.5
+    reject_threshold: float = 0.2
+    ready_marker: str = ""
+    min_files: int = 0
+    schedule: str = ""
+    run_at_startup: bool = False
+    arguments: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    @property
+    def done_dir(self) -> Path:
+        """Where converted sources go (``done``, or ``<watch>/Done``)."""
+        return Path(self.done).expanduser() if self.done else Path(self.watch).expanduser() / "Done"
+
+    @property
+    def error_dir(self) -> Path:
+        """Where sources that failed to convert go (``error``, or ``<watch>/Error``)."""
+        return (
+            Path(self.error).expanduser() if self.error else Path(self.watch).expanduser() / "Error"
+        )
+
+
+class StationConfig(_Section):
+    """The whole configuration file."""
+
+    schema_version: int = SCHEMA_VERSION
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    station: StationInfo = msgspec.field(default_factory=StationInfo)
+    queue: QueueConfig = msgspec.field(default_factory=QueueConfig)
+    sync: SyncConfig = msgspec.field(default_factory=SyncConfig)
+    connection: ConnectionConfig = msgspec.field(default_factory=ConnectionConfig)
+    control: ControlConfig = msgspec.field(default_factory=ControlConfig)
+    log: LogConfig = msgspec.field(default_factory=LogConfig)
+    converters: list[ConverterConfig] = msgspec.field(default_factory=list)
+
+
+# --- problems -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One problem (or warning) in a configuration, named by its TOML key path."""
+
+    key: str
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}" if self.key else self.message
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; ``problems`` lists every reason at once.
+
+    Attributes:
+        problems: All errors found (never empty).
+        path: The file, when the configuration came from one.
+        line: 1-based line of a TOML syntax error.
+        column: 1-based column of a TOML syntax error.
+    """
+
+    def __init__(
+        self,
+        problems: list[ConfigProblem],
+        *,
+        path: Path | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.problems = problems
+        self.path = path
+        self.line = line
+        self.column = column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = str(self.path) if self.path else "configuration"
+        if self.line is not None:
+            where += f":{self.line}:{self.column}"
+        if len(self.problems) == 1:
+            return f"{where}: {self.problems[0]}"
+        return f"{where}: {len(self.problems)} problems:\n" + "\n".join(
+            f"  {problem}" for problem in self.problems
+        )
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """What :func:`read_config` found.
+
+    Attributes:
+        config: The effective configuration (environment overrides applied).
+        path: The file actually read (the ``.bak`` after a fallback).
+        from_backup: Whether the main file was unusable and the previous good copy was used.
+        warnings: Unknown keys, readable plain-text tokens, the fallback itself.
+        overrides: Keys replaced from the environment, with the variable's name.
+    """
+
+    config: StationConfig
+    path: Path
+    from_backup: bool = False
+    warnings: list[ConfigProblem] = field(default_factory=list)
+    overrides: dict[str, str] = field(default_factory=dict)
+
+
+# --- sizes and addresses ----------------------------------------------------------------------
+
+_SIZE_RE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]*)\s*")
+_DECIMAL_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_BINARY_UNITS = {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+_UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+_UNITS |= _DECIMAL_UNITS | _BINARY_UNITS
+_UNIT_NAMES = {"kib": "KiB", "mib": "MiB", "gib": "GiB", "tib": "TiB"}
+_UNIT_NAMES |= {"kb": "kB", "mb": "MB", "gb": "GB", "tb": "TB"}
+
+
+def parse_size(value: object) -> int:
+    """Parse a byte count: an integer, or a string such as ``"500 MB"`` or ``"1.5 GiB"``.
+
+    Decimal units (kB, MB, GB, TB) are powers of 1000, binary ones (KiB … TiB) of 1024; units are
+    case-insensitive and a fractional result is rounded down.
+
+    Raises:
+        ValueError: If ``value`` is negative, a bool, or not a size.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and (match := _SIZE_RE.fullmatch(value)):
+        unit = _UNITS.get(match.group(2).lower())
+        if unit is not None:
+            try:
+                return int(Decimal(match.group(1)) * unit)
+            except InvalidOperation:  # pragma: no cover - the regex admits only digits
+                pass
+    raise ValueError(
+        f'must be a number of bytes or a size such as "500 MB" or "1 GiB"; got {value!r}'
+    )
+
+
+def format_size(size: int) -> int | str:
+    """Render a byte count the way a person would write it, exactly: ``1 GiB``, ``500 MB``.
+
+    Returns the integer itself when no unit divides it, so ``parse_size(format_size(n)) == n``.
+    """
+    for unit in ("tib", "gib", "mib", "kib", "tb", "gb", "mb", "kb"):
+        factor = _UNITS[unit]
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {_UNIT_NAMES[unit]}"
+    return size
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """Split ``host:port`` (``[::1]:8765`` for IPv6) into host and port.
+
+    Raises:
+        ValueError: If the address is malformed or the port is not 1-65535.
+    """
+    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^\s:\[\]]+):(\d{1,5})", listen)
+    if not match:
+        raise ValueError(f'must be "host:port" (IPv6: "[::1]:port"); got {listen!r}')
+    host = match.group(1) or match.group(3)
+    port = int(match.group(2) or match.group(4))
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port must be 1-65535; got {port}")
+    return host, port
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # A host name other than localhost may resolve anywhere.
+        return False
+
+
+# --- decoding: raw TOML -> schema, collecting every problem -------------------------------------
+
+
+class _Invalid(Exception):
+    """A value that does not fit its field; ``where`` names an item inside it (``[1]``)."""
+
+    def __init__(self, message: str, where: str = "") -> None:
+        super().__init__(message)
+        self.where = where
+
+
+def _join(prefix: str, key: str) -> str:
+    name = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else repr(key)
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _is_struct(tp: object) -> bool:
+    return isinstance(tp, type) and issubclass(tp, msgspec.Struct)
+
+
+def _decode_struct(cls: Any, raw: object, key: str, problems: list[ConfigProblem]) -> Any:
+    """Build ``cls`` from a TOML table, converting field by field so every bad key is reported."""
+    if not isinstance(raw, dict):
+        problems.append(ConfigProblem(key, f"must be a table; got {type(raw).__name__}"))
+        return cls()
+    fields = {info.encode_name: info for info in msgspec.structs.fields(cls)}
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        sub = _join(key, name)
+        info = fields.get(name)
+        if info is None:
+            problems.append(ConfigProblem(sub, "unknown key (ignored)", "warning"))
+            continue
+        try:
+            values[info.name] = _decode_value(info.type, value, sub, problems)
+        except _Invalid as exc:
+            problems.append(ConfigProblem(sub + exc.where, str(exc)))
+    return cls(**values)
+
+
+def _decode_value(tp: Any, value: object, key: str, problems: list[ConfigProblem]) -> Any:
+    if _is_struct(tp):
+        return _decode_struct(tp, value, key, problems)
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is list and _is_struct(args[0]):
+        if not isinstance(value, list):
+            raise _Invalid(f"must be an array of tables ([[{key}]]); got {type(value).__name__}")
+        return [
+            _decode_struct(args[0], item, f"{key}[{i}]", problems) for i, item in enumerate(value)
+        ]
+    if origin is Annotated and _BYTE_SIZE in args[1:]:
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            raise _Invalid(str(exc)) from None
+    if origin is Literal:
+        # Enumerations are case-insensitive ("INFO" is as clear as "info").
+        choice = value.lower() if isinstance(value, str) else value
+        if choice not in args:
+            raise _Invalid(f"must be one of {', '.join(args)}; got {value!r}")
+        return choice
+    try:
+        return msgspec.convert(value, tp)
+    except msgspec.ValidationError as exc:
+        # "Expected `str`, got `int` - at `$[1]`" -> "key[1]: expected str, got int"
+        text, _, where = str(exc).partition(" - at `$")
+        text = text.replace("`", "")
+        raise _Invalid(text[:1].lower() + text[1:], where.rstrip("`")) from None
+
+
+def _check_version(raw: dict[str, Any]) -> None:
+    version = raw.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        message = f"must be a positive integer; got {version!r}"
+    elif version > SCHEMA_VERSION:
+        message = (
+            f"this file is for schema version {version}, written by a newer pywats-station; this "
+            f"one reads version {SCHEMA_VERSION} and older: upgrade pywats-station"
+        )
+    else:
+        # Older versions get migrated here (and the upgrade reported) once version 2 exists.
+        return
+    raise ConfigError([ConfigProblem("schema_version", message)])
+
+
+def config_from_dict(
+    raw: dict[str, Any], *, env: Mapping[str, str] | None = None
+) -> tuple[StationConfig, list[ConfigProblem], dict[str, str]]:
+    """Decode and validate a parsed TOML document.
+
+    Args:
+        raw: The document, as returned by ``tomllib``.
+        env: Environment for the overrides (none when ``None``).
+
+    Returns:
+        The effective configuration, its warnings, and the keys overridden from ``env``.
+
+    Raises:
+        ConfigError: With every problem found.
+    """
+    _check_version(raw)
+    problems: list[ConfigProblem] = []
+    config: StationConfig = _decode_struct(StationConfig, raw, "", problems)
+    overrides: dict[str, str] = {}
+    if env and env.get(URL_ENV):
+        config = msgspec.structs.replace(
+            config, server=msgspec.structs.replace(config.server, url=env[URL_ENV])
+        )
+        overrides["server.url"] = URL_ENV
+    reported = {problem.key for problem in problems}
+    # A value that failed to decode was replaced by its default; checks that then fail on the
+    # default (e.g. a threshold pair) would only add noise next to the real problem.
+    for problem in validate(config):
+        if problem.key in overrides:
+            problem = ConfigProblem(
+                problem.key, f"{problem.message} (set by {overrides[problem.key]})"
+            )
+        if problem.key not in reported:
+            problems.append(problem)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ConfigError(errors)
+    return config, [p for p in problems if p.severity == "warning"], overrides
+
+
+# --- semantic checks ------------------------------------------------------------------------
+
+
+def _positive(problems: list[ConfigProblem], key: str, value: float) -> None:
+    if not (math.isfinite(value) and value > 0):
+        problems.append(ConfigProblem(key, f"must be a number greater than 0; got {value!r}"))
+
+
+def _check_converters(converters: list[ConverterConfig], problems: list[ConfigProblem]) -> None:
+    first_index: dict[str, int] = {}
+    for i, conv in enumerate(converters):
+        key = f"converters[{i}]"
+
+        def bad(name: str, message: str, key: str = key) -> None:
+            problems.append(ConfigProblem(f"{key}.{name}", message))
+
+        if not conv.name:
+            bad("name", "is required (a unique name for this converter)")
+        elif conv.name in first_index:
+            bad("name", f"duplicate name {conv.name!r} (also converters[{first_index[conv.name]}])")
+        else:
+            first_index[conv.name] = i
+        if not conv.kind:
+            bad("kind", 'is required: a built-in kind, "module:Class" or a path to a .py file')
+        if conv.type in ("file", "folder") and not conv.watch:
+            bad("watch", f"is required for a {conv.type} converter")
+        if conv.type == "scheduled" and not conv.schedule:
+            bad("schedule", "is required for a scheduled converter")
+        if conv.schedule:
+            # Imported here: the converter package is heavier than reading a config needs.
+            from pywats_station.converters.schedule import parse_schedule
+
+            try:
+                parse_schedule(conv.schedule)
+            except ValueError as exc:
+                bad("schedule", str(exc))
+        if conv.type != "scheduled" and (not conv.patterns or not all(conv.patterns)):
+            bad("patterns", "must list at least one non-empty pattern")
+        if not (math.isfinite(conv.settle) and conv.settle >= 0):
+            bad("settle", f"must be 0 or more seconds; got {conv.settle!r}")
+        if conv.min_files < 0:
+            bad("min_files", f"must be 0 or more; got {conv.min_files}")
+        for name in ("alarm_threshold", "reject_threshold"):
+            value = getattr(conv, name)
+            if not 0.0 <= value <= 1.0:
+                bad(name, f"must be between 0 and 1; got {value!r}")
+        if conv.reject_threshold > conv.alarm_threshold:
+            bad(
+                "reject_threshold",
+                f"must not exceed alarm_threshold ({conv.alarm_threshold!r}); "
+                f"got {conv.reject_threshold!r}",
+            )
+
+
+def validate(config: StationConfig) -> list[ConfigProblem]:
+    """Check the rules a type cannot express; returns every error found (empty when valid).
+
+    Args:
+        config: The configuration to check.
+
+    Returns:
+        The problems, in key order; all of severity ``error``.
+    """
+    problems: list[ConfigProblem] = []
+    server = config.server
+    if server.url:
+        try:
+            parts = urlsplit(server.url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError:
+            valid = False
+        if not valid or any(ch.isspace() for ch in server.url):
+            problems.append(
+                ConfigProblem(
+                    "server.url", f"must be an http:// or https:// URL; got {server.url!r}"
+                )
+            )
+    if server.token and server.token_file:
+        problems.append(ConfigProblem("server.token", "set either token or token_file, not both"))
+    _positive(problems, "server.timeout", server.timeout)
+    if config.queue.max_bytes <= 0:
+        problems.append(ConfigProblem("queue.max_bytes", "must be greater than 0"))
+    if not 1 <= config.queue.upload_workers <= 64:
+        problems.append(
+            ConfigProblem(
+                "queue.upload_workers", f"must be 1-64; got {config.queue.upload_workers}"
+            )
+        )
+    _positive(problems, "sync.interval", config.sync.interval)
+    _positive(problems, "connection.check_interval", config.connection.check_interval)
+    control = config.control
+    try:
+        host, _port = parse_listen(control.listen)
+    except ValueError as exc:
+        problems.append(ConfigProblem("control.listen", str(exc)))
+    else:
+        tls = bool(control.tls_cert and control.tls_key)
+        if not _is_loopback(host) and not tls and not control.allow_remote:
+            problems.append(
+                ConfigProblem(
+                    "control.listen",
+                    f"{host} is not a loopback address: set tls_cert and tls_key, or "
+                    "allow_remote = true to accept the control token in clear text",
+                )
+            )
+    if bool(control.tls_cert) != bool(control.tls_key):
+        problems.append(ConfigProblem("control.tls_key", "tls_cert and tls_key go together"))
+    _check_converters(config.converters, problems)
+    return problems
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def _backup_path(path: Path) -> Path:
+    return path.with_name(path.name + ".bak")
+
+
+def _parse(data: bytes, path: Path, env: Mapping[str, str] | None) -> LoadedConfig:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = ConfigProblem("", f"not UTF-8 text (byte {exc.start})")
+        raise ConfigError([problem], path=path) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11's exception has no lineno/colno attributes; the message carries them.
+        reason, _, where = str(exc).rpartition(" (at ")
+        match = re.fullmatch(r"line (\d+), column (\d+)\)", where)
+        line, column = (int(match[1]), int(match[2])) if match else (text.count("\n") + 1, 1)
+        problem = ConfigProblem("", f"not valid TOML: {reason or exc}")
+        raise ConfigError([problem], path=path, line=line, column=column) from None
+    try:
+        config, warnings, overrides = config_from_dict(raw, env=env)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, path=path) from None
+    return LoadedConfig(config, path, warnings=warnings, overrides=overrides)
+
+
+def _read(path: Path, env: Mapping[str, str] | None, missing_ok: bool) -> LoadedConfig:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        if missing_ok:
+            return _parse(b"", path, env)
+        message = "no configuration file (create one with `pywats-station config init`)"
+        raise ConfigError([ConfigProblem("", message)], path=path) from None
+    except OSError as exc:
+        raise ConfigError([ConfigProblem("", f"cannot read: {exc.strerror}")], path=path) from None
+    loaded = _parse(data, path, env)
+    if loaded.config.server.token and os.name == "posix" and path.stat().st_mode & 0o077:
+        loaded.warnings.append(
+            ConfigProblem(
+                "server.token",
+                "the API token is in plain text in a file other users can read: use "
+                "`pywats-station login` or server.token_file instead",
+                "warning",
+            )
+        )
+    return loaded
+
+
+def read_config(
+    path: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    missing_ok: bool = False,
+    use_backup: bool = False,
+) -> LoadedConfig:
+    """Load, decode and validate a configuration file, with its warnings.
+
+    Args:
+        path: The TOML file.
+        env: Environment for the overrides (``os.environ`` when ``None``).
+        missing_ok: Return the defaults when the file does not exist.
+        use_backup: When the file is unusable (unreadable, not TOML, invalid), load the previous
+            good copy ``<path>.bak`` instead and say so in the warnings.
+
+    Returns:
+        The configuration and what was noticed while loading it.
+
+    Raises:
+        ConfigError: The file (and, if asked, its backup) is unusable; lists every problem, with
+            line and column for a TOML syntax error.
+    """
+    environ = os.environ if env is None else env
+    try:
+        return _read(path, environ, missing_ok)
+    except ConfigError as exc:
+        primary = exc
+    backup = _backup_path(path)
+    if not use_backup or not backup.exists():
+        raise primary
+    try:
+        loaded = _read(backup, environ, missing_ok=False)
+    except ConfigError:
+        raise primary from None
+    fallback = ConfigProblem("", f"{primary}; using the previous good copy {backup}", "warning")
+    return LoadedConfig(loaded.config, backup, True, [fallback, *loaded.warnings], loaded.overrides)
+
+
+def load_config(
+    path: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    missing_ok: bool = False,
+    use_backup: bool = False,
+) -> StationConfig:
+    """Like :func:`read_config`, returning only the configuration and logging the warnings."""
+    loaded = read_config(path, env=env, missing_ok=missing_ok, use_backup=use_backup)
+    for warning in loaded.warnings:
+        _log.warning("%s: %s", loaded.path, warning)
+    return loaded.config
+
+
+def _document(config: StationConfig) -> dict[str, Any]:
+    """The configuration as a TOML-ready dict (sizes written the way people write them)."""
+    # TOML has dates and times of its own: keep those in converter arguments as they are.
+    document: dict[str, Any] = msgspec.to_builtins(config, builtin_types=(date, datetime, time))
+    document["queue"]["max_bytes"] = format_size(config.queue.max_bytes)
+    return document
+
+
+def save_config(config: StationConfig, path: Path, *, env: Mapping[str, str] | None = None) -> None:
+    """Validate and atomically write ``config`` to ``path``, keeping the previous good file.
+
+    ``<path>.bak`` receives the current file first, if that one is valid (a corrupt file never
+    replaces a good backup). A ``server.url`` equal to ``$PYWATS_SERVER_URL`` is an environment
+    override, not a setting: the file keeps the URL it had. A new file gets mode 0644, or 0600
+    when it holds a token; an existing file keeps its mode.
+
+    Args:
+        config: The configuration to write.
+        path: The target file.
+        env: Environment whose overrides must not be written back (``os.environ`` when ``None``).
+
+    Raises:
+        ConfigError: The configuration is invalid; nothing was written.
+        OSError: Writing failed; the old file and its backup are intact, no temp file is left.
+    """
+    if errors := validate(config):
+        raise ConfigError(errors, path=path)
+    environ = os.environ if env is None else env
+    document = _document(config)
+    try:
+        old: bytes | None = path.read_bytes()
+    except FileNotFoundError:
+        old = None
+    if environ.get(URL_ENV) and config.server.url == environ[URL_ENV]:
+        try:
+            on_disk = tomllib.loads((old or b"").decode())["server"]["url"]
+        except (KeyError, TypeError, ValueError):
+            on_disk = ""
+        document["server"]["url"] = on_disk if isinstance(on_disk, str) else ""
+    text = (
+        "# pywats-station configuration. Written by pywats-station: comments are not kept.\n"
+        "# Check it with `pywats-station config check`.\n\n" + tomli_w.dumps(document)
+    )
+    if old is None:
+        mode = 0o600 if config.server.token else 0o644
+    else:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        try:
+            _parse(old, path, env={})
+        except ConfigError:
+            pass  # Keep the last good backup rather than replace it with a broken file.
+        else:
+            atomic_write(_backup_path(path), old, mode=mode)
+    atomic_write(path, text.encode("utf-8"), mode=mode)
+
+
+# --- hot reload, display, first file --------------------------------------------------------
+
+
+def diff_config(old: StationConfig, new: StationConfig) -> set[str]:
+    """Name what changed, so the daemon restarts only the affected actors.
+
+    Returns:
+        Section names (``"server"``, ``"queue"``, ``"control"`` …) whose values differ, plus
+        ``"converters:<name>"`` for each converter added, removed or changed (order ignored).
+    """
+    changed = {
+        info.name
+        for info in msgspec.structs.fields(StationConfig)
+        if info.name not in ("converters", "schema_version")
+        and getattr(old, info.name) != getattr(new, info.name)
+    }
+    before = {conv.name: conv for conv in old.converters}
+    after = {conv.name: conv for conv in new.converters}
+    changed |= {
+        f"converters:{name}"
+        for name in before.keys() | after.keys()
+        if before.get(name) != after.get(name)
+    }
+    return changed
+
+
+_SECRET_NAME = re.compile(r"pass|secret|token|key|credential|auth", re.IGNORECASE)
+
+
+def _redact_arguments(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: "***" if _SECRET_NAME.search(k) else _redact_arguments(v) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact_arguments(item) for item in value]
+    return value
+
+
+def redacted(config: StationConfig) -> dict[str, Any]:
+    """The configuration as a plain dict that is safe to show (``config show``, control channel).
+
+    The token becomes ``"***"`` (empty stays empty, so "no token here" is still visible), a
+    password in the server URL becomes ``***``, and converter arguments whose name suggests a
+    secret (password, token, key, …) become ``"***"``.
+    """
+    document = _document(config)
+    server = document["server"]
+    if server["token"]:
+        server["token"] = "***"
+    parts = urlsplit(server["url"])
+    if parts.password is not None:
+        server["url"] = parts._replace(
+            netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        ).geturl()
+    for conv in document["converters"]:
+        conv["arguments"] = _redact_arguments(conv["arguments"])
+    return msgspec.to_builtins(document)  # type: ignore[no-any-return]  # JSON-safe
+
+
+def _inline(value: Any) -> str:
+    """A TOML inline value (tomli-w only writes arrays over several lines)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_inline, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_inline(v)}" for k, v in value.items()) + "}"
+    return tomli_w.dumps({"v": value})[4:].strip()
+
+
+_HELP = {
+    "server.url": "empty = not configured (reports wait in the queue)",
+    "server.token": "discouraged: use `pywats-station login`",
+    "server.token_file": "e.g. ${CREDENTIALS_DIRECTORY}/token",
+    "server.timeout": "seconds per request",
+    "server.verify_tls": "check the server's TLS certificate",
+    "station.name": "default: the host name",
+    "queue.path": "default: {queue_dir}",
+    "queue.max_bytes": 'bytes, or "500 MB", "2 GiB"; full = files wait',
+    "queue.upload_workers": "parallel uploads, 1-64",
+    "sync.interval": "seconds between process/product list syncs",
+    "connection.check_interval": "seconds between server health checks",
+    "control.listen": "loopback only, unless TLS or allow_remote",
+    "control.tls_cert": "PEM files; both set = the channel uses TLS",
+    "control.allow_remote": "non-loopback listen without TLS",
+    "log.level": "debug, info, warning, error or critical",
+    "converters.name": "unique",
+    "converters.kind": 'built-in kind, "module:Class" or a .py file',
+    "converters.enabled": "false keeps the entry but does not run it",
+    "converters.type": "file, folder (a sub-folder per input), scheduled",
+    "converters.done": "default: <watch>/Done",
+    "converters.error": "default: <watch>/Error",
+    "converters.post_action": "move (to done), delete, zip or keep",
+    "converters.patterns": "file (folder type: sub-folder) names, any case",
+    "converters.settle": "seconds a file must stay unchanged",
+    "converters.alarm_threshold": "confidence below this is flagged",
+    "converters.reject_threshold": "confidence below this is rejected",
+    "converters.ready_marker": "folder type: ready once this file exists",
+    "converters.min_files": "folder type: ... or holds this many files",
+    "converters.schedule": 'scheduled type: "every 5m" or cron expression',
+    "converters.run_at_startup": "scheduled type: also run once at start",
+    "converters.arguments": "converter-specific, checked by the converter",
+}
+
+
+def _section_lines(section: str, values: Mapping[str, Any], paths: InstancePaths) -> list[str]:
+    lines = []
+    for key, value in values.items():
+        shown = f"{key} = {_inline(value)}"
+        if not (section == "server" and key == "url"):  # the one key everybody sets
+            shown = "# " + shown
+        help_text = _HELP.get(f"{section}.{key}", "").replace("{queue_dir}", str(paths.queue_dir))
+        lines.append(f"{shown:<36} # {help_text}" if help_text else shown)
+    return lines
+
+
+def default_config_text(paths: InstancePaths) -> str:
+    """The commented configuration ``pywats-station config init`` writes.
+
+    Every key appears with its default (commented out, except ``server.url``), so the file
+    documents itself and is valid as written.
+
+    Args:
+        paths: The instance the file is for (its folders appear in the comments).
+    """
+    document = _document(StationConfig())
+    lines = [
+        f"# pywats-station configuration, instance {paths.instance!r} ({paths.config_file}).",
+        "# Every key is optional; a commented line shows the default. Check the file with",
+        "# `pywats-station config check`. Store the API token with `pywats-station login`",
+        f"# (encrypted, in {paths.secrets_dir}), not here.",
+        "",
+        f"schema_version = {SCHEMA_VERSION}",
+    ]
+    for section, values in document.items():
+        if isinstance(values, dict):
+            lines += ["", f"[{section}]", *_section_lines(section, values, paths)]
+    example = msgspec.to_builtins(
+        ConverterConfig(
+            name="wsjf", kind="wsjf", watch="/srv/test-results/wsjf", patterns=["*.json"]
+        )
+    )
+    lines += ["", "# One [[converters]] table per watched folder, for example:", "# [[converters]]"]
+    lines += _section_lines("converters", example, paths)
+    return "\n".join(lines) + "\n"
