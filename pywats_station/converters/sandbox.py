@@ -57,6 +57,7 @@ __all__ = [
 
 _MAX_PROBLEMS = 10  # problems named in a Failed reason; the rest are counted
 _STDERR_TAIL = 64 * 1024  # bytes of the child's stderr kept for messages and the log
+_MAX_REPLY = 512 * 1024 * 1024  # a reply larger than this is refused (the parent's memory)
 _ENV_KEEP = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "SYSTEMROOT")
 _ENV_KEEP_PREFIX = ("LC_", "PYTHON", "VIRTUAL_ENV")
 
@@ -278,13 +279,15 @@ def _run_child(
         return Failed(reason=f"converter process could not be started: {exc}")
     with proc:  # closes the pipes and reaps the child, whatever happens
         try:
-            out, err, timed_out = _exchange(proc, msgspec.json.encode(request), timeout)
+            out, err, outcome = _exchange(proc, msgspec.json.encode(request), timeout)
         finally:
             if proc.poll() is None:
                 _kill(proc)
     _forward(err, log)
-    if timed_out:
+    if outcome == "timeout":
         return Failed(reason=f"converter timed out after {timeout:g} s")
+    if outcome == "too big":
+        return Failed(reason=f"converter reply exceeds {_MAX_REPLY // 2**20} MB")
     code = proc.returncode
     if code < 0:
         return Failed(reason=_signal_reason(-code, memory_mb, request.cpu_seconds))
@@ -305,9 +308,14 @@ def _run_child(
 
 
 def _exchange(
-    proc: subprocess.Popen[bytes], request: bytes, timeout: float
-) -> tuple[bytes, bytes, bool]:
-    """Send the request, read stdout and stderr until both close or the time is up."""
+    proc: subprocess.Popen[bytes], request: bytes, timeout: float, max_reply: int = _MAX_REPLY
+) -> tuple[bytes, bytes, str]:
+    """Send the request; read stdout and stderr until both close or a limit is hit.
+
+    Returns:
+        The reply, the tail of stderr, and ``"done"``, ``"timeout"`` or ``"too big"`` (the
+        reply grew beyond ``max_reply`` bytes); on a limit the process group is killed.
+    """
     assert proc.stdin is not None
     assert proc.stdout is not None
     assert proc.stderr is not None
@@ -318,6 +326,7 @@ def _exchange(
     except (BrokenPipeError, OSError):
         pass  # the child died before reading; its exit code tells why
     out: list[bytes] = []
+    size = 0
     err = bytearray()
     with selectors.DefaultSelector() as sel:
         sel.register(proc.stdout, selectors.EVENT_READ, out)
@@ -326,17 +335,21 @@ def _exchange(
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 _kill(proc)
-                return b"".join(out), bytes(err), True
+                return b"".join(out), bytes(err), "timeout"
             for key, _ in sel.select(remaining):
                 chunk = os.read(key.fd, 65536)
                 if not chunk:
                     sel.unregister(key.fileobj)
                 elif key.data is out:
                     out.append(chunk)
+                    size += len(chunk)
+                    if size > max_reply:
+                        _kill(proc)
+                        return b"", bytes(err), "too big"
                 else:
                     err += chunk
                     del err[:-_STDERR_TAIL]  # keep the tail only: a chatty child stays bounded
-    return b"".join(out), bytes(err), False
+    return b"".join(out), bytes(err), "done"
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

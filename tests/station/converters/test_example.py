@@ -76,3 +76,21 @@ def test_the_example_outcomes(tmp_path: Path, edit: object, expected: type) -> N
 
 def test_the_example_loads_as_one_converter_class() -> None:
     assert load_converter(KIND).name == "line-tester"
+
+
+def test_converted_reports_are_accepted_by_the_emulator() -> None:
+    # As docs/converters.md shows: convert with the server's processes, then submit.
+    from pywats import pyWATS
+    from pywats.testing import FakeWATS
+
+    fake = FakeWATS(token="test-token", strict=True)
+    with pyWATS("http://wats.test", "test-token", transport=fake) as api:
+        processes = api.app.get_processes()
+        result = try_convert(SAMPLE, kind=KIND, station=STATION, processes=processes)
+        assert isinstance(result.result, Converted), result.result
+        for report in result.result.reports:
+            api.report.submit_report(report)
+    stored = fake.get_report(str(result.result.reports[0].id))
+    assert stored is not None
+    assert stored.sn == "PSU-0042"
+    fake.close()

@@ -250,3 +250,22 @@ def test_a_scheduled_converter_may_convert_nothing() -> None:
     assert run_conversion(Scripted(), None, make_ctx(Scripted)) == Failed(
         reason="Scripted: no file or folder to convert"
     )
+
+
+def test_an_oversized_reply_is_cut_off() -> None:
+    import subprocess
+    import sys
+
+    from pywats_station.converters.sandbox import _exchange
+
+    code = "import sys; sys.stdin.read(); sys.stdout.write('x' * 300000); sys.stdout.flush()"
+    with subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    ) as proc:
+        out, _, outcome = _exchange(proc, b"{}", timeout=20, max_reply=100_000)
+    assert (out, outcome) == (b"", "too big")
+    assert proc.returncode is not None

@@ -95,3 +95,29 @@ def test_render_tree_of_a_repair_report() -> None:
     text = render_tree(report)
     assert text.startswith(f"UUR sn {report.sn}  pn {report.pn}")
     assert "unit 0:" in text
+
+
+def test_a_raising_converter_shows_its_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "boom.py"
+    path.write_text(
+        "from pathlib import Path\n"
+        "from pywats_station.converters import ConverterContext, FileConverter\n\n\n"
+        "class Boom(FileConverter):\n"
+        "    def convert(self, path: Path, ctx: ConverterContext):\n"
+        "        return {}['sn']\n"
+    )
+    result = try_convert(path, kind=str(path))
+    assert result.result == Failed(reason="converter raised KeyError: 'sn'")
+    text = render(result)
+    assert "Traceback (most recent call last):" in text
+    assert f'File "{path}", line 7, in convert' in text
+
+
+def test_render_of_skipped_and_suspended(tmp_path: Path) -> None:
+    kind = str(Path(__file__).resolve().parents[3] / "config-examples/converters/line_tester.py")
+    log = tmp_path / "cal.log"
+    log.write_text("LT200 CALIBRATION\nend\n")
+    assert "outcome: skipped: a calibration log" in render(try_convert(log, kind=kind))
+    log.write_text("LT200 RESULT v2\nserial: X\n")
+    text = render(try_convert(log, kind=kind))
+    assert "outcome: suspended: the log has no 'end' line yet (retry after 30 s)" in text

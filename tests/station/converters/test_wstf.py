@@ -263,3 +263,16 @@ def test_missing_start_time_uses_the_file_time(tmp_path: Path) -> None:
     first, _ = convert(path)
     assert first.start is not None
     assert abs(first.start.timestamp() - path.stat().st_mtime) < 1
+
+
+def test_consecutive_multi_steps_are_told_apart_by_name(tmp_path: Path) -> None:
+    rails = "MultipleNumericLimitTest\tRails\t5V\t5.01\t4.9\t5.1\t\tV\t\n"
+    text = SINGLE.read_text().replace(
+        rails, rails + "MultipleNumericLimitTest\tCurrents\tI1\t0.1\t0\t0.2\t\tA\t\n"
+    )
+    path = tmp_path / "two.txt"
+    path.write_text(text)
+    (report,) = convert(path)
+    steps = {s.name: s for s in report.steps()}
+    assert [m.name for m in steps["Rails"].numeric_meas or []] == ["48V", "12V", "5V"]
+    assert [m.name for m in steps["Currents"].numeric_meas or []] == ["I1"]
