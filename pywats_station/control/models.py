@@ -1,0 +1,499 @@
+"""Params and result types of every control method (the catalogue is in ``methods``).
+
+Plain on purpose (str, int, float, bool, lists, dicts and Structs): a client in any language
+reads them as JSON. The docstrings are the reference: ``docs/control-api.md`` and the OpenRPC
+document are generated from them, each ``Attributes:`` entry describing its field. Times are
+seconds since the epoch (UTC) as floats; durations are seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from pywats_station.control._spec import Params, Result
+from pywats_station.control.events import Counters, LogLevel, LogRecord, QueueStats
+
+__all__ = [
+    "ConfigGetParams",
+    "ConfigGetResult",
+    "ConfigSetParams",
+    "ConfigSetResult",
+    "ConnectionTestResult",
+    "ConvertFileParams",
+    "ConvertFileResult",
+    "ConvertedReport",
+    "ConverterInfo",
+    "ConverterNameParams",
+    "ConvertersListResult",
+    "LogsTailParams",
+    "LogsTailResult",
+    "QueueCountResult",
+    "QueueEntry",
+    "QueueListParams",
+    "QueueListResult",
+    "QueuePurgeParams",
+    "QueueRetryParams",
+    "QueueShowParams",
+    "QueueShowResult",
+    "QueueState",
+    "ReportHeader",
+    "SendTestParams",
+    "SendTestResult",
+    "StationStatus",
+    "TreeNode",
+]
+
+QueueState = Literal["queued", "uploading", "failed", "dead"]
+
+# --- shared parts -----------------------------------------------------------------------------
+
+
+class QueueEntry(Result, kw_only=True):
+    """One report in the queue.
+
+    Attributes:
+        seq: Position in the queue; lower is older.
+        report_id: The report's id (GUID); re-sending it is harmless.
+        state: ``queued``, ``uploading``, ``failed`` or ``dead``.
+        size: Bytes of the WSJF payload.
+        checksum: ``sha256:<hex>`` of the payload.
+        created_at: When it was queued.
+        attempts: Failed or rejected upload attempts (never reset).
+        next_attempt_at: When a failed entry is due again.
+        last_error: The last transient failure.
+        source: The converter and file it came from.
+        dead_reason: The server's rejection message, verbatim.
+    """
+
+    seq: int
+    report_id: str
+    state: QueueState
+    size: int
+    checksum: str
+    created_at: float
+    attempts: int = 0
+    next_attempt_at: float | None = None
+    last_error: str | None = None
+    source: str | None = None
+    dead_reason: str | None = None
+
+
+class ReportHeader(Result, kw_only=True):
+    """What a report is about, read from its WSJF header (fields the report lacks are null).
+
+    Attributes:
+        kind: ``uut`` (a test) or ``uur`` (a repair).
+        part_number: The product's part number.
+        serial_number: The unit's serial number.
+        revision: The product revision.
+        process_code: The test operation code.
+        result: ``Passed``, ``Failed``, ``Error``, ``Terminated`` (UUT only).
+        start: Start time as written in the report (ISO 8601).
+        station: The station name in the report.
+    """
+
+    kind: Literal["uut", "uur"]
+    part_number: str | None = None
+    serial_number: str | None = None
+    revision: str | None = None
+    process_code: int | None = None
+    result: str | None = None
+    start: str | None = None
+    station: str | None = None
+
+
+# --- station ----------------------------------------------------------------------------------
+
+
+class StationStatus(Result, kw_only=True):
+    """The daemon's status (what ``pywats-station status`` shows).
+
+    Attributes:
+        instance: The instance name.
+        pid: The daemon's process id.
+        version: The pywats version.
+        station: The station name reports carry.
+        server_url: The WATS server (a password in the URL shows as ``***``).
+        connection: ``unconfigured``, ``connecting``, ``online``, ``offline`` or ``auth_failed``.
+        connection_error: Why the station is not online.
+        server_version: The server's version, once known.
+        started_at: When the daemon started.
+        uptime: Seconds since then.
+        last_online_at: When the server last answered.
+        queue: The report queue.
+        counters: Totals since start.
+        processes_cached: Processes in the offline cache.
+        processes_synced_at: When they were last synced.
+        control_connections: Clients connected to the control channel now.
+    """
+
+    instance: str
+    pid: int
+    version: str
+    station: str
+    server_url: str
+    connection: str
+    connection_error: str | None = None
+    server_version: str | None = None
+    started_at: float
+    uptime: float
+    last_online_at: float | None = None
+    queue: QueueStats
+    counters: Counters
+    processes_cached: int = 0
+    processes_synced_at: float | None = None
+    control_connections: int = 0
+
+
+class TreeNode(Result, kw_only=True):
+    """One node of the supervision tree: a supervisor (with children) or an actor.
+
+    Attributes:
+        name: The child's name (``uploader``, ``converter:ict``).
+        kind: ``supervisor`` or ``child``.
+        state: ``starting``, ``running``, ``stopping``, ``backoff``, ``stopped`` or ``failed``.
+        strategy: A supervisor's restart strategy (``one_for_one`` …).
+        restart: The child's restart policy (``permanent``, ``transient``, ``temporary``).
+        restarts: Restarts so far.
+        restarts_in_window: A supervisor's restarts within its intensity window.
+        last_error: The last failure, one line (tracebacks stay in the log).
+        started_at: When it last started.
+        uptime: Seconds since then.
+        last_exit: When it last stopped or failed.
+        children: A supervisor's children, in start order.
+    """
+
+    name: str
+    kind: Literal["supervisor", "child"]
+    state: str
+    strategy: str | None = None
+    restart: str | None = None
+    restarts: int = 0
+    restarts_in_window: int | None = None
+    last_error: str | None = None
+    started_at: float | None = None
+    uptime: float | None = None
+    last_exit: float | None = None
+    children: list[TreeNode] = msgspec.field(default_factory=list)
+
+
+# --- queue ------------------------------------------------------------------------------------
+
+
+class QueueListParams(Params, kw_only=True):
+    """Filter and page the queue.
+
+    Attributes:
+        state: Only entries in this state.
+        offset: Matching entries to skip (FIFO order).
+        limit: The most entries to return (1-1000).
+    """
+
+    state: QueueState | None = None
+    offset: Annotated[int, msgspec.Meta(ge=0)] = 0
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+
+
+class QueueListResult(Result, kw_only=True):
+    """A page of queue entries, oldest first.
+
+    Attributes:
+        entries: The page.
+        total: Entries matching the filter (all pages).
+        offset: The offset asked for.
+        limit: The limit asked for.
+    """
+
+    entries: list[QueueEntry]
+    total: int
+    offset: int
+    limit: int
+
+
+class QueueShowParams(Params, kw_only=True):
+    """Which entry to show.
+
+    Attributes:
+        entry: A report id, or a seq number as digits.
+    """
+
+    entry: str
+
+
+class QueueShowResult(Result, kw_only=True):
+    """One entry and what its report is about.
+
+    Attributes:
+        entry: The entry.
+        report: The report's header; null if the payload cannot be read.
+    """
+
+    entry: QueueEntry
+    report: ReportHeader | None = None
+
+
+class QueueRetryParams(Params, kw_only=True):
+    """Which entries to send again now.
+
+    Attributes:
+        selector: A report id, a seq (digits), ``dead``, ``failed`` or ``all`` (dead and failed).
+    """
+
+    selector: str = "all"
+
+
+class QueuePurgeParams(Params, kw_only=True):
+    """Which entries to delete for good (no default: purging is deliberate).
+
+    Attributes:
+        selector: A report id, a seq (digits), ``dead``, ``failed`` or ``all``.
+    """
+
+    selector: str
+
+
+class QueueCountResult(Result, kw_only=True):
+    """How many entries an operation touched.
+
+    Attributes:
+        count: The number of entries.
+    """
+
+    count: int
+
+
+# --- converters -------------------------------------------------------------------------------
+
+
+class ConverterInfo(Result, kw_only=True):
+    """One configured converter and how it is doing.
+
+    Attributes:
+        name: The converter's unique name (``[[converters]] name``).
+        kind: Built-in kind, ``module:Class`` or a ``.py`` file.
+        type: ``file``, ``folder`` or ``scheduled``.
+        enabled: Whether it is configured to run.
+        state: The actor's state (as in ``station.tree``), ``disabled`` if not enabled.
+        watch: The watched folder (null for scheduled converters).
+        patterns: File (or folder) name patterns.
+        converted: Files converted since start.
+        failed: Files that failed since start.
+        restarts: Actor restarts since start.
+        last_file: The last file handled.
+        last_error: The last failure, one line.
+        last_activity_at: When it last handled a file.
+    """
+
+    name: str
+    kind: str
+    type: Literal["file", "folder", "scheduled"]
+    enabled: bool
+    state: str
+    watch: str | None = None
+    patterns: list[str] = msgspec.field(default_factory=list)
+    converted: int = 0
+    failed: int = 0
+    restarts: int = 0
+    last_file: str | None = None
+    last_error: str | None = None
+    last_activity_at: float | None = None
+
+
+class ConvertersListResult(Result, kw_only=True):
+    """Every configured converter, in configuration order.
+
+    Attributes:
+        converters: The converters.
+    """
+
+    converters: list[ConverterInfo]
+
+
+class ConverterNameParams(Params, kw_only=True):
+    """Which converter.
+
+    Attributes:
+        name: The converter's name.
+    """
+
+    name: str
+
+
+class ConvertFileParams(Params, kw_only=True):
+    """A file to convert as a dry run: nothing is queued and the file is neither moved nor changed.
+
+    Attributes:
+        path: The file (or folder) on the station, as the daemon sees it.
+        converter: A configured converter's name; by default the first whose patterns match.
+        kind: A converter kind to use instead of a configured converter.
+    """
+
+    path: str
+    converter: str | None = None
+    kind: str | None = None
+
+
+class ConvertedReport(Result, kw_only=True):
+    """A report a conversion produced.
+
+    Attributes:
+        report_id: The report's id.
+        header: What it is about.
+        steps: Number of steps (all levels).
+        valid: Whether it passed the WSJF validation done before queueing.
+        problems: Validation problems, if any.
+    """
+
+    report_id: str
+    header: ReportHeader
+    steps: int = 0
+    valid: bool = True
+    problems: list[str] = msgspec.field(default_factory=list)
+
+
+class ConvertFileResult(Result, kw_only=True):
+    """What converting the file would produce.
+
+    Attributes:
+        ok: Whether the conversion succeeded.
+        converter: The converter used (name, or the kind for ``kind``).
+        reports: The reports produced.
+        confidence: The converter's confidence (0-1), if it reports one.
+        warnings: Warnings from the converter.
+        error: Why it failed (``ok`` false).
+        duration: Seconds the conversion took.
+    """
+
+    ok: bool
+    converter: str
+    reports: list[ConvertedReport] = msgspec.field(default_factory=list)
+    confidence: float | None = None
+    warnings: list[str] = msgspec.field(default_factory=list)
+    error: str | None = None
+    duration: float = 0.0
+
+
+# --- config -----------------------------------------------------------------------------------
+
+
+class ConfigGetParams(Params, kw_only=True):
+    """Which part of the configuration.
+
+    Attributes:
+        key: A TOML path (``queue``, ``queue.upload_workers``, ``converters.ict``,
+            ``converters.ict.watch``); the whole configuration when omitted.
+    """
+
+    key: str | None = None
+
+
+class ConfigGetResult(Result, kw_only=True):
+    """Configuration values, with secrets redacted (a set token shows as ``"***"``).
+
+    Attributes:
+        key: The key asked for (null: everything).
+        value: The value: a table for a section, a scalar for a field.
+        path: The configuration file.
+    """
+
+    key: str | None
+    value: Any
+    path: str
+
+
+class ConfigSetParams(Params, kw_only=True):
+    """A change to the configuration, validated, saved atomically and applied (hot reload).
+
+    Attributes:
+        key: A TOML path to a field (``queue.upload_workers``), a section (``queue``; the
+            value is then a table of its fields to change) or a converter
+            (``converters.<name>.<field>``). ``server.token`` cannot be set here: use
+            ``pywats-station login``.
+        value: The new value, as in TOML (sizes may be ``"500 MB"``).
+        dry_run: Validate only; change nothing.
+    """
+
+    key: str
+    value: Any
+    dry_run: bool = False
+
+
+class ConfigSetResult(Result, kw_only=True):
+    """What the change did.
+
+    Attributes:
+        changed: TOML paths whose values changed.
+        restarted: Actors restarted to apply it.
+        saved: Whether the file was written (false for a dry run or no change).
+    """
+
+    changed: list[str]
+    restarted: list[str] = msgspec.field(default_factory=list)
+    saved: bool
+
+
+# --- connection, reports, logs ---------------------------------------------------------------
+
+
+class ConnectionTestResult(Result, kw_only=True):
+    """The WATS server answered and accepted the station's token.
+
+    Attributes:
+        url: The server tested.
+        server_version: The server's version.
+        latency: Seconds the check took.
+    """
+
+    url: str
+    server_version: str | None = None
+    latency: float
+
+
+class SendTestParams(Params, kw_only=True):
+    """A small passing UUT report to send through the queue, to check the whole path.
+
+    Attributes:
+        part_number: The report's part number.
+        serial_number: The report's serial number; a unique one by default.
+        process_code: The operation code; the first test operation in the cache by default.
+    """
+
+    part_number: str = "PYWATS-TEST"
+    serial_number: str | None = None
+    process_code: int | None = None
+
+
+class SendTestResult(Result, kw_only=True):
+    """The test report, queued (watch ``report_uploaded`` for its upload).
+
+    Attributes:
+        report_id: The report's id.
+        seq: Its queue position.
+    """
+
+    report_id: str
+    seq: int
+
+
+class LogsTailParams(Params, kw_only=True):
+    """Recent log records.
+
+    Attributes:
+        lines: How many records, newest last (1-5000).
+        level: The lowest level to include.
+    """
+
+    lines: Annotated[int, msgspec.Meta(ge=1, le=5000)] = 100
+    level: LogLevel = "info"
+
+
+class LogsTailResult(Result, kw_only=True):
+    """The records asked for.
+
+    Attributes:
+        records: Oldest first.
+    """
+
+    records: list[LogRecord]

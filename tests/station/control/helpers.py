@@ -1,0 +1,212 @@
+"""Shared pieces of the control channel tests: a test registry, servers, raw connections."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+import trio
+import trio.testing
+from trio_websocket import WebSocketConnection, wrap_client_stream
+
+from pywats_station.control import (
+    CallContext,
+    ControlError,
+    ControlServer,
+    ErrorCode,
+    NoParams,
+    Params,
+    Registry,
+    Result,
+)
+from pywats_station.control import methods as m
+
+TOKEN = "control-token-" + "Q" * 30
+SECRET = "the-wats-api-token-Zx81"  # the daemon would register its API token like this
+
+
+class EchoParams(Params, kw_only=True):
+    """Echo a value after a delay."""
+
+    value: int
+    delay: float = 0.0
+
+
+class EchoResult(Result, kw_only=True):
+    """The value echoed."""
+
+    value: int
+
+
+class RevealParams(Params, kw_only=True):
+    """Ask for the secret."""
+
+    token: str
+
+
+class DropParams(Params, kw_only=True):
+    """How to drop the connection."""
+
+    code: int = 1008
+    reason: str = "bye"
+
+
+def make_registry() -> tuple[Registry, dict[str, Any]]:
+    """A registry with the catalogue's ``queue.list`` plus test methods; ``state`` records calls."""
+    registry = Registry()
+    state: dict[str, Any] = {"notified": trio.Event(), "calls": 0}
+
+    @registry.implement(m.QUEUE_LIST)
+    async def queue_list(ctx: CallContext, params: m.QueueListParams) -> m.QueueListResult:
+        state["calls"] += 1
+        entry = m.QueueEntry(
+            seq=1, report_id="r-1", state="queued", size=10, checksum="sha256:00", created_at=1.0
+        )
+        entries = [entry] if params.state in (None, "queued") else []
+        return m.QueueListResult(
+            entries=entries[params.offset : params.offset + params.limit],
+            total=len(entries),
+            offset=params.offset,
+            limit=params.limit,
+        )
+
+    @registry.implement(m.QUEUE_SHOW)
+    async def queue_show(ctx: CallContext, params: m.QueueShowParams) -> m.QueueShowResult:
+        raise ControlError(ErrorCode.NOT_FOUND, f"no queue entry {params.entry}", {"entry": "?"})
+
+    @registry.method("test.echo", params=EchoParams, result=EchoResult, summary="Echo.")
+    async def echo(ctx: CallContext, params: EchoParams) -> EchoResult:
+        await trio.sleep(params.delay)
+        return EchoResult(value=params.value)
+
+    @registry.method("test.crash", result=EchoResult, summary="Fail unexpectedly.")
+    async def crash(ctx: CallContext, params: NoParams) -> EchoResult:
+        raise RuntimeError(f"boom with {SECRET}")  # the message must not reach the client
+
+    @registry.method("test.leak", result=dict, summary="Return a secret (a bug).")
+    async def leak(ctx: CallContext, params: NoParams) -> dict[str, str]:
+        return {"oops": f"token={TOKEN}", "api": SECRET}
+
+    @registry.method("test.leak_error", result=dict, summary="Raise an error holding a secret.")
+    async def leak_error(ctx: CallContext, params: NoParams) -> dict[str, str]:
+        raise ControlError(ErrorCode.STATION_ERROR, f"server refused {SECRET}")
+
+    @registry.method(
+        "test.reveal", params=RevealParams, result=dict, auth=False, summary="Secret by token."
+    )
+    async def reveal(ctx: CallContext, params: RevealParams) -> dict[str, str]:
+        # Only the right token opens it; and even then the server must not send it.
+        if params.token == TOKEN:
+            return {"secret": SECRET}
+        raise ControlError(ErrorCode.UNAUTHORIZED)
+
+    @registry.method("test.unencodable", result=dict, summary="Return something unencodable.")
+    async def unencodable(ctx: CallContext, params: NoParams) -> object:
+        return object()
+
+    @registry.method("test.notified", result=dict, summary="Set an event.")
+    async def notified(ctx: CallContext, params: NoParams) -> dict[str, bool]:
+        state["notified"].set()
+        return {"ok": True}
+
+    @registry.method("test.drop", params=DropParams, result=dict, summary="Drop the connection.")
+    async def drop(ctx: CallContext, params: DropParams) -> dict[str, bool]:
+        ctx.connection.drop(params.code, params.reason)
+        await trio.sleep_forever()
+
+    return registry, state
+
+
+def make_server(**options: Any) -> ControlServer:
+    """A server over the test registry; ``options`` go to ``ControlServer``."""
+    registry, _ = make_registry()
+    options.setdefault("secrets", [SECRET])
+    return ControlServer(registry, token=TOKEN, **options)
+
+
+class Raw:
+    """A raw websocket peer: send any frame, read frames as JSON."""
+
+    def __init__(self, ws: WebSocketConnection) -> None:
+        self.ws = ws
+        self.frames: list[str | bytes] = []
+
+    async def send(self, frame: str | bytes | Any) -> None:
+        if not isinstance(frame, str | bytes):
+            frame = json.dumps(frame)
+        await self.ws.send_message(frame)
+
+    async def receive(self) -> Any:
+        frame = await self.ws.get_message()
+        self.frames.append(frame)
+        return json.loads(frame)
+
+    async def rpc(self, frame: Any) -> Any:
+        await self.send(frame)
+        return await self.receive()
+
+    async def nothing_within(self, seconds: float = 1.0) -> bool:
+        """Whether no frame arrives within ``seconds`` (use with the autojump clock)."""
+        with trio.move_on_after(seconds):
+            await self.receive()
+            return False
+        return True
+
+
+def request(method: str, params: Any = msgspec.UNSET, id: Any = 1) -> dict[str, Any]:  # noqa: A002
+    """A JSON-RPC request as a dict (``id=msgspec.UNSET``: a notification)."""
+    message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+    if params is not msgspec.UNSET:
+        message["params"] = params
+    if id is not msgspec.UNSET:
+        message["id"] = id
+    return message
+
+
+@asynccontextmanager
+async def raw_connection(
+    server: ControlServer,
+    *,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+    token: str | None = None,
+    lockstep: bool = False,
+) -> AsyncIterator[Raw]:
+    """A raw websocket to ``server`` over an in-memory stream."""
+    pair = trio.testing.lockstep_stream_pair if lockstep else trio.testing.memory_stream_pair
+    client_stream, server_stream = pair()
+    extra = list(headers)
+    if token is not None:
+        extra.append((b"authorization", b"Bearer " + token.encode()))
+    served = trio.Event()
+    async with trio.open_nursery() as nursery:
+
+        async def serve() -> None:
+            await server.serve_stream(server_stream)
+            served.set()
+
+        nursery.start_soon(serve)
+        ws = await wrap_client_stream(
+            nursery,
+            client_stream,  # type: ignore[arg-type]  # any stream works
+            "localhost",
+            "/",
+            extra_headers=extra,
+            max_message_size=1 << 24,
+        )
+        try:
+            yield Raw(ws)
+        finally:
+            with trio.move_on_after(10):
+                await ws.aclose()
+                await served.wait()  # the server's side ends cleanly (its reader runs here)
+            nursery.cancel_scope.cancel()
+
+
+def error_code(reply: Any) -> int:
+    """The error code of a JSON reply (fails the test if it is a result)."""
+    assert "error" in reply, reply
+    code: int = reply["error"]["code"]
+    return code
