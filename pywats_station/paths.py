@@ -30,6 +30,9 @@ Inside an instance: ``<config>/<instance>/config.toml``, ``<state>/<instance>/qu
   ``%LOCALAPPDATA%\\<app>\\Cache`` on Windows), which would let an instance called ``log`` or
   ``Cache`` overlap another instance's files.
 * ``--config FILE`` replaces the config file path only; everything else still follows the instance.
+* ``PYWATS_STATION_HOME=DIR`` (below the systemd variables, above everything else) keeps all of
+  it in one tree: ``DIR/config/<instance>/config.toml`` and ``DIR/state/<instance>/…`` with cache,
+  logs and runtime inside the state folder, as for a normal user.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ __all__ = [
 APP_NAME = "pywats-station"
 DEFAULT_INSTANCE = "default"
 INSTANCE_ENV = "PYWATS_INSTANCE"
+# Put every folder of every instance under one tree (portable installs, tests, demos).
+HOME_ENV = "PYWATS_STATION_HOME"
 
 _INSTANCE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -182,12 +187,17 @@ def instance_paths(
     if as_root is None:
         as_root = sys.platform != "win32" and os.geteuid() == 0
 
+    home = environ.get(HOME_ENV, "")
+
     def base(kind: str) -> Path | None:
         variable, system_path = _SYSTEMD_DIRS[kind]
         # systemd joins several folders of one kind with ':'; ours is the first.
         first = environ.get(variable, "").split(":")[0]
         if first:
             return Path(first)
+        if home:
+            # One self-contained tree: config and state under it, the rest beside the state.
+            return Path(home).expanduser() / kind if kind in ("config", "state") else None
         return system_path if as_root else None
 
     config_base = base("config") or platformdirs.user_config_path(APP_NAME, appauthor=False)

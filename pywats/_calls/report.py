@@ -274,7 +274,9 @@ class ReportDomain(Domain[ModeT]):
     @operation
     def get_attachments(self, report_id: ReportId) -> Call[bytes]:
         """Download every attachment of a report as one zip archive."""
-        return bytes_call("GET", f"/api/Report/Attachments/{segment(report_id)}", accept="application/zip")
+        return bytes_call(
+            "GET", f"/api/Report/Attachments/{segment(report_id)}", accept="application/zip"
+        )
 
     @operation
     def get_certificate(self, report_id: ReportId) -> Call[bytes]:

@@ -81,7 +81,10 @@ class SystemDomain(Domain[ModeT]):
     def get_client_log(self, identifier: str) -> Call[list[ClientLogEntry]]:
         """The System Manager log of one client (by MAC address)."""
         return json_call(
-            "GET", f"/api/SystemManager/ClientLog/{segment(identifier)}", list[ClientLogEntry], empty=[]
+            "GET",
+            f"/api/SystemManager/ClientLog/{segment(identifier)}",
+            list[ClientLogEntry],
+            empty=[],
         )
 
     @operation

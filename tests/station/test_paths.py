@@ -178,3 +178,16 @@ def test_atomic_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()
     assert target.read_bytes() == b"two"
     assert os.listdir(target.parent) == ["f.txt"]
+
+
+def test_station_home_keeps_everything_in_one_tree(tmp_path: Path) -> None:
+    paths = instance_paths("line1", env={"PYWATS_STATION_HOME": str(tmp_path)}, as_root=True)
+    assert paths.config_file == tmp_path / "config" / "line1" / "config.toml"
+    for folder in (paths.state_dir, paths.queue_dir, paths.cache_dir, paths.runtime_dir):
+        assert folder.is_relative_to(tmp_path / "state" / "line1")
+    systemd = instance_paths(
+        "line1",
+        env={"PYWATS_STATION_HOME": str(tmp_path), "STATE_DIRECTORY": "/srv/state"},
+        as_root=True,
+    )
+    assert systemd.state_dir == Path("/srv/state/line1")

@@ -1,0 +1,191 @@
+"""The uploader actor: N workers send queued reports to the server, fed by one feeder task.
+
+Outcomes per report (see ``docs/operations.md``):
+
+* accepted → removed from the queue (only now: the delivery guarantee);
+* transient (network, timeout, 408, 429, 5xx, and 401/403/404, which say nothing about the
+  report but about our token or URL) → back in the queue with capped exponential backoff and
+  jitter, ``Retry-After`` honoured, retried forever; a network error also asks the connection
+  actor to check the server;
+* rejected (400, 409, 410, 413, 415, 422: the server refuses *this* report) → dead letter with
+  the server's message verbatim; the other reports keep flowing.
+
+While the station is offline the feeder waits for the connection instead of failing report after
+report. On a graceful stop the feeder stops and the workers finish their uploads in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import trio
+
+from pywats import AsyncWATS
+from pywats._errors import HTTPError, PyWATSError, RateLimitedError, TransportError
+from pywats_station._supervisor import current_child
+from pywats_station.queue import CorruptEntry, Entry, ReportQueue
+from pywats_station.runtime import ConnectionState, Runtime
+
+__all__ = ["PERMANENT_STATUSES", "run_uploader"]
+
+log = logging.getLogger("pywats_station.uploader")
+
+# Statuses that reject the report itself; everything else is retried.
+PERMANENT_STATUSES = frozenset({400, 409, 410, 413, 415, 422})
+_IDLE_POLL = 5.0  # seconds between queue looks when nothing wakes us (a safety net only)
+
+
+async def run_uploader(
+    queue: ReportQueue,
+    api: AsyncWATS,
+    runtime: Runtime,
+    *,
+    workers: int = 4,
+    clock: Callable[[], float] = time.time,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Upload queued reports until cancelled (or asked to stop, then drain in-flight uploads)."""
+    in_flight: set[int] = set()
+    send, receive = trio.open_memory_channel[Entry](workers)
+    stopping = current_child().stopping
+    async with trio.open_nursery() as nursery:
+        async with receive:
+            for number in range(workers):
+                nursery.start_soon(
+                    _worker, number, receive.clone(), queue, api, runtime, in_flight, clock
+                )
+        task_status.started()
+        async with send:
+            with trio.CancelScope() as feeding:
+                nursery.start_soon(_cancel_on, stopping, feeding)
+                await _feed(send, queue, runtime, in_flight, clock)
+        # Feeding stopped (graceful stop): `send` is closed, so the workers finish the
+        # entries they hold and return; the nursery then exits.
+
+
+async def _cancel_on(event: trio.Event, scope: trio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
+
+
+async def _feed(
+    send: trio.MemorySendChannel[Entry],
+    queue: ReportQueue,
+    runtime: Runtime,
+    in_flight: set[int],
+    clock: Callable[[], float],
+) -> None:
+    while True:
+        if not runtime.online.is_set():
+            await runtime.online.wait()
+        runtime.queue_changed = trio.Event()
+        entry = await trio.to_thread.run_sync(queue.next_due, clock(), frozenset(in_flight))
+        if entry is None:
+            await _wait_for_work(queue, runtime, clock)
+            continue
+        in_flight.add(entry.seq)
+        await send.send(entry)
+
+
+async def _wait_for_work(queue: ReportQueue, runtime: Runtime, clock: Callable[[], float]) -> None:
+    wakeup = queue.next_wakeup()
+    timeout = _IDLE_POLL if wakeup is None else max(0.0, min(_IDLE_POLL, wakeup - clock()))
+    with trio.move_on_after(timeout):
+        await runtime.queue_changed.wait()
+
+
+async def _worker(
+    number: int,
+    receive: trio.MemoryReceiveChannel[Entry],
+    queue: ReportQueue,
+    api: AsyncWATS,
+    runtime: Runtime,
+    in_flight: set[int],
+    clock: Callable[[], float],
+) -> None:
+    async with receive:
+        async for entry in receive:
+            try:
+                await _upload(entry, queue, api, runtime, clock)
+            finally:
+                in_flight.discard(entry.seq)
+
+
+async def _upload(
+    entry: Entry,
+    queue: ReportQueue,
+    api: AsyncWATS,
+    runtime: Runtime,
+    clock: Callable[[], float],
+) -> None:
+    try:
+        payload = await trio.to_thread.run_sync(queue.read, entry)
+    except CorruptEntry as exc:
+        log.error("queue entry %s is corrupt and was set aside: %s", entry.report_id, exc)
+        return
+    entry = queue.start(entry)
+    try:
+        await api.report.submit_wsjf(payload)
+    except BaseException as exc:
+        if not isinstance(exc, PyWATSError):
+            # Cancelled (restart or shutdown) or a bug: the report was maybe sent, maybe not.
+            # Hand it back to the queue so the next uploader sends it (again: idempotent).
+            queue.abandon(entry)
+            raise
+        await _failed(exc, entry, queue, runtime, clock)
+        return
+    await trio.to_thread.run_sync(queue.complete, entry)
+    runtime.counters.uploaded += 1
+    log.info("report %s uploaded", entry.report_id)
+
+
+async def _failed(
+    exc: PyWATSError,
+    entry: Entry,
+    queue: ReportQueue,
+    runtime: Runtime,
+    clock: Callable[[], float],
+) -> None:
+    """Sort a failed upload into dead letter (the report's fault) or retry later (not its fault)."""
+    retry_after: float | None = None
+    if isinstance(exc, HTTPError):
+        if exc.status in PERMANENT_STATUSES:
+            await trio.to_thread.run_sync(lambda: queue.reject(entry, reason=exc.message))
+            runtime.counters.rejected += 1
+            log.warning("report %s rejected by the server: %s", entry.report_id, exc.message)
+            return
+        if exc.status in (401, 403):
+            runtime.set_connection(ConnectionState.AUTH_FAILED, f"{exc.status}: {exc.message}")
+        if isinstance(exc, RateLimitedError):
+            retry_after = exc.retry_after
+        error = f"{exc.status}: {exc.message}"
+    else:
+        if isinstance(exc, TransportError):
+            runtime.wake_connection()
+        error = str(exc)  # no answer, or one we cannot read: the server is not itself
+    await _transient(entry, queue, runtime, clock, error, retry_after)
+
+
+async def _transient(
+    entry: Entry,
+    queue: ReportQueue,
+    runtime: Runtime,
+    clock: Callable[[], float],
+    error: str,
+    retry_after: float | None,
+) -> None:
+    now = clock()
+    failed = await trio.to_thread.run_sync(
+        lambda: queue.fail(entry, error=error, retry_after=retry_after, now=now)
+    )
+    runtime.counters.upload_failures += 1
+    wait = (failed.next_attempt_at or now) - now
+    log.warning(
+        "report %s not uploaded (attempt %d, next in %.1f s): %s",
+        entry.report_id,
+        failed.attempts,
+        wait,
+        error,
+    )

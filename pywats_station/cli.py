@@ -1,0 +1,477 @@
+"""``pywats-station``: run the daemon and manage an instance from a shell.
+
+Exit codes (stable, documented in ``docs/operations.md``):
+
+=====  =========================================================
+0      success
+1      unexpected error
+2      usage error (bad arguments)
+3      configuration missing or invalid
+4      another daemon of this instance is running (queue locked)
+5      server unreachable
+6      the server refused the token
+7      the server rejected the report
+8      no such queue entry
+130    interrupted (Ctrl-C)
+=====  =========================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from pywats import __version__
+
+__all__ = ["ExitCode", "main"]
+
+
+class ExitCode:
+    """The exit codes of ``pywats-station``."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    CONFIG = 3
+    LOCKED = 4
+    UNREACHABLE = 5
+    AUTH = 6
+    REJECTED = 7
+    NOT_FOUND = 8
+    INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """A failure with a message for the user and an exit code."""
+
+    def __init__(self, message: str, code: int = ExitCode.ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pywats-station",
+        description="The pyWATS test-station daemon: converts test files into WATS reports "
+        "and uploads them, never losing one.",
+    )
+    parser.add_argument("--version", action="version", version=f"pywats-station {__version__}")
+    parser.add_argument("--config", type=Path, help="configuration file (default: per instance)")
+    parser.add_argument("--instance", help="instance name (default: $PYWATS_INSTANCE or default)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("run", help="run the daemon in the foreground (as systemd does)")
+
+    status = commands.add_parser("status", help="show the instance's state")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    login = commands.add_parser("login", help="store the API token, encrypted")
+    login.add_argument("--token-stdin", action="store_true", help="read the token from stdin")
+    login.add_argument("--url", help="also set server.url in the configuration")
+    commands.add_parser("logout", help="delete the stored API token")
+
+    config = commands.add_parser("config", help="show, check or create the configuration")
+    config_cmd = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    config_cmd.add_parser("path", help="print the configuration file's path")
+    config_cmd.add_parser("show", help="print the effective configuration (secrets hidden)")
+    config_cmd.add_parser("check", help="validate the configuration")
+    init = config_cmd.add_parser("init", help="write a commented starter configuration")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    queue = commands.add_parser("queue", help="inspect and manage the upload queue")
+    queue_cmd = queue.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
+    qlist = queue_cmd.add_parser("list", help="list entries, oldest first")
+    qlist.add_argument("--state", choices=["queued", "failed", "dead"], help="only this state")
+    qlist.add_argument("--offset", type=int, default=0)
+    qlist.add_argument("--limit", type=int, default=50)
+    qlist.add_argument("--json", action="store_true")
+    show = queue_cmd.add_parser("show", help="show one entry (by report id or sequence number)")
+    show.add_argument("entry")
+    show.add_argument("--json", action="store_true")
+    retry = queue_cmd.add_parser("retry", help="queue dead or failed entries again")
+    retry.add_argument("selector", help="report id, sequence number, dead, failed or all")
+    purge = queue_cmd.add_parser("purge", help="delete entries (they will not be uploaded)")
+    purge.add_argument("selector", help="report id, sequence number, dead or all")
+    purge.add_argument("--yes", action="store_true", help="do not ask")
+    queue_cmd.add_parser("verify", help="check every entry's checksum; set corrupt ones aside")
+
+    test = commands.add_parser("send-test-report", help="send a small test report to the server")
+    test.add_argument("--json", action="store_true")
+
+    unit = commands.add_parser("systemd-unit", help="print a systemd unit for this instance")
+    unit.add_argument("--user", default="pywats", help="the service user (default pywats)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``pywats-station``; returns the exit code."""
+    args = _parser().parse_args(argv)
+    _setup_logging(args.verbose, args.command)
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "run": _cmd_run,
+        "status": _cmd_status,
+        "login": _cmd_login,
+        "logout": _cmd_logout,
+        "config": _cmd_config,
+        "queue": _cmd_queue,
+        "send-test-report": _cmd_send_test_report,
+        "systemd-unit": _cmd_systemd_unit,
+    }
+    try:
+        return handlers[args.command](args)
+    except CliError as exc:
+        print(f"pywats-station: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED
+
+
+def _setup_logging(verbose: int, command: str) -> None:
+    from pywats_station.systemd import JournalFormatter, under_systemd
+
+    level = (
+        logging.DEBUG
+        if verbose > 1
+        else logging.INFO
+        if verbose or command == "run"
+        else (logging.WARNING)
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    if under_systemd():
+        handler.setFormatter(JournalFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx logs every request at INFO: far too chatty for a daemon's journal.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _paths(args: argparse.Namespace) -> Any:
+    from pywats_station.paths import InvalidInstanceError, instance_paths, resolve_instance
+
+    try:
+        return instance_paths(resolve_instance(args.instance), config_file=args.config)
+    except InvalidInstanceError as exc:
+        raise CliError(str(exc), ExitCode.USAGE) from exc
+
+
+def _config(paths: Any, *, required: bool = True) -> Any:
+    from pywats_station.config import ConfigError, StationConfig, load_config
+
+    if not paths.config_file.exists():
+        if required:
+            raise CliError(
+                f"no configuration at {paths.config_file}; create one with "
+                "'pywats-station config init'",
+                ExitCode.CONFIG,
+            )
+        return StationConfig()
+    try:
+        return load_config(paths.config_file)
+    except ConfigError as exc:
+        raise CliError(
+            f"invalid configuration {paths.config_file}:\n{exc}", ExitCode.CONFIG
+        ) from exc
+
+
+def _dump(value: Any) -> None:
+    print(json.dumps(msgspec.to_builtins(value), indent=2, sort_keys=False))
+
+
+# --- run ------------------------------------------------------------------------------------
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import trio
+
+    from pywats_station.daemon import run_daemon
+    from pywats_station.queue import QueueLocked
+
+    paths = _paths(args)
+    _config(paths)  # fail early, with the exit code for config problems
+    # trio handles SIGTERM/SIGINT while the daemon runs and then puts back what was there
+    # before: a no-op, so that a repeated SIGTERM during the last milliseconds of the exit
+    # does not turn a clean stop into death by signal.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
+    try:
+        trio.run(run_daemon, paths)
+    except QueueLocked as exc:
+        raise CliError(f"{exc}; is the daemon already running?", ExitCode.LOCKED) from exc
+    return ExitCode.OK
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from pywats_station.daemon import read_status
+
+    paths = _paths(args)
+    live = read_status(paths)
+    if live is not None:
+        data: dict[str, Any] = {"running": True, **msgspec.to_builtins(live)}
+    else:
+        data = {"running": False, "instance": paths.instance, "queue": _offline_queue_stats(paths)}
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return ExitCode.OK
+    if live is None:
+        print(f"instance {paths.instance}: daemon not running")
+        queue = data["queue"]
+        if "error" in queue:
+            print(f"queue: {queue['error']}")
+        else:
+            print(f"queue: {queue['depth']} waiting, {queue['dead']} dead, {queue['bytes']} bytes")
+        return ExitCode.OK
+    q = live.queue
+    print(f"instance {live.instance}: running (pid {live.pid}, up {_duration(live.uptime)})")
+    print(f"station: {live.station}")
+    conn = live.connection + (f" ({live.connection_error})" if live.connection_error else "")
+    print(f"server: {live.server_url or '(not configured)'}: {conn}")
+    print(
+        f"queue: {q.get('depth')} waiting, {q.get('dead')} dead, {q.get('failed')} retrying; "
+        f"uploaded {live.counters.uploaded} since start"
+    )
+    print(f"processes cached: {live.processes_cached}")
+    return ExitCode.OK
+
+
+def _offline_queue_stats(paths: Any) -> dict[str, Any]:
+    from pywats_station.queue import QueueError, ReportQueue
+
+    config = _config(paths, required=False)
+    queue_dir = config.queue.directory(paths)
+    if not queue_dir.exists():
+        return {"depth": 0, "dead": 0, "bytes": 0}
+    try:
+        with ReportQueue.open(queue_dir, max_bytes=config.queue.max_bytes) as queue:
+            stats: dict[str, Any] = msgspec.to_builtins(queue.stats())
+            return stats
+    except QueueError as exc:
+        return {"error": str(exc)}
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s"
+
+
+# --- login ----------------------------------------------------------------------------------
+
+
+def _cmd_login(args: argparse.Namespace) -> int:
+    from pywats_station.config import save_config
+    from pywats_station.secrets import store_token
+
+    paths = _paths(args)
+    if args.token_stdin:
+        token = sys.stdin.readline().strip()
+    else:
+        token = getpass.getpass("API token: ").strip()
+    if not token:
+        raise CliError("no token given", ExitCode.USAGE)
+    where = store_token(paths, token)
+    print(f"token stored encrypted in {where}")
+    if args.url:
+        config = _config(paths, required=False)
+        config.server.url = args.url
+        paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+        save_config(config, paths.config_file)
+        print(f"server.url set to {args.url} in {paths.config_file}")
+    return ExitCode.OK
+
+
+def _cmd_logout(args: argparse.Namespace) -> int:
+    from pywats_station.secrets import delete_token
+
+    delete_token(_paths(args))
+    print("stored token deleted")
+    return ExitCode.OK
+
+
+# --- config ---------------------------------------------------------------------------------
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from pywats_station.config import default_config_text, redacted
+    from pywats_station.paths import atomic_write
+
+    paths = _paths(args)
+    action = args.config_command
+    if action == "path":
+        print(paths.config_file)
+        return ExitCode.OK
+    if action == "init":
+        if paths.config_file.exists() and not args.force:
+            raise CliError(
+                f"{paths.config_file} exists; use --force to overwrite it", ExitCode.CONFIG
+            )
+        paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(paths.config_file, default_config_text(paths).encode("utf-8"), mode=0o644)
+        print(f"wrote {paths.config_file}")
+        return ExitCode.OK
+    config = _config(paths)
+    if action == "check":
+        print(f"{paths.config_file}: OK")
+        return ExitCode.OK
+    print(json.dumps(redacted(config), indent=2))
+    return ExitCode.OK
+
+
+# --- queue ----------------------------------------------------------------------------------
+
+
+def _open_queue(paths: Any) -> Any:
+    from pywats_station.queue import QueueLocked, ReportQueue
+
+    config = _config(paths, required=False)
+    queue_dir = config.queue.directory(paths)
+    try:
+        return ReportQueue.open(queue_dir, max_bytes=config.queue.max_bytes)
+    except QueueLocked as exc:
+        raise CliError(
+            f"{exc}; the daemon is running: stop it, or use the control channel",
+            ExitCode.LOCKED,
+        ) from exc
+
+
+def _cmd_queue(args: argparse.Namespace) -> int:
+    from pywats_station.queue import EntryNotFound, EntryState
+
+    paths = _paths(args)
+    with _open_queue(paths) as queue:
+        action = args.queue_command
+        try:
+            if action == "list":
+                state = EntryState(args.state) if args.state else None
+                entries = queue.list(state=state, offset=args.offset, limit=args.limit)
+                if args.json:
+                    _dump(entries)
+                else:
+                    for e in entries:
+                        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created_at))
+                        note = e.dead_reason or e.last_error or ""
+                        note = note.splitlines()[0] if note else ""
+                        print(f"{e.seq:>8} {e.report_id} {e.state.value:<8} {when} {note}")
+                return ExitCode.OK
+            if action == "show":
+                entry = queue.show(args.entry)
+                if args.json:
+                    _dump(entry)
+                else:
+                    for key, value in msgspec.to_builtins(entry).items():
+                        print(f"{key}: {value}")
+                return ExitCode.OK
+            if action == "retry":
+                print(f"{queue.retry(args.selector)} entries queued again")
+                return ExitCode.OK
+            if action == "purge":
+                if not args.yes and sys.stdin.isatty():
+                    answer = input(f"delete {args.selector!r} from the queue for good? [y/N] ")
+                    if answer.strip().lower() not in ("y", "yes"):
+                        return ExitCode.OK
+                print(f"{queue.purge(args.selector)} entries deleted")
+                return ExitCode.OK
+            report = queue.verify()
+            _dump(report)
+            return ExitCode.OK
+        except EntryNotFound as exc:
+            raise CliError(str(exc), ExitCode.NOT_FOUND) from exc
+
+
+# --- send-test-report -----------------------------------------------------------------------
+
+
+def _cmd_send_test_report(args: argparse.Namespace) -> int:
+    from pywats import (
+        AuthenticationError,
+        AuthorizationError,
+        CompOp,
+        ReportBuilder,
+        TransportError,
+        ValidationError,
+        pyWATS,
+    )
+    from pywats_station.secrets import SecretsError, resolve_token
+
+    paths = _paths(args)
+    config = _config(paths)
+    if not config.server.url:
+        raise CliError("server.url is not configured", ExitCode.CONFIG)
+    station = config.station.effective_name
+    builder = ReportBuilder.uut(
+        pn="PYWATS-TEST",
+        sn=f"TEST-{time.strftime('%Y%m%d-%H%M%S')}",
+        rev="1",
+        process_code=_test_operation(paths),
+        station=station,
+        location=config.station.location or "Unknown",
+        purpose=config.station.purpose or "Test",
+        operator=getpass.getuser(),
+    )
+    builder.root.numeric("Supply voltage", 5.0, CompOp.GELE, low=4.75, high=5.25, unit="V")
+    builder.root.pass_fail("Connection test", True)
+    report = builder.build()
+    try:
+        token = resolve_token(config, paths, os.environ)
+    except SecretsError as exc:
+        raise CliError(f"the API token cannot be used: {exc}", ExitCode.AUTH) from exc
+    try:
+        with pyWATS(config.server.url, token, timeout=config.server.timeout) as api:
+            report_id = api.report.submit_report(report)
+    except (AuthenticationError, AuthorizationError) as exc:
+        raise CliError(f"the server refused the token: {exc.message}", ExitCode.AUTH) from exc
+    except ValidationError as exc:
+        raise CliError(
+            f"the server rejected the report:\n{exc.message}", ExitCode.REJECTED
+        ) from exc
+    except TransportError as exc:
+        raise CliError(f"server unreachable: {exc}", ExitCode.UNREACHABLE) from exc
+    if args.json:
+        print(json.dumps({"id": report_id, "sn": report.sn, "pn": report.pn}))
+    else:
+        print(f"test report {report_id} ({report.pn} {report.sn}) accepted by {config.server.url}")
+    return ExitCode.OK
+
+
+def _test_operation(paths: Any) -> int:
+    """A test operation for the test report: the first cached one (synced by the daemon), or 10."""
+    from pywats_station.actors.sync import load_cache
+
+    cache = load_cache(paths.cache_dir / "metadata.json")
+    tests = [p.code for p in cache.processes if p.is_test_operation and p.active]
+    return tests[0] if tests else 10
+
+
+def _cmd_systemd_unit(args: argparse.Namespace) -> int:
+    from pywats_station.systemd import unit_file
+
+    paths = _paths(args)
+    print(unit_file(instance=paths.instance, user=args.user, config_file=args.config), end="")
+    return ExitCode.OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""What the running daemon knows about itself: connection state, counters, and wake-up events.
+
+One :class:`Runtime` is shared by the actors of a station. It holds no I/O objects' logic: actors
+change it, the status file, systemd's STATUS line and the control channel read it.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass, field
+
+import msgspec
+import trio
+
+__all__ = ["ConnectionState", "Counters", "Runtime", "StatusSnapshot"]
+
+
+class ConnectionState(enum.StrEnum):
+    """How the station stands with its server."""
+
+    UNCONFIGURED = "unconfigured"  # no server URL
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    OFFLINE = "offline"  # no answer: network or server down
+    AUTH_FAILED = "auth_failed"  # the server refuses our token
+
+
+class Counters(msgspec.Struct, kw_only=True):
+    """Totals since the daemon started."""
+
+    queued: int = 0
+    uploaded: int = 0
+    upload_failures: int = 0
+    rejected: int = 0
+    converted: int = 0
+    conversion_failures: int = 0
+
+
+class StatusSnapshot(msgspec.Struct, kw_only=True):
+    """The daemon's status as ``pywats-station status --json`` prints it."""
+
+    instance: str
+    pid: int
+    version: str
+    started_at: float
+    uptime: float
+    station: str
+    server_url: str
+    connection: str
+    connection_error: str | None = None
+    server_version: str | None = None
+    last_online_at: float | None = None
+    registered_client_id: int | None = None
+    queue: dict[str, object] = msgspec.field(default_factory=dict)
+    counters: Counters = msgspec.field(default_factory=Counters)
+    processes_cached: int = 0
+    processes_synced_at: float | None = None
+    tree: dict[str, object] | None = None
+    written_at: float = 0.0
+
+
+@dataclass
+class Runtime:
+    """Mutable state shared by the actors of one daemon (single trio thread: no locks)."""
+
+    instance: str
+    station_name: str
+    server_url: str
+    started_at: float = field(default_factory=time.time)
+    connection: ConnectionState = ConnectionState.CONNECTING
+    connection_error: str | None = None
+    server_version: str | None = None
+    last_online_at: float | None = None
+    registered_client_id: int | None = None
+    processes_cached: int = 0
+    processes_synced_at: float | None = None
+    counters: Counters = field(default_factory=Counters)
+    # The synced server metadata (processes…), kept by the sync actor; `Any` to keep this
+    # module free of the actor's types.
+    metadata: object | None = None
+    # Set while the server answers; uploaders wait on it instead of failing report after report.
+    online: trio.Event = field(default_factory=trio.Event)
+    # Set to make the connection actor check now (an upload hit a network error).
+    check_now: trio.Event = field(default_factory=trio.Event)
+    # Set when a report was queued, so the uploader looks at the queue at once.
+    queue_changed: trio.Event = field(default_factory=trio.Event)
+    # Set by the connection actor on each (re)connect, for the sync actor.
+    reconnected: trio.Event = field(default_factory=trio.Event)
+
+    def set_connection(self, state: ConnectionState, error: str | None = None) -> None:
+        """Change the connection state and the events that follow from it."""
+        self.connection = state
+        self.connection_error = error
+        if state is ConnectionState.ONLINE:
+            self.last_online_at = time.time()
+            if not self.online.is_set():
+                self.online.set()
+                self.reconnected.set()
+        elif self.online.is_set():
+            self.online = trio.Event()
+
+    def wake_connection(self) -> None:
+        """Ask the connection actor for a health check now."""
+        self.check_now.set()
+
+    def wake_uploader(self) -> None:
+        """Tell the uploader that the queue has new work."""
+        self.queue_changed.set()
