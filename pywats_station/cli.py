@@ -110,6 +110,24 @@ def _parser() -> argparse.ArgumentParser:
     test = commands.add_parser("send-test-report", help="send a small test report to the server")
     test.add_argument("--json", action="store_true")
 
+    convert = commands.add_parser("convert", help="convert one file without the daemon")
+    convert.add_argument("file", type=Path, help="the file (or folder) to convert")
+    which = convert.add_mutually_exclusive_group()
+    which.add_argument("--converter", help="use this configured converter (its arguments too)")
+    which.add_argument("--kind", help="a converter kind: wsjf, wsxf, wstf, csv, module:Class, x.py")
+    convert.add_argument("--json", action="store_true", help="print the reports as WSJF")
+
+    converters = commands.add_parser("converters", help="the configured converters")
+    conv_cmd = converters.add_subparsers(dest="converters_command", required=True, metavar="ACTION")
+    clist = conv_cmd.add_parser("list", help="list configured and built-in converters")
+    clist.add_argument("--json", action="store_true")
+
+    demo = commands.add_parser(
+        "demo", help="run a station on the embedded emulator with sample files"
+    )
+    demo.add_argument("--duration", type=float, help="stop after this many seconds")
+    demo.add_argument("--dir", type=Path, help="work folder (default: a new temporary one)")
+
     unit = commands.add_parser("systemd-unit", help="print a systemd unit for this instance")
     unit.add_argument("--user", default="pywats", help="the service user (default pywats)")
     return parser
@@ -127,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "config": _cmd_config,
         "queue": _cmd_queue,
         "send-test-report": _cmd_send_test_report,
+        "convert": _cmd_convert,
+        "converters": _cmd_converters,
+        "demo": _cmd_demo,
         "systemd-unit": _cmd_systemd_unit,
     }
     try:
@@ -156,8 +177,9 @@ def _setup_logging(verbose: int, command: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request at INFO: far too chatty for a daemon's journal.
+    # httpx logs every request, watchfiles every change at INFO: far too chatty for a journal.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
 
 
 def _paths(args: argparse.Namespace) -> Any:
@@ -463,6 +485,97 @@ def _test_operation(paths: Any) -> int:
     cache = load_cache(paths.cache_dir / "metadata.json")
     tests = [p.code for p in cache.processes if p.is_test_operation and p.active]
     return tests[0] if tests else 10
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from pywats.formats import wsjf
+    from pywats_station.converters import Converted, StationInfo
+    from pywats_station.converters.tryit import render, try_convert
+
+    paths = _paths(args)
+    config = _config(paths, required=False)
+    kind, arguments = args.kind, None
+    alarm, reject = 0.5, 0.2
+    if args.converter:
+        entry = next((c for c in config.converters if c.name == args.converter), None)
+        if entry is None:
+            names = ", ".join(c.name for c in config.converters) or "none configured"
+            raise CliError(f"no converter named {args.converter!r} ({names})", ExitCode.NOT_FOUND)
+        kind, arguments = entry.kind, dict(entry.arguments)
+        alarm, reject = entry.alarm_threshold, entry.reject_threshold
+    if not args.file.exists():
+        raise CliError(f"{args.file} does not exist", ExitCode.USAGE)
+    station = config.station
+    result = try_convert(
+        args.file,
+        kind=kind,
+        arguments=arguments,
+        station=StationInfo(
+            name=station.effective_name,
+            location=station.location or "Unknown",
+            purpose=station.purpose or "Production",
+        ),
+        processes=_cached_processes(paths),
+        base_dir=paths.config_file.parent,
+        alarm=alarm,
+        reject=reject,
+    )
+    converted = isinstance(result.result, Converted)
+    if args.json and converted:
+        assert isinstance(result.result, Converted)
+        reports = [json.loads(wsjf.dumps(r)) for r in result.result.reports]
+        print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
+    else:
+        print(render(result))
+    return ExitCode.OK if converted else ExitCode.ERROR
+
+
+def _cached_processes(paths: Any) -> list[Any]:
+    from pywats_station.actors.sync import load_cache
+
+    return list(load_cache(paths.cache_dir / "metadata.json").processes)
+
+
+def _cmd_converters(args: argparse.Namespace) -> int:
+    from pywats_station.converters.registry import BUILTINS
+
+    paths = _paths(args)
+    config = _config(paths, required=False)
+    configured = [
+        {
+            "name": c.name,
+            "kind": c.kind,
+            "type": c.type,
+            "enabled": c.enabled,
+            "watch": c.watch,
+            "post_action": c.post_action,
+        }
+        for c in config.converters
+    ]
+    builtins = [
+        {"kind": name, "description": getattr(cls, "description", "")}
+        for name, cls in sorted(BUILTINS.items())
+    ]
+    if args.json:
+        print(json.dumps({"configured": configured, "builtin": builtins}, indent=2))
+        return ExitCode.OK
+    print("configured:" if configured else "configured: none")
+    for c in configured:
+        state = "" if c["enabled"] else " (disabled)"
+        print(f"  {c['name']}: {c['kind']} {c['type']} converter on {c['watch'] or '-'}{state}")
+    print("built-in kinds:")
+    for b in builtins:
+        print(f"  {b['kind']}: {b['description']}")
+    return ExitCode.OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import trio
+
+    from pywats_station.demo import run_demo
+
+    code: int = trio.run(run_demo, args.duration, args.dir)
+    return code
 
 
 def _cmd_systemd_unit(args: argparse.Namespace) -> int:

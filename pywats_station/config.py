@@ -169,8 +169,10 @@ class ConverterConfig(_Section):
     done: str = ""  # Empty: <watch>/Done.
     error: str = ""  # Empty: <watch>/Error.
     post_action: PostAction = "move"
-    patterns: list[str] = msgspec.field(default_factory=lambda: ["*"])
+    patterns: list[str] = msgspec.field(default_factory=list)  # Empty: the converter's own.
     settle: float = 2.0  # Seconds a file must stay unchanged before it is read.
+    timeout: float = 120.0  # Seconds one conversion may take (user converters).
+    memory_mb: int = 1024  # Memory limit of a user converter's process.
     alarm_threshold: float = 0.5
     reject_threshold: float = 0.2
     ready_marker: str = ""
@@ -507,8 +509,14 @@ def _check_converters(converters: list[ConverterConfig], problems: list[ConfigPr
                 parse_schedule(conv.schedule)
             except ValueError as exc:
                 bad("schedule", str(exc))
-        if conv.type != "scheduled" and (not conv.patterns or not all(conv.patterns)):
-            bad("patterns", "must list at least one non-empty pattern")
+        if not all(conv.patterns):
+            bad(
+                "patterns", "must not contain empty patterns (leave the list empty for the default)"
+            )
+        if not (math.isfinite(conv.timeout) and conv.timeout > 0):
+            bad("timeout", f"must be more than 0 seconds; got {conv.timeout!r}")
+        if conv.memory_mb < 64:
+            bad("memory_mb", f"must be at least 64; got {conv.memory_mb}")
         if not (math.isfinite(conv.settle) and conv.settle >= 0):
             bad("settle", f"must be 0 or more seconds; got {conv.settle!r}")
         if conv.min_files < 0:
@@ -836,8 +844,10 @@ _HELP = {
     "converters.done": "default: <watch>/Done",
     "converters.error": "default: <watch>/Error",
     "converters.post_action": "move (to done), delete, zip or keep",
-    "converters.patterns": "file (folder type: sub-folder) names, any case",
+    "converters.patterns": "file (folder: sub-folder) names, any case; [] = the converter's",
     "converters.settle": "seconds a file must stay unchanged",
+    "converters.timeout": "seconds one conversion may take (user converters)",
+    "converters.memory_mb": "memory limit of a user converter's process",
     "converters.alarm_threshold": "confidence below this is flagged",
     "converters.reject_threshold": "confidence below this is rejected",
     "converters.ready_marker": "folder type: ready once this file exists",

@@ -28,6 +28,7 @@ import msgspec
 import trio
 
 from pywats import AsyncWATS, RetryPolicy, __version__
+from pywats.models.app import Process
 from pywats_station._supervisor import (
     ChildSpec,
     ChildState,
@@ -36,9 +37,12 @@ from pywats_station._supervisor import (
     SupervisorStatistics,
 )
 from pywats_station.actors.connection import run_connection
-from pywats_station.actors.sync import run_sync
+from pywats_station.actors.converter import ConverterHost, LoadedConverter
+from pywats_station.actors.converters import converter_spec, load_converters, load_one
+from pywats_station.actors.sync import MetadataCache, run_sync
 from pywats_station.actors.uploader import run_uploader
 from pywats_station.config import ConfigError, StationConfig, diff_config, load_config
+from pywats_station.converters import StationInfo
 from pywats_station.paths import InstancePaths
 from pywats_station.queue import ReportQueue
 from pywats_station.runtime import ConnectionState, Runtime, StatusSnapshot
@@ -96,6 +100,70 @@ class Daemon:
     tree: Supervisor | None = None
     # Set once READY=1 went out: systemd hears nothing else from us before it.
     ready: trio.Event = field(default_factory=trio.Event)
+    converters: dict[str, LoadedConverter] = field(default_factory=dict)
+    converter_tree: Supervisor | None = None
+    host: ConverterHost | None = None
+
+    def station_info(self) -> StationInfo:
+        """Who the converters' reports say made them (WATS needs all three)."""
+        station = self.config.station
+        return StationInfo(
+            name=station.effective_name,
+            location=station.location or "Unknown",
+            purpose=station.purpose or "Production",
+        )
+
+    def processes(self) -> list[Process]:
+        """The synced process list (empty until the first sync, also offline from the cache)."""
+        cache = self.runtime.metadata
+        return list(cache.processes) if isinstance(cache, MetadataCache) else []
+
+    async def load_converters(self) -> None:
+        """Load and describe every configured converter (user ones in child processes)."""
+        loaded = await trio.to_thread.run_sync(
+            partial(
+                load_converters,
+                self.config.converters,
+                base_dir=self.paths.config_file.parent,
+                station=self.station_info(),
+            )
+        )
+        self.converters = {c.config.name: c for c in loaded}
+
+    def converter_children(self) -> list[ChildSpec]:
+        """The actors of the runnable converters."""
+        assert self.host is not None
+        specs = [converter_spec(c, self.host) for c in self.converters.values()]
+        return [s for s in specs if s is not None]
+
+    async def reload_converters(self, changed: set[str]) -> None:
+        """Restart only the converters whose entries changed (added, removed or edited)."""
+        names = {c.split(":", 1)[1] for c in changed if c.startswith("converters:")}
+        if not names or self.converter_tree is None or self.host is None:
+            return
+        running = {spec.name for spec in self.converter_tree.children}
+        by_name = {c.name: c for c in self.config.converters}
+        for name in sorted(names):
+            if f"converter:{name}" in running:
+                await self.converter_tree.remove_child(f"converter:{name}")
+            self.converters.pop(name, None)
+            cfg = by_name.get(name)
+            if cfg is None:
+                log.info("converter %s removed", name)
+                continue
+            loaded = await trio.to_thread.run_sync(
+                partial(
+                    load_one,
+                    cfg,
+                    base_dir=self.paths.config_file.parent,
+                    station=self.station_info(),
+                )
+            )
+            self.converters[name] = loaded
+            spec = converter_spec(loaded, self.host)
+            if spec is not None:
+                await self.converter_tree.add_child(spec)
+            log.info("converter %s (re)loaded: %s", name, loaded.stats.state)
 
     def make_api(self) -> AsyncWATS | None:
         """A client for the configured server, or ``None`` when no server is configured."""
@@ -184,6 +252,7 @@ class Daemon:
             processes_cached=rt.processes_cached,
             processes_synced_at=rt.processes_synced_at,
             tree=msgspec.to_builtins(tree) if tree is not None else None,
+            converters=[msgspec.to_builtins(c.stats) for c in self.converters.values()],
             written_at=time.time(),
         )
 
@@ -249,6 +318,9 @@ class Daemon:
             log.warning("queue settings change after a restart of the daemon")
         self.config = new
         self.runtime.station_name = new.station.effective_name
+        if self.host is not None:
+            self.host.station = self.station_info()
+        await self.reload_converters(changed)
         if changed & _SERVER_SECTIONS and self.tree is not None:
             for spec in self.server_children():
                 await self.tree.remove_child(spec.name)
@@ -322,10 +394,19 @@ async def run_daemon(
             daemon.api = daemon.make_api()
             if daemon.api is None:
                 runtime.set_connection(ConnectionState.UNCONFIGURED)
+            daemon.host = ConverterHost(
+                queue=queue,
+                runtime=runtime,
+                station=daemon.station_info(),
+                processes=daemon.processes,
+            )
+            await daemon.load_converters()
+            daemon.converter_tree = Supervisor("converters", daemon.converter_children())
             tree = Supervisor(
                 "station",
                 [
                     *daemon.server_children(),
+                    daemon.converter_tree.as_child(),
                     ChildSpec("status", daemon.serve_status, shutdown_timeout=0),
                 ],
             )

@@ -57,6 +57,7 @@ class StatusSnapshot(msgspec.Struct, kw_only=True):
     processes_cached: int = 0
     processes_synced_at: float | None = None
     tree: dict[str, object] | None = None
+    converters: list[dict[str, object]] = msgspec.field(default_factory=list)
     written_at: float = 0.0
 
 

@@ -27,7 +27,7 @@ from pywats_station.converters.api import (
     parse_arguments,
 )
 from pywats_station.converters.registry import ConverterLoadError, create_converter
-from pywats_station.converters.sandbox import ChildReply, ChildRequest, run_conversion
+from pywats_station.converters.sandbox import ChildReply, ChildRequest, describe, run_conversion
 
 
 def _limit(memory_mb: int, cpu_seconds: int) -> None:
@@ -52,6 +52,8 @@ def _serve(request: ChildRequest) -> ChildReply:
         if request.action == "validate":
             return ChildReply(validation=Validation(confidence=0.0, message=str(exc)))
         return ChildReply(result=Failed(reason=str(exc)))
+    if request.action == "describe":
+        return ChildReply(description=describe(type(converter)))
     ctx = ConverterContext(
         station=request.context.station,
         processes=request.context.processes,

@@ -346,6 +346,11 @@ class _Converter:
     description: ClassVar[str] = ""
     Arguments: ClassVar[type[msgspec.Struct]] = NoArguments
     type: ClassVar[ConverterType]
+    # False (the default): the station gives each report an id derived from the input's
+    # content, so converting the same file again (after a crash before its post action)
+    # re-sends the same report instead of a duplicate. True: the input carries the report's
+    # own id (WSJF, WSXF), which is kept.
+    keeps_report_ids: ClassVar[bool] = False
 
     _auto_name: ClassVar[bool] = True
 
@@ -395,7 +400,7 @@ class FolderConverter(_Converter, abc.ABC):
     patterns: ClassVar[tuple[str, ...]] = ("*",)
     type: ClassVar[ConverterType] = ConverterType.FOLDER
     ready_marker: ClassVar[str | None] = "COMPLETE.marker"
-    min_files: ClassVar[int] = 1
+    min_files: ClassVar[int] = 0  # 0: the marker alone says ready (the safe default)
     expected: ClassVar[tuple[str, ...]] = ()
 
     def matches(self, folder: Path) -> bool:

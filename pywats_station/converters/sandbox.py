@@ -50,7 +50,10 @@ __all__ = [
     "ChildReply",
     "ChildRequest",
     "ContextData",
+    "ConverterDescription",
     "convert_in_child",
+    "describe",
+    "describe_in_child",
     "run_conversion",
     "validate_in_child",
 ]
@@ -73,7 +76,7 @@ class ContextData(msgspec.Struct, kw_only=True):
 class ChildRequest(msgspec.Struct, kw_only=True):
     """What the parent asks the child to do."""
 
-    action: str  # "convert" or "validate"
+    action: str  # "convert", "validate" or "describe"
     kind: str
     base_dir: str | None
     target: str | None
@@ -82,11 +85,41 @@ class ChildRequest(msgspec.Struct, kw_only=True):
     cpu_seconds: int
 
 
+class ConverterDescription(msgspec.Struct, kw_only=True):
+    """What the station needs to know of a converter class to run it (no code, plain data)."""
+
+    name: str
+    type: str  # file | folder | scheduled
+    patterns: list[str] = msgspec.field(default_factory=list)
+    ready_marker: str | None = None
+    min_files: int = 0
+    expected: list[str] = msgspec.field(default_factory=list)
+    schedule: str | None = None
+    run_at_startup: bool = False
+    keeps_report_ids: bool = False
+
+
+def describe(cls: type) -> ConverterDescription:
+    """Describe a converter class (see :class:`ConverterDescription`)."""
+    return ConverterDescription(
+        name=str(getattr(cls, "name", cls.__name__)),
+        type=str(getattr(cls, "type", "file")),
+        patterns=list(getattr(cls, "patterns", ("*",))),
+        ready_marker=getattr(cls, "ready_marker", None),
+        min_files=int(getattr(cls, "min_files", 0)),
+        expected=list(getattr(cls, "expected", ())),
+        schedule=getattr(cls, "schedule", None),
+        run_at_startup=bool(getattr(cls, "run_at_startup", False)),
+        keeps_report_ids=bool(getattr(cls, "keeps_report_ids", False)),
+    )
+
+
 class ChildReply(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """What the child answers: a result (convert) or a validation (validate)."""
+    """What the child answers: a result (convert), a validation (validate) or a description."""
 
     result: ConversionResult | None = None
     validation: Validation | None = None
+    description: ConverterDescription | None = None
 
 
 # --- in process -----------------------------------------------------------------------------
@@ -204,6 +237,30 @@ def convert_in_child(
     if reply.result is None:
         return Failed(reason="converter process replied without a result")
     return reply.result
+
+
+def describe_in_child(
+    kind: str,
+    base_dir: Path | None,
+    ctx_data: ContextData,
+    *,
+    timeout: float = 30.0,
+    memory_mb: int = 1024,
+    log: logging.Logger | None = None,
+) -> ConverterDescription | Failed:
+    """Load a user converter in a child process, check its arguments, and describe it.
+
+    The daemon never imports user code itself: a module that crashes, hangs or exits on import
+    only fails this child. ``Failed`` names the load or argument problem.
+    """
+    reply = _run_child("describe", kind, base_dir, None, ctx_data, timeout, memory_mb, log)
+    if isinstance(reply, Failed):
+        return reply
+    if reply.description is None:
+        if reply.result is not None and isinstance(reply.result, Failed):
+            return reply.result
+        return Failed(reason="converter process replied without a description")
+    return reply.description
 
 
 def validate_in_child(

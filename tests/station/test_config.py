@@ -87,7 +87,7 @@ def test_converter_defaults() -> None:
     assert conv.done_dir == Path("/in/Done")
     assert conv.error_dir == Path("/in/Error")
     assert ConverterConfig(name="a", kind="k", watch="/in", done="/d").done_dir == Path("/d")
-    assert conv.patterns == ["*"]
+    assert conv.patterns == []  # the converter's own patterns
     assert conv.patterns is not ConverterConfig().patterns
 
 
@@ -133,7 +133,9 @@ INVALID = [
     (CONVERTER + "reject_threshold = -0.1", "converters[0].reject_threshold", "between 0 and 1"),
     (CONVERTER + "settle = -1.0", "converters[0].settle", "0 or more"),
     (CONVERTER + "min_files = -1", "converters[0].min_files", "0 or more"),
-    (CONVERTER + "patterns = []", "converters[0].patterns", "at least one"),
+    (CONVERTER + 'patterns = ["*.json", ""]', "converters[0].patterns", "empty patterns"),
+    (CONVERTER + "timeout = 0.0", "converters[0].timeout", "more than 0"),
+    (CONVERTER + "memory_mb = 10", "converters[0].memory_mb", "at least 64"),
     (CONVERTER + 'patterns = ["*.json", 1]', "converters[0].patterns[1]", "expected str"),
     (CONVERTER + 'schedule = "sometimes"', "converters[0].schedule", "cron"),
     (CONVERTER + "arguments = 3", "converters[0].arguments", "expected object, got int"),

@@ -214,6 +214,7 @@ _RULES: dict[str, st.SearchStrategy[Any]] = {
     "converters.schedule": st.sampled_from(["every 5m", "0 * * * *", "every 1 h"]),
     "converters.alarm_threshold": st.floats(0.5, 1.0),
     "converters.reject_threshold": st.floats(0.0, 0.5),
+    "converters.memory_mb": st.integers(64, 2**20),
     "converters.arguments": st.dictionaries(st.text(), _TOML_VALUES, max_size=4),
 }
 

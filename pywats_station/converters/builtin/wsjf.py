@@ -66,6 +66,7 @@ def read_wsjf(data: bytes) -> list[UUTReport | UURReport]:
 class WsjfConverter(FileConverter):
     """WATS Standard JSON (``*.json``): one report per object, an array for several."""
 
+    keeps_report_ids = True  # the file carries the report id
     name: ClassVar[str] = "wsjf"
     description: ClassVar[str] = "WATS Standard JSON Format (WSJF) reports"
     patterns: ClassVar[tuple[str, ...]] = ("*.json",)

@@ -59,6 +59,7 @@ def read_wsxf(data: bytes) -> list[UUTReport | UURReport]:
 class WsxfConverter(FileConverter):
     """WATS Standard XML (``*.xml``): one report per ``<Report>``."""
 
+    keeps_report_ids = True  # the file carries the report id
     name: ClassVar[str] = "wsxf"
     description: ClassVar[str] = "WATS Standard XML Format (WSXF) reports"
     patterns: ClassVar[tuple[str, ...]] = ("*.xml",)

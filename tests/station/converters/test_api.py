@@ -138,13 +138,15 @@ def test_folder_ready_without_a_count_rule_waits_for_the_marker(tmp_path: Path) 
     assert not folder_ready(tmp_path / "gone", marker="DONE", min_files=1)
 
 
-def test_default_folder_converter_is_ready_with_one_file(tmp_path: Path) -> None:
+def test_default_folder_converter_waits_for_the_marker(tmp_path: Path) -> None:
     class Plain(FolderConverter):
         def convert(self, folder: Path, ctx: ConverterContext) -> ConversionResult:
             return Skipped(reason="test")
 
     assert not Plain().is_ready(tmp_path)
     (tmp_path / "data.bin").touch()
+    assert not Plain().is_ready(tmp_path)  # files alone do not make a run complete
+    (tmp_path / "COMPLETE.marker").touch()
     assert Plain().is_ready(tmp_path)
 
 

@@ -78,7 +78,7 @@ class Station:
     def queue_dir(self) -> Path:
         return self.home / "state" / self.instance / "queue"
 
-    def write_config(self, **extra: str) -> None:
+    def write_config(self, converters: str = "", **extra: str) -> None:
         path = self.home / "config" / self.instance / "config.toml"
         path.parent.mkdir(parents=True, exist_ok=True)
         lines = [
@@ -94,7 +94,11 @@ class Station:
             "check_interval = 1.0",
         ]
         lines += [f"{k} = {v}" for k, v in extra.items()]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path.write_text("\n".join(lines) + "\n" + converters, encoding="utf-8")
+
+    @property
+    def config_dir(self) -> Path:
+        return self.home / "config" / self.instance
 
     def enqueue(self, reports: list[tuple[str, bytes]]) -> None:
         """Put reports in the queue (the daemon must not be running: it holds the lock)."""

@@ -1,0 +1,485 @@
+"""The per-converter actor: watch -> settle -> validate -> convert -> enqueue -> post action.
+
+One actor per configured converter, under the ``converters`` supervisor:
+
+* **file** converters watch their folder (watchfiles, plus a periodic rescan as a safety net
+  for file systems without change events); **folder** converters watch for ready sub-folders;
+  **scheduled** converters run on their schedule.
+* On start-up the folder is scanned, so files that arrived while the daemon was down are
+  converted, oldest first, exactly once.
+* A file is read only once it has stopped changing (same size and modification time for
+  ``settle`` seconds): equipment and network shares write in chunks.
+* Conversion runs off the event loop: built-in converters in a worker thread, user converters in
+  a child process with time and memory limits, so a hanging, crashing or exiting converter never
+  stalls the daemon.
+* Reports are put in the durable queue (fsynced) *before* the post action touches the source. A
+  full queue leaves sources where they are (backpressure) and retries later; network state never
+  moves a file to the error folder: the queue absorbs outages.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import trio
+import watchfiles
+
+from pywats.formats import wsjf
+from pywats.models.app import Process
+from pywats.models.report import UURReport, UUTReport
+from pywats_station.config import ConverterConfig
+from pywats_station.converters import (
+    ConversionResult,
+    Converted,
+    ConverterContext,
+    Failed,
+    Skipped,
+    StationInfo,
+    Suspended,
+    Validation,
+    classify_confidence,
+    folder_ready,
+    matches_patterns,
+)
+from pywats_station.converters._sources import (
+    SourceState,
+    content_key,
+    is_kept,
+    post_process,
+    source_state,
+    to_error,
+)
+from pywats_station.converters.sandbox import (
+    ContextData,
+    ConverterDescription,
+    convert_in_child,
+    run_conversion,
+    validate_in_child,
+)
+from pywats_station.converters.schedule import parse_schedule
+from pywats_station.queue import QueueFull, ReportQueue
+from pywats_station.runtime import Runtime
+
+__all__ = ["ConverterHost", "ConverterStats", "LoadedConverter", "run_converter"]
+
+_RESCAN = 10.0  # seconds between safety-net scans of a watch folder
+_QUEUE_FULL_RETRY = 5.0
+_ID_NAMESPACE = uuid.UUID("6f1c1f4e-3a53-4d43-9a37-0f6a5f0c2b1e")
+
+
+class ConverterStats(msgspec.Struct, kw_only=True):
+    """What one converter has done (status, control channel)."""
+
+    name: str
+    kind: str
+    type: str
+    state: str = "starting"  # starting | watching | scheduled | broken | disabled
+    error: str | None = None  # why it is broken
+    converted: int = 0
+    failed: int = 0
+    skipped: int = 0
+    suspended: int = 0
+    reports: int = 0
+    pending: int = 0
+    last_file: str | None = None
+    last_error: str | None = None
+    last_at: float | None = None
+
+
+@dataclass
+class LoadedConverter:
+    """A configured converter, described and with its arguments checked.
+
+    Built-ins run in a thread (``instance`` set); user converters run in a child process and
+    are known here only by their :class:`ConverterDescription` (the daemon never imports them).
+    """
+
+    config: ConverterConfig
+    description: ConverterDescription
+    stats: ConverterStats
+    base_dir: Path | None = None
+    instance: Any = None  # a built-in converter, with `arguments` parsed
+    arguments: Any = None
+
+    @property
+    def builtin(self) -> bool:
+        """Whether it runs in this process (a trusted built-in)."""
+        return self.instance is not None
+
+
+@dataclass
+class ConverterHost:
+    """What every converter actor shares: the queue, the station and where events go."""
+
+    queue: ReportQueue
+    runtime: Runtime
+    station: StationInfo
+    processes: Callable[[], list[Process]]
+    publish: Callable[[str, dict[str, Any]], None] = lambda event, data: None
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("pywats_station.convert"))
+
+
+async def run_converter(
+    loaded: LoadedConverter,
+    host: ConverterHost,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run one converter until cancelled."""
+    worker = _Worker(loaded, host)
+    if loaded.description.type == "scheduled":
+        await worker.run_scheduled(task_status)
+    else:
+        await worker.run_watching(task_status)
+
+
+class _Worker:
+    def __init__(self, loaded: LoadedConverter, host: ConverterHost) -> None:
+        self.loaded = loaded
+        self.cfg = loaded.config
+        self.host = host
+        self.stats = loaded.stats
+        self.log = logging.getLogger(f"pywats_station.converter.{self.cfg.name}")
+        self.desc = loaded.description
+        self.instance: Any = loaded.instance
+        self.folder_mode = self.desc.type == "folder"
+        self.patterns = self.cfg.patterns or self.desc.patterns or ["*"]
+        # path -> (state when first seen unchanged, monotonic time since then)
+        self.settling: dict[Path, tuple[SourceState, float]] = {}
+        # path -> monotonic time before which it is not retried (suspended, queue full)
+        self.not_before: dict[Path, float] = {}
+        # sources skipped or kept, with their state: not looked at again while unchanged
+        self.ignored: dict[Path, SourceState] = {}
+
+    # --- context ------------------------------------------------------------------------
+
+    def _context(self) -> ConverterContext:
+        return ConverterContext(
+            station=self.host.station,
+            processes=self.host.processes(),
+            arguments=self.loaded.arguments,
+            log=self.log,
+        )
+
+    def _context_data(self) -> ContextData:
+        return ContextData(
+            station=self.host.station,
+            processes=self.host.processes(),
+            arguments=dict(self.cfg.arguments),
+        )
+
+    # --- scheduled ----------------------------------------------------------------------
+
+    async def run_scheduled(self, task_status: trio.TaskStatus[None]) -> None:
+        schedule = parse_schedule(self.cfg.schedule or self.desc.schedule or "every 1h")
+        run_now = self.cfg.run_at_startup or self.desc.run_at_startup
+        self.stats.state = "scheduled"
+        task_status.started()
+        while True:
+            if not run_now:
+                now = datetime.now().astimezone()
+                due = schedule.next_after(now)
+                await trio.sleep(max(0.0, (due - now).total_seconds()))
+            run_now = False
+            result = await self._convert(None)
+            label = f"scheduled run of {self.cfg.name}"
+            if isinstance(result, Converted):
+                try:
+                    await self._enqueue(result, source=label, key=f"{time.time_ns()}")
+                except QueueFull as exc:
+                    self._failed(label, f"queue full, run skipped: {exc}")
+                    continue
+                self._done(label, result)
+            elif isinstance(result, Failed):
+                self._failed(label, result.reason)
+
+    # --- watched folders ----------------------------------------------------------------
+
+    async def run_watching(self, task_status: trio.TaskStatus[None]) -> None:
+        # Started at once: a folder that is not there yet must not hold up the other actors.
+        task_status.started()
+        while True:
+            try:
+                watch, done, error = await trio.to_thread.run_sync(self._prepare_folders)
+                break
+            except OSError as exc:
+                # A folder that cannot be created (permissions, a share not mounted): say so
+                # and try again, instead of a restart loop that would take the others down.
+                self.stats.state, self.stats.error = "waiting", f"folders unavailable: {exc}"
+                self.log.error("%s: %s; retrying in %.0f s", self.cfg.name, exc, _RESCAN)
+                await trio.sleep(_RESCAN)
+        self.stats.error = None
+        kick = trio.Event()
+        self.stats.state = "watching"
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._watch_events, watch, lambda: kick.set())
+            while True:
+                kick = trio.Event()
+                ready = await self._scan(watch, {done, error})
+                for path in ready:
+                    await self._handle(path)
+                # Wake on a change, else when a settling file could be ready, else to rescan.
+                wait = _RESCAN
+                if self.settling:
+                    wait = min(wait, max(0.05, self.cfg.settle / 4))
+                if self.not_before:
+                    wait = min(wait, max(0.05, min(self.not_before.values()) - time.monotonic()))
+                with trio.move_on_after(wait):
+                    await kick.wait()
+
+    def _prepare_folders(self) -> tuple[Path, Path, Path]:
+        watch = Path(self.cfg.watch).expanduser()
+        done, error = self.cfg.done_dir, self.cfg.error_dir
+        for folder in (watch, done, error):
+            folder.mkdir(parents=True, exist_ok=True)
+        return watch, done.resolve(), error.resolve()
+
+    async def _watch_events(self, watch: Path, kick: Callable[[], None]) -> None:
+        try:
+            async for _ in watchfiles.awatch(
+                watch, recursive=self.folder_mode, debounce=200, step=50, rust_timeout=500
+            ):
+                kick()
+        except (OSError, RuntimeError) as exc:
+            # No change events (e.g. the folder was removed): the periodic rescan carries on.
+            self.log.warning("watching %s failed (%s); falling back to rescans", watch, exc)
+
+    async def _scan(self, watch: Path, skip: set[Path]) -> list[Path]:
+        """Candidates that stopped changing, oldest first (one folder listing, in a thread)."""
+        listing = await trio.to_thread.run_sync(self._list, watch, skip)
+        now = time.monotonic()
+        ready: list[tuple[int, Path]] = []
+        present = set()
+        for path, state in listing:
+            present.add(path)
+            if self.ignored.get(path) == state:
+                continue
+            self.ignored.pop(path, None)
+            if self.not_before.get(path, 0.0) > now:
+                continue
+            seen = self.settling.get(path)
+            if seen is None or seen[0] != state:
+                self.settling[path] = (state, now)
+                if self.cfg.settle > 0:
+                    continue
+                seen = self.settling[path]
+            if now - seen[1] >= self.cfg.settle:
+                ready.append((state.mtime_ns, path))
+        for gone in set(self.settling) - present:
+            del self.settling[gone]
+        for gone in set(self.ignored) - present:
+            del self.ignored[gone]
+        for gone in set(self.not_before) - present:
+            del self.not_before[gone]
+        self.stats.pending = len(self.settling)
+        return [path for _, path in sorted(ready)]
+
+    def _list(self, watch: Path, skip: set[Path]) -> list[tuple[Path, SourceState]]:
+        out: list[tuple[Path, SourceState]] = []
+        try:
+            entries = list(watch.iterdir())
+        except OSError as exc:
+            self.log.warning("cannot list %s: %s", watch, exc)
+            return out
+        for entry in entries:
+            if entry.name.startswith(".") or entry.resolve() in skip:
+                continue
+            if self.folder_mode:
+                if not entry.is_dir() or not matches_patterns(entry.name, self.patterns):
+                    continue
+                if not folder_ready(
+                    entry,
+                    marker=self.cfg.ready_marker or self.desc.ready_marker,
+                    min_files=self.cfg.min_files or self.desc.min_files,
+                    expected=tuple(self.desc.expected),
+                ):
+                    continue
+            elif not entry.is_file() or not matches_patterns(entry.name, self.patterns):
+                continue
+            state = source_state(entry)
+            if state is None:
+                continue
+            if self.cfg.post_action == "keep" and is_kept(self.cfg.done_dir, entry, state):
+                continue
+            out.append((entry, state))
+        return out
+
+    async def _handle(self, path: Path) -> None:
+        state = self.settling.pop(path, (None, 0.0))[0]
+        if state is None:
+            return
+        name = path.name
+        validation = await self._validate(path)
+        verdict = classify_confidence(
+            validation, alarm=self.cfg.alarm_threshold, reject=self.cfg.reject_threshold
+        )
+        if verdict == "reject":
+            why = validation.message or "the converter does not recognise this input"
+            await self._to_error(
+                path,
+                f"confidence {validation.confidence:.2f} is below the reject threshold "
+                f"{self.cfg.reject_threshold:.2f}: {why}",
+            )
+            return
+        if verdict == "alarm":
+            self.log.warning(
+                "%s: low confidence %.2f (alarm below %.2f)",
+                name,
+                validation.confidence,
+                self.cfg.alarm_threshold,
+            )
+        result = await self._convert(path)
+        if isinstance(result, Converted):
+            try:
+                key = await trio.to_thread.run_sync(content_key, path)
+                await self._enqueue(result, source=f"{self.cfg.name}:{name}", key=key)
+            except QueueFull as exc:
+                # Backpressure: the source stays where it is until the queue has room.
+                self.log.warning("%s: queue full (%s); %s waits", self.cfg.name, exc, name)
+                self.not_before[path] = time.monotonic() + _QUEUE_FULL_RETRY
+                self.settling[path] = (state, 0.0)
+                return
+            except OSError as exc:
+                self.not_before[path] = time.monotonic() + _QUEUE_FULL_RETRY
+                self.log.warning(
+                    "%s: cannot read %s again (%s); will retry", self.cfg.name, name, exc
+                )
+                return
+            try:
+                await trio.to_thread.run_sync(
+                    post_process, self.cfg.post_action, path, self.cfg.done_dir, state
+                )
+            except OSError as exc:
+                # The reports are safe in the queue; only tidying failed.
+                self.log.error("%s: post action %s failed: %s", name, self.cfg.post_action, exc)
+            if self.cfg.post_action == "keep":
+                self.ignored[path] = state
+            self._done(name, result)
+        elif isinstance(result, Skipped):
+            self.stats.skipped += 1
+            self.ignored[path] = state
+            self.log.info("%s skipped: %s", name, result.reason)
+        elif isinstance(result, Suspended):
+            self.stats.suspended += 1
+            self.not_before[path] = time.monotonic() + max(0.0, result.retry_after)
+            self.log.info("%s suspended for %.0f s: %s", name, result.retry_after, result.reason)
+        else:
+            await self._to_error(path, result.reason)
+
+    # --- running the converter ----------------------------------------------------------
+
+    async def _validate(self, path: Path) -> Validation:
+        if self.loaded.builtin:
+            instance = self.instance
+            ctx = self._context()
+
+            def validate() -> Validation:
+                try:
+                    result: Validation = instance.validate(path, ctx)
+                except Exception as exc:
+                    return Validation(confidence=0.0, message=f"validate() raised {exc!r}")
+                return result
+
+            return await trio.to_thread.run_sync(validate)
+        data = self._context_data()
+        return await trio.to_thread.run_sync(
+            lambda: validate_in_child(
+                self.cfg.kind,
+                self.loaded.base_dir,
+                path,
+                data,
+                timeout=min(30.0, self.cfg.timeout),
+                memory_mb=self.cfg.memory_mb,
+                log=self.log,
+            )
+        )
+
+    async def _convert(self, target: Path | None) -> ConversionResult:
+        if self.loaded.builtin:
+            instance, ctx = self.instance, self._context()
+            return await trio.to_thread.run_sync(lambda: run_conversion(instance, target, ctx))
+        data = self._context_data()
+        return await trio.to_thread.run_sync(
+            lambda: convert_in_child(
+                self.cfg.kind,
+                self.loaded.base_dir,
+                target,
+                data,
+                timeout=self.cfg.timeout,
+                memory_mb=self.cfg.memory_mb,
+                log=self.log,
+            )
+        )
+
+    async def _enqueue(self, result: Converted, *, source: str, key: str) -> None:
+        reports = list(result.reports)
+        if not self.desc.keeps_report_ids:
+            for index, report in enumerate(reports):
+                report.id = uuid.uuid5(_ID_NAMESPACE, f"{self.cfg.name}\0{key}\0{index}")
+        payloads = [(str(r.id), wsjf.dumps(r)) for r in reports]
+        queue = self.host.queue
+
+        def put_all() -> None:
+            for report_id, data in payloads:
+                queue.put(report_id, data, source=source)
+
+        await trio.to_thread.run_sync(put_all)
+        self.host.runtime.counters.queued += len(payloads)
+        self.host.runtime.wake_uploader()
+        for report in reports:
+            self.host.publish("report_queued", _report_event(report, source))
+
+    # --- outcomes -----------------------------------------------------------------------
+
+    def _done(self, name: str, result: Converted) -> None:
+        self.stats.converted += 1
+        self.stats.reports += len(result.reports)
+        self.stats.last_file, self.stats.last_at = name, time.time()
+        self.host.runtime.counters.converted += 1
+        self.log.info("%s converted: %d report(s) queued", name, len(result.reports))
+        self.host.publish(
+            "file_converted",
+            {
+                "converter": self.cfg.name,
+                "file": name,
+                "reports": [str(r.id) for r in result.reports],
+            },
+        )
+
+    def _failed(self, name: str, reason: str) -> None:
+        self.stats.failed += 1
+        self.stats.last_file, self.stats.last_error, self.stats.last_at = name, reason, time.time()
+        self.host.runtime.counters.conversion_failures += 1
+        self.log.warning("%s failed: %s", name, reason)
+        self.host.publish(
+            "file_failed", {"converter": self.cfg.name, "file": name, "reason": reason}
+        )
+
+    async def _to_error(self, path: Path, reason: str) -> None:
+        try:
+            await trio.to_thread.run_sync(
+                lambda: to_error(path, self.cfg.error_dir, converter=self.cfg.name, reason=reason)
+            )
+        except OSError as exc:
+            self.log.error("%s: cannot move to the error folder: %s", path.name, exc)
+            self.not_before[path] = time.monotonic() + _RESCAN
+        self._failed(path.name, reason)
+
+
+def _report_event(report: UUTReport | UURReport, source: str) -> dict[str, Any]:
+    return {
+        "report_id": str(report.id),
+        "type": report.report_type.value,
+        "pn": report.pn,
+        "sn": report.sn,
+        "result": report.result,
+        "source": source,
+    }
