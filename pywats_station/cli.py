@@ -33,31 +33,12 @@ from typing import Any
 import msgspec
 
 from pywats import __version__
+from pywats_station._cli_common import CliError, ExitCode, dump
+from pywats_station._cli_common import load_instance_config as _config
+from pywats_station._cli_common import paths_of as _paths
+from pywats_station._cli_status import cmd_control, cmd_status
 
 __all__ = ["ExitCode", "main"]
-
-
-class ExitCode:
-    """The exit codes of ``pywats-station``."""
-
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    CONFIG = 3
-    LOCKED = 4
-    UNREACHABLE = 5
-    AUTH = 6
-    REJECTED = 7
-    NOT_FOUND = 8
-    INTERRUPTED = 130
-
-
-class CliError(Exception):
-    """A failure with a message for the user and an exit code."""
-
-    def __init__(self, message: str, code: int = ExitCode.ERROR) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="show the instance's state")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    control = commands.add_parser("control", help="the control channel (TUI, MES tools, scripts)")
+    control_cmd = control.add_subparsers(dest="control_command", required=True, metavar="ACTION")
+    token = control_cmd.add_parser("token", help="print the control token")
+    token.add_argument("--path", action="store_true", help="print the token file's path instead")
+    control_cmd.add_parser("url", help="print where the control channel listens")
 
     login = commands.add_parser("login", help="store the API token, encrypted")
     login.add_argument("--token-stdin", action="store_true", help="read the token from stdin")
@@ -139,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.verbose, args.command)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": _cmd_run,
-        "status": _cmd_status,
+        "status": cmd_status,
+        "control": cmd_control,
         "login": _cmd_login,
         "logout": _cmd_logout,
         "config": _cmd_config,
@@ -182,44 +170,13 @@ def _setup_logging(verbose: int, command: str) -> None:
     logging.getLogger("watchfiles").setLevel(logging.WARNING)
 
 
-def _paths(args: argparse.Namespace) -> Any:
-    from pywats_station.paths import InvalidInstanceError, instance_paths, resolve_instance
-
-    try:
-        return instance_paths(resolve_instance(args.instance), config_file=args.config)
-    except InvalidInstanceError as exc:
-        raise CliError(str(exc), ExitCode.USAGE) from exc
-
-
-def _config(paths: Any, *, required: bool = True) -> Any:
-    from pywats_station.config import ConfigError, StationConfig, load_config
-
-    if not paths.config_file.exists():
-        if required:
-            raise CliError(
-                f"no configuration at {paths.config_file}; create one with "
-                "'pywats-station config init'",
-                ExitCode.CONFIG,
-            )
-        return StationConfig()
-    try:
-        return load_config(paths.config_file)
-    except ConfigError as exc:
-        raise CliError(
-            f"invalid configuration {paths.config_file}:\n{exc}", ExitCode.CONFIG
-        ) from exc
-
-
-def _dump(value: Any) -> None:
-    print(json.dumps(msgspec.to_builtins(value), indent=2, sort_keys=False))
-
-
 # --- run ------------------------------------------------------------------------------------
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     import trio
 
+    from pywats_station.control import ControlTokenError
     from pywats_station.daemon import run_daemon
     from pywats_station.queue import QueueLocked
 
@@ -234,70 +191,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         trio.run(run_daemon, paths)
     except QueueLocked as exc:
         raise CliError(f"{exc}; is the daemon already running?", ExitCode.LOCKED) from exc
+    except ControlTokenError as exc:
+        raise CliError(str(exc), ExitCode.CONFIG) from exc
     return ExitCode.OK
-
-
-# --- status ---------------------------------------------------------------------------------
-
-
-def _cmd_status(args: argparse.Namespace) -> int:
-    from pywats_station.daemon import read_status
-
-    paths = _paths(args)
-    live = read_status(paths)
-    if live is not None:
-        data: dict[str, Any] = {"running": True, **msgspec.to_builtins(live)}
-    else:
-        data = {"running": False, "instance": paths.instance, "queue": _offline_queue_stats(paths)}
-    if args.json:
-        print(json.dumps(data, indent=2))
-        return ExitCode.OK
-    if live is None:
-        print(f"instance {paths.instance}: daemon not running")
-        queue = data["queue"]
-        if "error" in queue:
-            print(f"queue: {queue['error']}")
-        else:
-            print(f"queue: {queue['depth']} waiting, {queue['dead']} dead, {queue['bytes']} bytes")
-        return ExitCode.OK
-    q = live.queue
-    print(f"instance {live.instance}: running (pid {live.pid}, up {_duration(live.uptime)})")
-    print(f"station: {live.station}")
-    conn = live.connection + (f" ({live.connection_error})" if live.connection_error else "")
-    print(f"server: {live.server_url or '(not configured)'}: {conn}")
-    print(
-        f"queue: {q.get('depth')} waiting, {q.get('dead')} dead, {q.get('failed')} retrying; "
-        f"uploaded {live.counters.uploaded} since start"
-    )
-    print(f"processes cached: {live.processes_cached}")
-    return ExitCode.OK
-
-
-def _offline_queue_stats(paths: Any) -> dict[str, Any]:
-    from pywats_station.queue import QueueError, ReportQueue
-
-    config = _config(paths, required=False)
-    queue_dir = config.queue.directory(paths)
-    if not queue_dir.exists():
-        return {"depth": 0, "dead": 0, "bytes": 0}
-    try:
-        with ReportQueue.open(queue_dir, max_bytes=config.queue.max_bytes) as queue:
-            stats: dict[str, Any] = msgspec.to_builtins(queue.stats())
-            return stats
-    except QueueError as exc:
-        return {"error": str(exc)}
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s"
 
 
 # --- login ----------------------------------------------------------------------------------
@@ -390,7 +286,7 @@ def _cmd_queue(args: argparse.Namespace) -> int:
                 state = EntryState(args.state) if args.state else None
                 entries = queue.list(state=state, offset=args.offset, limit=args.limit)
                 if args.json:
-                    _dump(entries)
+                    dump(entries)
                 else:
                     for e in entries:
                         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created_at))
@@ -401,7 +297,7 @@ def _cmd_queue(args: argparse.Namespace) -> int:
             if action == "show":
                 entry = queue.show(args.entry)
                 if args.json:
-                    _dump(entry)
+                    dump(entry)
                 else:
                     for key, value in msgspec.to_builtins(entry).items():
                         print(f"{key}: {value}")
@@ -417,7 +313,7 @@ def _cmd_queue(args: argparse.Namespace) -> int:
                 print(f"{queue.purge(args.selector)} entries deleted")
                 return ExitCode.OK
             report = queue.verify()
-            _dump(report)
+            dump(report)
             return ExitCode.OK
         except EntryNotFound as exc:
             raise CliError(str(exc), ExitCode.NOT_FOUND) from exc

@@ -326,16 +326,19 @@ def format_size(size: int) -> int | str:
 def parse_listen(listen: str) -> tuple[str, int]:
     """Split ``host:port`` (``[::1]:8765`` for IPv6) into host and port.
 
+    Port ``0`` means "any free port" (tests, several daemons on one machine): the daemon writes
+    the port it got to the status file and ``<runtime>/control.port``.
+
     Raises:
-        ValueError: If the address is malformed or the port is not 1-65535.
+        ValueError: If the address is malformed or the port is not 0-65535.
     """
     match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^\s:\[\]]+):(\d{1,5})", listen)
     if not match:
         raise ValueError(f'must be "host:port" (IPv6: "[::1]:port"); got {listen!r}')
     host = match.group(1) or match.group(3)
     port = int(match.group(2) or match.group(4))
-    if not 1 <= port <= 65535:
-        raise ValueError(f"port must be 1-65535; got {port}")
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port must be 0-65535 (0: any free port); got {port}")
     return host, port
 
 
@@ -833,7 +836,7 @@ _HELP = {
     "queue.upload_workers": "parallel uploads, 1-64",
     "sync.interval": "seconds between process/product list syncs",
     "connection.check_interval": "seconds between server health checks",
-    "control.listen": "loopback only, unless TLS or allow_remote",
+    "control.listen": "loopback only, unless TLS or allow_remote; port 0: any",
     "control.tls_cert": "PEM files; both set = the channel uses TLS",
     "control.allow_remote": "non-loopback listen without TLS",
     "log.level": "debug, info, warning, error or critical",

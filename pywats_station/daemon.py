@@ -3,87 +3,68 @@
 ::
 
     station (supervisor, one_for_one)
+    ├── control        the control channel (JSON-RPC over websocket), actor_state/counters events
     ├── connection     online/offline, health checks, registration
     ├── sync           processes/levels/product groups -> on-disk cache
     ├── uploader       N workers draining the durable queue
+    ├── converters     (supervisor) converter:<name>, one actor per configured converter
     └── status         status file, systemd STATUS and WATCHDOG
 
-SIGTERM/SIGINT stop it gracefully: the uploader finishes the uploads in flight (bounded by
-``DRAIN_TIMEOUT``), everything else is cancelled, the queue is closed. SIGHUP (or a change of the
-config file) reloads the configuration and restarts only the actors whose sections changed.
+SIGTERM/SIGINT (or :meth:`Daemon.stop`) stop it gracefully: the uploader finishes the uploads in
+flight (bounded by ``DRAIN_TIMEOUT``), everything else is cancelled, the queue is closed. SIGHUP
+(or a change of the config file, or ``config.set`` over the control channel) reloads the
+configuration and restarts only the actors whose sections changed.
+
+Events for the control channel go through :meth:`Daemon.publish` (synchronous, never blocks);
+log records are kept in a ring buffer (:class:`~pywats_station.logbuffer.LogBuffer`) for
+``logs.tail`` and the ``log_record`` event.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
-import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
 import msgspec
 import trio
 
-from pywats import AsyncWATS, RetryPolicy, __version__
+from pywats import AsyncWATS, RetryPolicy
 from pywats.models.app import Process
-from pywats_station._supervisor import (
-    ChildSpec,
-    ChildState,
-    ChildStatistics,
-    Supervisor,
-    SupervisorStatistics,
-)
+from pywats_station._supervisor import ChildSpec, Supervisor
 from pywats_station.actors.connection import run_connection
+from pywats_station.actors.control import ControlState, build_registry, run_control
 from pywats_station.actors.converter import ConverterHost, LoadedConverter
 from pywats_station.actors.converters import converter_spec, load_converters, load_one
 from pywats_station.actors.sync import MetadataCache, run_sync
 from pywats_station.actors.uploader import run_uploader
 from pywats_station.config import ConfigError, StationConfig, diff_config, load_config
+from pywats_station.control import ControlHub, Registry, ensure_control_token
 from pywats_station.converters import StationInfo
+from pywats_station.logbuffer import LogBuffer
 from pywats_station.paths import InstancePaths
 from pywats_station.queue import ReportQueue
-from pywats_station.runtime import ConnectionState, Runtime, StatusSnapshot
+from pywats_station.runtime import ConnectionState, Runtime
 from pywats_station.secrets import SecretsError, resolve_token
-from pywats_station.systemd import Notifier, watchdog_interval
+from pywats_station.status import read_status, serve_status, status_file, status_line
+from pywats_station.systemd import Notifier
 
 __all__ = ["DRAIN_TIMEOUT", "Daemon", "read_status", "run_daemon", "status_file"]
 
 log = logging.getLogger("pywats_station.daemon")
 
 DRAIN_TIMEOUT = 4.0  # seconds the uploader may finish in-flight uploads after SIGTERM
-_STATUS_PERIOD = 2.0
 _CONFIG_POLL = 2.0
 _SERVER_SECTIONS = frozenset({"server", "station", "connection", "sync", "queue"})
-
-
-def status_file(paths: InstancePaths) -> Path:
-    """Where the daemon publishes its status (read by ``pywats-station status``)."""
-    return paths.runtime_dir / "status.json"
-
-
-def read_status(paths: InstancePaths) -> StatusSnapshot | None:
-    """The status the running daemon last wrote, or ``None`` if no daemon is running."""
-    try:
-        status = msgspec.json.decode(status_file(paths).read_bytes(), type=StatusSnapshot)
-    except (FileNotFoundError, msgspec.DecodeError):
-        return None
-    try:
-        os.kill(status.pid, 0)
-    except ProcessLookupError:
-        return None  # a stale file from a daemon that died
-    except PermissionError:
-        pass  # the process exists but belongs to another user
-    return status
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+# A control restart asked for over the control channel waits this long, so that the reply to
+# config.set leaves before the server it travels through is stopped.
+_CONTROL_RESTART_DELAY = 0.5
 
 
 @dataclass
@@ -103,6 +84,48 @@ class Daemon:
     converters: dict[str, LoadedConverter] = field(default_factory=dict)
     converter_tree: Supervisor | None = None
     host: ConverterHost | None = None
+    # Tests run the daemon against an in-process emulator (pywats.testing.FakeWATS).
+    transport: httpx.AsyncBaseTransport | None = None
+    registry: Registry | None = None
+    hub: ControlHub | None = None
+    logs: LogBuffer | None = None
+    control: ControlState = field(default_factory=ControlState)
+    # Set once the control channel first listened or failed to (its port is then known).
+    control_settled: trio.Event = field(default_factory=trio.Event)
+    control_token: str = ""
+    # The API token in use: registered with the hub and the log buffer so that it is never
+    # sent or kept; never part of any status.
+    api_token: str | None = field(default=None, repr=False)
+    stopping: trio.Event = field(default_factory=trio.Event)
+    nursery: trio.Nursery | None = None
+    config_lock: trio.Lock = field(default_factory=trio.Lock)
+    _reload_lock: trio.Lock = field(default_factory=trio.Lock)
+
+    def publish(self, event: str, payload: msgspec.Struct) -> None:
+        """Send an event to the subscribed control clients; never blocks, never raises."""
+        if self.hub is None:
+            return
+        try:
+            self.hub.publish(event, payload)
+        except (ValueError, TypeError):  # a bug in the caller: say so, keep the actor running
+            logging.getLogger("pywats_station.control").exception("cannot publish %s", event)
+
+    def secrets(self) -> list[str]:
+        """Values that must never leave through the control channel (the API token)."""
+        return [self.api_token] if self.api_token else []
+
+    def safe_server_url(self) -> str:
+        """The server URL, a password in it shown as ``***``."""
+        url = self.config.server.url
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return parts._replace(netloc=netloc).geturl()
+
+    def stop(self) -> None:
+        """Ask for a graceful stop, as SIGTERM does."""
+        self.stopping.set()
 
     def station_info(self) -> StationInfo:
         """Who the converters' reports say made them (WATS needs all three)."""
@@ -136,16 +159,22 @@ class Daemon:
         specs = [converter_spec(c, self.host) for c in self.converters.values()]
         return [s for s in specs if s is not None]
 
-    async def reload_converters(self, changed: set[str]) -> None:
-        """Restart only the converters whose entries changed (added, removed or edited)."""
+    async def reload_converters(self, changed: set[str]) -> list[str]:
+        """Restart only the converters whose entries changed (added, removed or edited).
+
+        Returns:
+            The converter actors stopped or started (``converter:<name>``).
+        """
         names = {c.split(":", 1)[1] for c in changed if c.startswith("converters:")}
         if not names or self.converter_tree is None or self.host is None:
-            return
+            return []
+        restarted: list[str] = []
         running = {spec.name for spec in self.converter_tree.children}
         by_name = {c.name: c for c in self.config.converters}
         for name in sorted(names):
             if f"converter:{name}" in running:
                 await self.converter_tree.remove_child(f"converter:{name}")
+                restarted.append(f"converter:{name}")
             self.converters.pop(name, None)
             cfg = by_name.get(name)
             if cfg is None:
@@ -163,7 +192,15 @@ class Daemon:
             spec = converter_spec(loaded, self.host)
             if spec is not None:
                 await self.converter_tree.add_child(spec)
+                if spec.name not in restarted:
+                    restarted.append(spec.name)
             log.info("converter %s (re)loaded: %s", name, loaded.stats.state)
+        return restarted
+
+    async def reload_converter(self, name: str) -> list[str]:
+        """Load one converter again (a broken one may have been fixed), between reloads."""
+        async with self._reload_lock:
+            return await self.reload_converters({f"converters:{name}"})
 
     def make_api(self) -> AsyncWATS | None:
         """A client for the configured server, or ``None`` when no server is configured."""
@@ -176,6 +213,13 @@ class Daemon:
             # Run without a token: the connection actor then reports the server's 401.
             log.error("API token unusable: %s", exc)
             token = None
+        self.api_token = token
+        if token:
+            if self.hub is not None:
+                self.hub._add_secrets([token])  # a new token (reload) is as secret as the first
+            if self.logs is not None:
+                self.logs.add_secrets([token])
+        options = {} if self.transport is None else {"transport": self.transport}
         return AsyncWATS(
             server.url,
             token,
@@ -184,6 +228,7 @@ class Daemon:
             # The uploader retries forever with the queue's backoff; the client only smooths
             # over a single hiccup.
             retry=RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=5.0),
+            **options,
         )
 
     def server_children(self) -> list[ChildSpec]:
@@ -224,116 +269,68 @@ class Daemon:
                     api,
                     self.runtime,
                     workers=cfg.queue.upload_workers,
+                    publish=self.publish,
                 ),
                 shutdown_timeout=DRAIN_TIMEOUT,
             ),
         ]
 
-    def snapshot(self) -> StatusSnapshot:
-        """The daemon's status right now."""
-        rt = self.runtime
-        stats = self.queue.stats()
-        tree = self.tree.statistics() if self.tree is not None else None
-        return StatusSnapshot(
-            instance=self.paths.instance,
-            pid=os.getpid(),
-            version=__version__,
-            started_at=rt.started_at,
-            uptime=time.time() - rt.started_at,
-            station=rt.station_name,
-            server_url=rt.server_url,
-            connection=rt.connection.value,
-            connection_error=rt.connection_error,
-            server_version=rt.server_version,
-            last_online_at=rt.last_online_at,
-            registered_client_id=rt.registered_client_id,
-            queue=msgspec.to_builtins(stats),
-            counters=rt.counters,
-            processes_cached=rt.processes_cached,
-            processes_synced_at=rt.processes_synced_at,
-            tree=msgspec.to_builtins(tree) if tree is not None else None,
-            converters=[msgspec.to_builtins(c.stats) for c in self.converters.values()],
-            written_at=time.time(),
-        )
+    async def reload(self) -> list[str]:
+        """Load the config file again and restart what changed; keep running on a bad file.
 
-    def status_line(self) -> str:
-        """One line for systemd's STATUS."""
-        stats = self.queue.stats()
-        return (
-            f"{self.runtime.connection.value}; queue {stats.depth} waiting, {stats.dead} dead; "
-            f"uploaded {self.runtime.counters.uploaded}"
-        )
-
-    async def serve_status(
-        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        """Publish the status file and systemd STATUS/WATCHDOG until cancelled.
-
-        The watchdog is pinged from this task, so a blocked event loop stops the pings; it is
-        also withheld while the supervision tree reports a failed actor.
+        Returns:
+            The actors restarted (or started, or stopped) to apply the change.
         """
-        path = status_file(self.paths)
-        ping = watchdog_interval(self.env)
-        period = min(_STATUS_PERIOD, ping) if ping else _STATUS_PERIOD
-        task_status.started()
-        try:
-            while True:
-                snapshot = self.snapshot()
-                await trio.to_thread.run_sync(_write_atomic, path, msgspec.json.encode(snapshot))
-                if self.ready.is_set():
-                    self.notifier.status(self.status_line())
-                    if ping and self.healthy():
-                        self.notifier.watchdog()
-                await trio.sleep(period)
-        finally:
-            path.unlink(missing_ok=True)
+        async with self._reload_lock:  # SIGHUP, the file watcher and config.set may coincide
+            try:
+                new = await trio.to_thread.run_sync(
+                    partial(load_config, self.paths.config_file, env=self.env)
+                )
+            except ConfigError as exc:
+                log.error("config reload refused, keeping the running config:\n%s", exc)
+                return []
+            changed = diff_config(self.config, new)
+            if not changed:
+                return []
+            log.info("config changed: %s", ", ".join(sorted(changed)))
+            if "queue" in changed:
+                log.warning("queue settings change after a restart of the daemon")
+            self.config = new
+            self.runtime.station_name = new.station.effective_name
+            if self.host is not None:
+                self.host.station = self.station_info()
+            restarted = await self.reload_converters(changed)
+            if changed & _SERVER_SECTIONS and self.tree is not None:
+                restarted += await self._restart_server_children(new)
+            if "control" in changed and self.tree is not None and self.nursery is not None:
+                # Later, from outside the control actor: this may run in one of its requests.
+                self.nursery.start_soon(self._restart_control)
+                restarted.append("control")
+            return restarted
 
-    def healthy(self) -> bool:
-        """Whether no actor of the tree has been given up on (state ``failed``)."""
-        if self.tree is None:
-            return True
-        nodes: list[ChildStatistics | SupervisorStatistics] = [self.tree.statistics()]
-        while nodes:
-            node = nodes.pop()
-            if node.state == ChildState.FAILED.value:
-                return False
-            if isinstance(node, SupervisorStatistics):
-                nodes.extend(node.children)
-        return True
+    async def _restart_server_children(self, new: StationConfig) -> list[str]:
+        assert self.tree is not None
+        names = [spec.name for spec in self.server_children()]
+        for name in names:
+            await self.tree.remove_child(name)
+        old = self.api
+        self.api = self.make_api()
+        self.runtime.server_url = new.server.url
+        self.runtime.set_connection(
+            ConnectionState.CONNECTING if self.api else ConnectionState.UNCONFIGURED
+        )
+        specs = self.server_children()
+        for spec in specs:
+            await self.tree.add_child(spec)
+        if old is not None:
+            await old.aclose()
+        return sorted(set(names) | {spec.name for spec in specs})
 
-    async def reload(self) -> None:
-        """Load the config file again and restart what changed; keep running on a bad file."""
-        try:
-            new = await trio.to_thread.run_sync(
-                partial(load_config, self.paths.config_file, env=self.env)
-            )
-        except ConfigError as exc:
-            log.error("config reload refused, keeping the running config:\n%s", exc)
-            return
-        changed = diff_config(self.config, new)
-        if not changed:
-            return
-        log.info("config changed: %s", ", ".join(sorted(changed)))
-        if "queue" in changed:
-            log.warning("queue settings change after a restart of the daemon")
-        self.config = new
-        self.runtime.station_name = new.station.effective_name
-        if self.host is not None:
-            self.host.station = self.station_info()
-        await self.reload_converters(changed)
-        if changed & _SERVER_SECTIONS and self.tree is not None:
-            for spec in self.server_children():
-                await self.tree.remove_child(spec.name)
-            old = self.api
-            self.api = self.make_api()
-            self.runtime.server_url = new.server.url
-            self.runtime.set_connection(
-                ConnectionState.CONNECTING if self.api else ConnectionState.UNCONFIGURED
-            )
-            for spec in self.server_children():
-                await self.tree.add_child(spec)
-            if old is not None:
-                await old.aclose()
+    async def _restart_control(self) -> None:
+        await trio.sleep(_CONTROL_RESTART_DELAY)
+        if self.tree is not None:
+            with contextlib.suppress(KeyError, RuntimeError):  # stopping meanwhile
+                await self.tree.restart_child("control")
 
     async def watch_config(self) -> None:
         """Reload on SIGHUP or when the config file changes on disk."""
@@ -366,19 +363,30 @@ async def run_daemon(
     paths: InstancePaths,
     *,
     env: Mapping[str, str] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
     task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run the station until SIGTERM/SIGINT.
+    """Run the station until SIGTERM/SIGINT (or :meth:`Daemon.stop`).
+
+    Args:
+        paths: The instance.
+        env: The environment (``os.environ`` by default).
+        transport: An httpx transport for the API client (tests: an in-process emulator).
+        task_status: Started with the running :class:`Daemon`.
 
     Raises:
-        ConfigError: the configuration is invalid.
-        QueueLocked: another daemon of this instance runs.
+        ConfigError: The configuration is invalid.
+        QueueLocked: Another daemon of this instance runs.
+        ControlTokenError: The control token file is unsafe (readable by others) or damaged.
     """
     # Signals are ours from the first line to the last: a second SIGTERM during shutdown must
     # not kill the process half-way through closing the queue.
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as stops:
         env = os.environ if env is None else env
         config = load_config(paths.config_file, env=env)
+        control_token = await trio.to_thread.run_sync(
+            ensure_control_token, paths.control_token_file
+        )
         queue_dir = config.queue.directory(paths)
         queue = await trio.to_thread.run_sync(
             partial(ReportQueue.open, queue_dir, max_bytes=config.queue.max_bytes)
@@ -389,7 +397,15 @@ async def run_daemon(
             station_name=config.station.effective_name,
             server_url=config.server.url,
         )
-        daemon = Daemon(paths, config, env, queue, runtime, notifier)
+        daemon = Daemon(paths, config, env, queue, runtime, notifier, transport=transport)
+        daemon.control_token = control_token
+        daemon.registry = build_registry(daemon)
+        daemon.hub = ControlHub(daemon.registry)
+        daemon.logs = LogBuffer(secrets=[control_token])
+        root = logging.getLogger()
+        root.addHandler(daemon.logs)
+        publish_log = partial(daemon.publish, "log_record")
+        daemon.logs.attach(trio.lowlevel.current_trio_token(), publish_log)
         try:
             daemon.api = daemon.make_api()
             if daemon.api is None:
@@ -399,22 +415,26 @@ async def run_daemon(
                 runtime=runtime,
                 station=daemon.station_info(),
                 processes=daemon.processes,
+                publish=daemon.publish,
             )
             await daemon.load_converters()
             daemon.converter_tree = Supervisor("converters", daemon.converter_children())
             tree = Supervisor(
                 "station",
                 [
+                    ChildSpec("control", partial(run_control, daemon), shutdown_timeout=0),
                     *daemon.server_children(),
                     daemon.converter_tree.as_child(),
-                    ChildSpec("status", daemon.serve_status, shutdown_timeout=0),
+                    ChildSpec("status", partial(serve_status, daemon), shutdown_timeout=0),
                 ],
             )
             daemon.tree = tree
             async with trio.open_nursery() as nursery:
+                daemon.nursery = nursery
                 await nursery.start(tree.run)
                 nursery.start_soon(daemon.watch_config)
-                notifier.ready(daemon.status_line())
+                nursery.start_soon(_stop_on_signals, stops, daemon)
+                notifier.ready(status_line(daemon))
                 daemon.ready.set()
                 log.info(
                     "station %s (instance %s) running; queue %s",
@@ -423,16 +443,23 @@ async def run_daemon(
                     queue_dir,
                 )
                 task_status.started(daemon)
-                async for signum in stops:
-                    log.info("%s: stopping", signal.Signals(signum).name)
-                    notifier.stopping()
-                    with trio.move_on_after(DRAIN_TIMEOUT + 2.0):
-                        await tree.stop()
-                    nursery.cancel_scope.cancel()
-                    break
+                await daemon.stopping.wait()
+                notifier.stopping()
+                with trio.move_on_after(DRAIN_TIMEOUT + 2.0):
+                    await tree.stop()
+                nursery.cancel_scope.cancel()
         finally:
+            daemon.logs.detach()
+            root.removeHandler(daemon.logs)
             with trio.CancelScope(shield=True):
                 if daemon.api is not None:
                     await daemon.api.aclose()
-            await trio.to_thread.run_sync(queue.close, abandon_on_cancel=False)
+                await trio.to_thread.run_sync(queue.close)
             notifier.close()
+
+
+async def _stop_on_signals(stops: AsyncIterator[int], daemon: Daemon) -> None:
+    async for signum in stops:
+        log.info("%s: stopping", signal.Signals(signum).name)
+        daemon.stop()
+        return

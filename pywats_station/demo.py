@@ -49,6 +49,9 @@ purpose = "Development"
 [connection]
 check_interval = 2.0
 
+[control]
+listen = "127.0.0.1:0"  # any free port: a station on this machine keeps its own
+
 [[converters]]
 name = "wsjf"
 kind = "wsjf"
@@ -169,6 +172,7 @@ async def run_demo(duration: float | None, folder: Path | None) -> int:
         paths.config_file.write_text(_config(url, inbox, token_file), encoding="utf-8")
         print(f"station config {paths.config_file}; drop files into {inbox}/wsjf or {inbox}/csv")
         daemon: Daemon = await nursery.start(partial(run_daemon, paths, env=env))
+        await _announce_control(daemon)
         started = time.monotonic()
         stopping = False
         nursery.start_soon(_drop_samples, inbox, lambda: stopping, rng)
@@ -205,6 +209,14 @@ async def run_demo(duration: float | None, folder: Path | None) -> int:
     uploaded = len(emulator.reports)
     print(f"{uploaded} reports uploaded")
     return 0 if uploaded > 0 else 1
+
+
+async def _announce_control(daemon: Daemon) -> None:
+    """Say where the control channel listens (``pywats-tui`` and scripts can watch the demo)."""
+    with trio.move_on_after(5.0):
+        await daemon.control_settled.wait()
+    if daemon.control.url:
+        print(f"control channel on {daemon.control.url} (token: {daemon.paths.control_token_file})")
 
 
 def _settling(inbox: Path) -> bool:

@@ -58,6 +58,8 @@ class StatusSnapshot(msgspec.Struct, kw_only=True):
     processes_synced_at: float | None = None
     tree: dict[str, object] | None = None
     converters: list[dict[str, object]] = msgspec.field(default_factory=list)
+    # Where the control channel listens (state, url, port …), for clients to find it.
+    control: dict[str, object] | None = None
     written_at: float = 0.0
 
 

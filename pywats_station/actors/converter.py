@@ -15,6 +15,8 @@ One actor per configured converter, under the ``converters`` supervisor:
 * Reports are put in the durable queue (fsynced) *before* the post action touches the source. A
   full queue leaves sources where they are (backpressure) and retries later; network state never
   moves a file to the error folder: the queue absorbs outages.
+* Events (``host.publish``): ``file_converted``, then ``report_queued`` per report, once the
+  reports are durable; ``file_failed`` when a file goes to the error folder.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ import watchfiles
 
 from pywats.formats import wsjf
 from pywats.models.app import Process
-from pywats.models.report import UURReport, UUTReport
 from pywats_station.config import ConverterConfig
+from pywats_station.control.events import FileConverted, FileFailed, ReportQueued
 from pywats_station.converters import (
     ConversionResult,
     Converted,
@@ -65,7 +67,7 @@ from pywats_station.converters.sandbox import (
     validate_in_child,
 )
 from pywats_station.converters.schedule import parse_schedule
-from pywats_station.queue import QueueFull, ReportQueue
+from pywats_station.queue import Entry, QueueFull, ReportQueue
 from pywats_station.runtime import Runtime
 
 __all__ = ["ConverterHost", "ConverterStats", "LoadedConverter", "run_converter"]
@@ -117,13 +119,14 @@ class LoadedConverter:
 
 @dataclass
 class ConverterHost:
-    """What every converter actor shares: the queue, the station and where events go."""
+    """What every converter actor shares: the queue, the station and where events go
+    (``publish``: the control channel's event types; synchronous, never blocking)."""
 
     queue: ReportQueue
     runtime: Runtime
     station: StationInfo
     processes: Callable[[], list[Process]]
-    publish: Callable[[str, dict[str, Any]], None] = lambda event, data: None
+    publish: Callable[[str, msgspec.Struct], None] = lambda event, payload: None
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("pywats_station.convert"))
 
 
@@ -189,11 +192,14 @@ class _Worker:
                 due = schedule.next_after(now)
                 await trio.sleep(max(0.0, (due - now).total_seconds()))
             run_now = False
+            started = time.monotonic()
             result = await self._convert(None)
             label = f"scheduled run of {self.cfg.name}"
             if isinstance(result, Converted):
                 try:
-                    await self._enqueue(result, source=label, key=f"{time.time_ns()}")
+                    await self._enqueue(
+                        result, source=label, key=f"{time.time_ns()}", path=label, started=started
+                    )
                 except QueueFull as exc:
                     self._failed(label, f"queue full, run skipped: {exc}")
                     continue
@@ -317,6 +323,7 @@ class _Worker:
         if state is None:
             return
         name = path.name
+        started = time.monotonic()
         validation = await self._validate(path)
         verdict = classify_confidence(
             validation, alarm=self.cfg.alarm_threshold, reject=self.cfg.reject_threshold
@@ -340,7 +347,8 @@ class _Worker:
         if isinstance(result, Converted):
             try:
                 key = await trio.to_thread.run_sync(content_key, path)
-                await self._enqueue(result, source=f"{self.cfg.name}:{name}", key=key)
+                source = f"{self.cfg.name}:{name}"
+                await self._enqueue(result, source=source, key=key, path=str(path), started=started)
             except QueueFull as exc:
                 # Backpressure: the source stays where it is until the queue has room.
                 self.log.warning("%s: queue full (%s); %s waits", self.cfg.name, exc, name)
@@ -419,7 +427,10 @@ class _Worker:
             )
         )
 
-    async def _enqueue(self, result: Converted, *, source: str, key: str) -> None:
+    async def _enqueue(
+        self, result: Converted, *, source: str, key: str, path: str, started: float
+    ) -> None:
+        """Queue the reports durably, then announce the file and its reports (in that order)."""
         reports = list(result.reports)
         if not self.desc.keeps_report_ids:
             for index, report in enumerate(reports):
@@ -427,15 +438,30 @@ class _Worker:
         payloads = [(str(r.id), wsjf.dumps(r)) for r in reports]
         queue = self.host.queue
 
-        def put_all() -> None:
-            for report_id, data in payloads:
-                queue.put(report_id, data, source=source)
+        def put_all() -> tuple[list[Entry], int]:
+            entries = [queue.put(report_id, data, source=source) for report_id, data in payloads]
+            return entries, queue.stats().depth
 
-        await trio.to_thread.run_sync(put_all)
+        entries, depth = await trio.to_thread.run_sync(put_all)
+        # From here to the end no checkpoint: the events go out before any upload can finish.
         self.host.runtime.counters.queued += len(payloads)
         self.host.runtime.wake_uploader()
-        for report in reports:
-            self.host.publish("report_queued", _report_event(report, source))
+        converted = FileConverted(
+            converter=self.cfg.name,
+            path=path,
+            reports=[entry.report_id for entry in entries],
+            duration=time.monotonic() - started,
+        )
+        self.host.publish("file_converted", converted)
+        for entry in entries:
+            queued = ReportQueued(
+                report_id=entry.report_id,
+                seq=entry.seq,
+                source=source,
+                size=entry.size,
+                depth=depth,
+            )
+            self.host.publish("report_queued", queued)
 
     # --- outcomes -----------------------------------------------------------------------
 
@@ -445,41 +471,30 @@ class _Worker:
         self.stats.last_file, self.stats.last_at = name, time.time()
         self.host.runtime.counters.converted += 1
         self.log.info("%s converted: %d report(s) queued", name, len(result.reports))
-        self.host.publish(
-            "file_converted",
-            {
-                "converter": self.cfg.name,
-                "file": name,
-                "reports": [str(r.id) for r in result.reports],
-            },
-        )
 
-    def _failed(self, name: str, reason: str) -> None:
+    def _failed(
+        self, name: str, reason: str, *, path: str | None = None, moved_to: str | None = None
+    ) -> None:
         self.stats.failed += 1
         self.stats.last_file, self.stats.last_error, self.stats.last_at = name, reason, time.time()
         self.host.runtime.counters.conversion_failures += 1
         self.log.warning("%s failed: %s", name, reason)
-        self.host.publish(
-            "file_failed", {"converter": self.cfg.name, "file": name, "reason": reason}
+        event = FileFailed(
+            converter=self.cfg.name,
+            path=path or name,
+            error=reason.splitlines()[0] if reason else "failed",
+            moved_to=moved_to,
         )
+        self.host.publish("file_failed", event)
 
     async def _to_error(self, path: Path, reason: str) -> None:
+        def move() -> str:
+            return str(to_error(path, self.cfg.error_dir, converter=self.cfg.name, reason=reason))
+
+        moved_to: str | None = None
         try:
-            await trio.to_thread.run_sync(
-                lambda: to_error(path, self.cfg.error_dir, converter=self.cfg.name, reason=reason)
-            )
+            moved_to = await trio.to_thread.run_sync(move)
         except OSError as exc:
             self.log.error("%s: cannot move to the error folder: %s", path.name, exc)
             self.not_before[path] = time.monotonic() + _RESCAN
-        self._failed(path.name, reason)
-
-
-def _report_event(report: UUTReport | UURReport, source: str) -> dict[str, Any]:
-    return {
-        "report_id": str(report.id),
-        "type": report.report_type.value,
-        "pn": report.pn,
-        "sn": report.sn,
-        "result": report.result,
-        "source": source,
-    }
+        self._failed(path.name, reason, path=str(path), moved_to=moved_to)

@@ -12,6 +12,9 @@ Outcomes per report (see ``docs/operations.md``):
 
 While the station is offline the feeder waits for the connection instead of failing report after
 report. On a graceful stop the feeder stops and the workers finish their uploads in flight.
+
+Each verdict is published (``report_uploaded``, ``report_rejected``) once it is durable in the
+queue, through the ``publish`` callback (the daemon's control hub; synchronous, never blocks).
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ import logging
 import time
 from collections.abc import Callable
 
+import msgspec
 import trio
 
 from pywats import AsyncWATS
 from pywats._errors import HTTPError, PyWATSError, RateLimitedError, TransportError
 from pywats_station._supervisor import current_child
+from pywats_station.control.events import ReportRejected, ReportUploaded
 from pywats_station.queue import CorruptEntry, Entry, ReportQueue
 from pywats_station.runtime import ConnectionState, Runtime
 
@@ -36,6 +41,12 @@ log = logging.getLogger("pywats_station.uploader")
 PERMANENT_STATUSES = frozenset({400, 409, 410, 413, 415, 422})
 _IDLE_POLL = 5.0  # seconds between queue looks when nothing wakes us (a safety net only)
 
+Publish = Callable[[str, msgspec.Struct], None]
+
+
+def _no_events(event: str, payload: msgspec.Struct) -> None:
+    """The default ``publish``: nobody listens."""
+
 
 async def run_uploader(
     queue: ReportQueue,
@@ -44,9 +55,20 @@ async def run_uploader(
     *,
     workers: int = 4,
     clock: Callable[[], float] = time.time,
+    publish: Publish = _no_events,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Upload queued reports until cancelled (or asked to stop, then drain in-flight uploads)."""
+    """Upload queued reports until cancelled (or asked to stop, then drain in-flight uploads).
+
+    Args:
+        queue: The durable queue.
+        api: The server's client.
+        runtime: The shared state (connection, counters, wake-ups).
+        workers: Uploads at once.
+        clock: Wall-clock time (tests).
+        publish: Where ``report_uploaded``/``report_rejected`` events go.
+        task_status: Started once the workers run.
+    """
     in_flight: set[int] = set()
     send, receive = trio.open_memory_channel[Entry](workers)
     stopping = current_child().stopping
@@ -54,7 +76,11 @@ async def run_uploader(
         async with receive:
             for number in range(workers):
                 nursery.start_soon(
-                    _worker, number, receive.clone(), queue, api, runtime, in_flight, clock
+                    _worker,
+                    number,
+                    receive.clone(),
+                    _Context(queue, api, runtime, clock, publish),
+                    in_flight,
                 )
         task_status.started()
         async with send:
@@ -96,65 +122,89 @@ async def _wait_for_work(queue: ReportQueue, runtime: Runtime, clock: Callable[[
         await runtime.queue_changed.wait()
 
 
+class _Context:
+    """What every upload needs (one per uploader run)."""
+
+    def __init__(
+        self,
+        queue: ReportQueue,
+        api: AsyncWATS,
+        runtime: Runtime,
+        clock: Callable[[], float],
+        publish: Publish,
+    ) -> None:
+        self.queue = queue
+        self.api = api
+        self.runtime = runtime
+        self.clock = clock
+        self.publish = publish
+
+
 async def _worker(
     number: int,
     receive: trio.MemoryReceiveChannel[Entry],
-    queue: ReportQueue,
-    api: AsyncWATS,
-    runtime: Runtime,
+    ctx: _Context,
     in_flight: set[int],
-    clock: Callable[[], float],
 ) -> None:
     async with receive:
         async for entry in receive:
             try:
-                await _upload(entry, queue, api, runtime, clock)
+                await _upload(entry, ctx)
             finally:
                 in_flight.discard(entry.seq)
 
 
-async def _upload(
-    entry: Entry,
-    queue: ReportQueue,
-    api: AsyncWATS,
-    runtime: Runtime,
-    clock: Callable[[], float],
-) -> None:
+async def _upload(entry: Entry, ctx: _Context) -> None:
+    queue = ctx.queue
     try:
         payload = await trio.to_thread.run_sync(queue.read, entry)
     except CorruptEntry as exc:
         log.error("queue entry %s is corrupt and was set aside: %s", entry.report_id, exc)
         return
     entry = queue.start(entry)
+    started = trio.current_time()
     try:
-        await api.report.submit_wsjf(payload)
+        await ctx.api.report.submit_wsjf(payload)
     except BaseException as exc:
         if not isinstance(exc, PyWATSError):
             # Cancelled (restart or shutdown) or a bug: the report was maybe sent, maybe not.
             # Hand it back to the queue so the next uploader sends it (again: idempotent).
             queue.abandon(entry)
             raise
-        await _failed(exc, entry, queue, runtime, clock)
+        await _failed(exc, entry, ctx)
         return
-    await trio.to_thread.run_sync(queue.complete, entry)
-    runtime.counters.uploaded += 1
+    duration = trio.current_time() - started
+
+    def complete() -> int:
+        queue.complete(entry)
+        return queue.stats().depth
+
+    depth = await trio.to_thread.run_sync(complete)
+    ctx.runtime.counters.uploaded += 1
     log.info("report %s uploaded", entry.report_id)
+    event = ReportUploaded(
+        report_id=entry.report_id,
+        seq=entry.seq,
+        attempts=entry.attempts,
+        duration=duration,
+        depth=depth,
+    )
+    ctx.publish("report_uploaded", event)
 
 
-async def _failed(
-    exc: PyWATSError,
-    entry: Entry,
-    queue: ReportQueue,
-    runtime: Runtime,
-    clock: Callable[[], float],
-) -> None:
+async def _failed(exc: PyWATSError, entry: Entry, ctx: _Context) -> None:
     """Sort a failed upload into dead letter (the report's fault) or retry later (not its fault)."""
     retry_after: float | None = None
+    runtime = ctx.runtime
     if isinstance(exc, HTTPError):
         if exc.status in PERMANENT_STATUSES:
-            await trio.to_thread.run_sync(lambda: queue.reject(entry, reason=exc.message))
+            await trio.to_thread.run_sync(lambda: ctx.queue.reject(entry, reason=exc.message))
             runtime.counters.rejected += 1
             log.warning("report %s rejected by the server: %s", entry.report_id, exc.message)
+            event = ReportRejected(
+                report_id=entry.report_id, seq=entry.seq, reason=exc.message, status=exc.status
+            )
+            ctx.publish("report_rejected", event)
             return
         if exc.status in (401, 403):
             runtime.set_connection(ConnectionState.AUTH_FAILED, f"{exc.status}: {exc.message}")
@@ -165,7 +215,7 @@ async def _failed(
         if isinstance(exc, TransportError):
             runtime.wake_connection()
         error = str(exc)  # no answer, or one we cannot read: the server is not itself
-    await _transient(entry, queue, runtime, clock, error, retry_after)
+    await _transient(entry, ctx.queue, runtime, ctx.clock, error, retry_after)
 
 
 async def _transient(

@@ -408,9 +408,10 @@ class ConfigSetParams(Params, kw_only=True):
 
     Attributes:
         key: A TOML path to a field (``queue.upload_workers``), a section (``queue``; the
-            value is then a table of its fields to change) or a converter
-            (``converters.<name>.<field>``). ``server.token`` cannot be set here: use
-            ``pywats-station login``.
+            value is then a table of its fields to change) or a converter by name
+            (``converters.<name>.<field>``; ``converters.<name>`` with a table changes or adds
+            it, with null removes it). ``server.token`` and ``server.token_file`` cannot be
+            set here: use ``pywats-station login``.
         value: The new value, as in TOML (sizes may be ``"500 MB"``).
         dry_run: Validate only; change nothing.
     """

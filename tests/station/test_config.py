@@ -112,8 +112,8 @@ INVALID = [
     ("[sync]\ninterval = -1.0", "sync.interval", "greater than 0"),
     ("[connection]\ncheck_interval = 0", "connection.check_interval", "greater than 0"),
     ('[control]\nlisten = "localhost"', "control.listen", "host:port"),
-    ('[control]\nlisten = "127.0.0.1:0"', "control.listen", "1-65535"),
-    ('[control]\nlisten = "127.0.0.1:70000"', "control.listen", "1-65535"),
+    ('[control]\nlisten = "127.0.0.1:65536"', "control.listen", "0-65535"),
+    ('[control]\nlisten = "127.0.0.1:70000"', "control.listen", "0-65535"),
     ('[control]\nlisten = "0.0.0.0:8765"', "control.listen", "allow_remote"),
     ('[control]\nlisten = "station.local:8765"', "control.listen", "not a loopback"),
     ('[control]\ntls_cert = "/c.pem"', "control.tls_key", "go together"),
@@ -212,6 +212,7 @@ type = "scheduled"
         '[control]\nlisten = "0.0.0.0:8765"\ntls_cert = "/c.pem"\ntls_key = "/k.pem"',
         '[control]\nlisten = "[::1]:8765"',
         '[control]\nlisten = "localhost:1"',
+        '[control]\nlisten = "127.0.0.1:0"',  # any free port
         '[server]\nurl = "http://localhost:8080/wats"\ntoken_file = "/run/credentials/t"',
         CONVERTER + 'type = "folder"\nready_marker = "DONE"\nmin_files = 3',
         '[[converters]]\nname = "s"\nkind = "k"\ntype = "scheduled"\nschedule = "*/5 * * * 1-5"',

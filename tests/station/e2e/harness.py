@@ -90,6 +90,9 @@ class Station:
             'location = "Lab"',
             "[queue]",
             f"upload_workers = {self.workers}",
+            # Any free port: stations of parallel tests (and a real one) never collide.
+            "[control]",
+            'listen = "127.0.0.1:0"',
             "[connection]",
             "check_interval = 1.0",
         ]
@@ -121,6 +124,19 @@ class Station:
         done = self.cli("status", "--json")
         data: dict[str, Any] = json.loads(done.stdout)
         return data
+
+    def control_url(self, timeout: float = 30.0) -> str:
+        """Where the running daemon's control channel listens (from its status file)."""
+        found: list[str] = []
+
+        def listening() -> bool:
+            control = self.status().get("control") or {}
+            if control.get("state") == "listening":
+                found.append(control["url"])
+            return bool(found)
+
+        wait_for(listening, timeout, what="the control channel")
+        return found[0]
 
     def start(self, extra_env: dict[str, str] | None = None) -> None:
         log = self.home / f"daemon-{len(self.logs)}.log"

@@ -1,0 +1,283 @@
+"""Control methods about converters: list, enable, disable, restart, and a dry-run conversion.
+
+``converters.enable``/``disable`` are ``config.set`` of ``converters.<name>.enabled``: the
+change is persisted and the hot reload starts or stops the converter's actor. A dry run
+(``converters.convert_file``) never queues and never moves the file; user converters run in a
+child process there too, as they do in the station (the daemon never imports user code).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import trio
+
+from pywats.models.report import UURReport, UUTReport
+from pywats_station._supervisor import ChildStatistics, SupervisorStatistics
+from pywats_station.actors.control_config import change_config
+from pywats_station.actors.control_methods import not_found, report_header
+from pywats_station.config import ConverterConfig
+from pywats_station.control import CallContext, ControlError, ErrorCode, Registry
+from pywats_station.control import methods as m
+from pywats_station.converters import (
+    ConversionResult,
+    Converted,
+    Failed,
+    Skipped,
+    Suspended,
+    Validation,
+    classify_confidence,
+    matches_patterns,
+)
+from pywats_station.converters.registry import is_builtin, load_converter
+from pywats_station.converters.sandbox import ContextData, convert_in_child, validate_in_child
+from pywats_station.converters.tryit import try_convert
+
+if TYPE_CHECKING:
+    from pywats_station.daemon import Daemon
+
+__all__ = ["converter_info", "register_converter_methods"]
+
+
+def _actor(daemon: Daemon, name: str) -> ChildStatistics | SupervisorStatistics | None:
+    tree = daemon.converter_tree
+    if tree is None:
+        return None
+    actor = f"converter:{name}"
+    return next((c for c in tree.statistics().children if c.name == actor), None)
+
+
+def _config(daemon: Daemon, name: str) -> ConverterConfig:
+    for cfg in daemon.config.converters:
+        if cfg.name == name:
+            return cfg
+    raise not_found(f"no converter named {name!r}", name=name)
+
+
+def _patterns(daemon: Daemon, cfg: ConverterConfig) -> list[str]:
+    """The patterns a converter uses: configured, else its own (known once it was loaded)."""
+    if cfg.patterns:
+        return list(cfg.patterns)
+    loaded = daemon.converters.get(cfg.name)
+    if loaded is not None and loaded.stats.state not in ("disabled", "broken"):
+        return list(loaded.description.patterns)
+    if is_builtin(cfg.kind):  # a disabled built-in: its class says (user code stays unloaded)
+        return list(getattr(load_converter(cfg.kind), "patterns", ("*",)))
+    return []
+
+
+def converter_info(daemon: Daemon, name: str) -> m.ConverterInfo:
+    """One configured converter and how it is doing.
+
+    Raises:
+        ControlError: -32010 when no converter has that name.
+    """
+    cfg = _config(daemon, name)
+    loaded = daemon.converters.get(name)
+    stats = loaded.stats if loaded is not None else None
+    actor = _actor(daemon, name)
+    if not cfg.enabled:
+        state = "disabled"
+    elif actor is not None:
+        state = actor.state
+    elif stats is not None and stats.state == "broken":
+        state = "broken"
+    else:
+        state = "stopped"
+    return m.ConverterInfo(
+        name=cfg.name,
+        kind=cfg.kind,
+        type=cfg.type,
+        enabled=cfg.enabled,
+        state=state,
+        watch=None if cfg.type == "scheduled" else cfg.watch,
+        patterns=_patterns(daemon, cfg),
+        converted=stats.converted if stats else 0,
+        failed=stats.failed if stats else 0,
+        restarts=actor.restarts if actor is not None else 0,
+        last_file=stats.last_file if stats else None,
+        last_error=(stats.error or stats.last_error) if stats else None,
+        last_activity_at=stats.last_at if stats else None,
+    )
+
+
+class _Lines(logging.Handler):
+    """Collects what a converter logs during a dry run (kept out of the daemon's log)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.warnings: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.warnings.append(record.getMessage())
+
+
+def _dry_run(
+    daemon: Daemon, path: Path, kind: str, cfg: ConverterConfig | None
+) -> tuple[ConversionResult, Validation | None, list[str]]:
+    """Convert ``path`` as the station would, without queueing (runs in a worker thread)."""
+    base_dir = daemon.paths.config_file.parent
+    arguments = dict(cfg.arguments) if cfg is not None else {}
+    if is_builtin(kind):
+        tried = try_convert(
+            path,
+            kind=kind,
+            arguments=arguments,
+            station=daemon.station_info(),
+            processes=daemon.processes(),
+            base_dir=base_dir,
+        )
+        warnings = [line.split(": ", 1)[1] for line in tried.log if line.startswith("WARNING: ")]
+        return tried.result, tried.validation, warnings
+    # User code: in a child process with the converter's limits, never in the daemon.
+    lines = _Lines()
+    log = logging.Logger(f"pywats_station.converter.dry_run.{path.name}")  # not propagated
+    log.addHandler(lines)
+    data = ContextData(
+        station=daemon.station_info(), processes=daemon.processes(), arguments=arguments
+    )
+    timeout = cfg.timeout if cfg is not None else 120.0
+    memory = cfg.memory_mb if cfg is not None else 1024
+    validation: Validation | None = None
+    target: Path | None = path
+    if cfg is not None and cfg.type == "scheduled":
+        target = None
+    else:
+        validation = validate_in_child(
+            kind, base_dir, path, data, timeout=min(30.0, timeout), memory_mb=memory, log=log
+        )
+    result = convert_in_child(
+        kind, base_dir, target, data, timeout=timeout, memory_mb=memory, log=log
+    )
+    return result, validation, lines.warnings
+
+
+def _reports(reports: list[UUTReport | UURReport]) -> list[m.ConvertedReport]:
+    out = []
+    for report in reports:
+        problems = [str(p) for p in report.validate(server_rules=False)]
+        out.append(
+            m.ConvertedReport(
+                report_id=str(report.id),
+                header=report_header(report),
+                steps=len(report.steps()),
+                valid=not problems,
+                problems=problems,
+            )
+        )
+    return out
+
+
+def register_converter_methods(registry: Registry, daemon: Daemon) -> None:
+    """Register the ``converters.*`` methods for ``daemon``."""
+
+    @registry.implement(m.CONVERTERS_LIST)
+    async def converters_list(ctx: CallContext, params: m.NoParams) -> m.ConvertersListResult:
+        infos = [converter_info(daemon, cfg.name) for cfg in daemon.config.converters]
+        return m.ConvertersListResult(converters=infos)
+
+    async def set_enabled(name: str, enabled: bool) -> m.ConverterInfo:
+        _config(daemon, name)  # -32010 before anything is written
+        await change_config(daemon, f"converters.{name}.enabled", enabled)
+        return converter_info(daemon, name)
+
+    @registry.implement(m.CONVERTERS_ENABLE)
+    async def converters_enable(ctx: CallContext, params: m.ConverterNameParams) -> m.ConverterInfo:
+        return await set_enabled(params.name, True)
+
+    @registry.implement(m.CONVERTERS_DISABLE)
+    async def converters_disable(
+        ctx: CallContext, params: m.ConverterNameParams
+    ) -> m.ConverterInfo:
+        return await set_enabled(params.name, False)
+
+    @registry.implement(m.CONVERTERS_RESTART)
+    async def converters_restart(
+        ctx: CallContext, params: m.ConverterNameParams
+    ) -> m.ConverterInfo:
+        cfg = _config(daemon, params.name)
+        if not cfg.enabled:
+            raise ControlError(
+                ErrorCode.CONFLICT,
+                f"converter {params.name!r} is disabled: enable it (converters.enable)",
+            )
+        tree = daemon.converter_tree
+        if tree is None:
+            raise ControlError(ErrorCode.CONFLICT, "the converters are not running")
+        try:
+            if _actor(daemon, params.name) is not None:
+                await tree.restart_child(f"converter:{params.name}")
+            else:  # broken (never started): load it again, it may have been fixed
+                await daemon.reload_converter(params.name)
+        except (KeyError, RuntimeError) as exc:
+            raise ControlError(ErrorCode.CONFLICT, f"cannot restart it now: {exc}") from None
+        return converter_info(daemon, params.name)
+
+    @registry.implement(m.CONVERTERS_CONVERT_FILE)
+    async def convert_file(ctx: CallContext, params: m.ConvertFileParams) -> m.ConvertFileResult:
+        path = await trio.to_thread.run_sync(_existing, params.path)
+        if path is None:
+            raise not_found(f"{params.path} does not exist on the station", path=params.path)
+        cfg: ConverterConfig | None = None
+        if params.kind:
+            kind, label = params.kind, params.kind
+        else:
+            named = params.converter
+            cfg = _config(daemon, named) if named else _matching(daemon, path)
+            kind, label = cfg.kind, cfg.name
+        started = time.monotonic()
+        result, validation, warnings = await trio.to_thread.run_sync(
+            partial(_dry_run, daemon, path, kind, cfg)
+        )
+        duration = time.monotonic() - started
+        if validation is not None:
+            alarm = cfg.alarm_threshold if cfg else 0.5
+            reject = cfg.reject_threshold if cfg else 0.2
+            verdict = classify_confidence(validation, alarm=alarm, reject=reject)
+            if verdict != "ok":
+                threshold = reject if verdict == "reject" else alarm
+                outcome = "the station would refuse the file" if verdict == "reject" else "flagged"
+                warnings.append(
+                    f"confidence {validation.confidence:.2f} is below the {verdict} threshold "
+                    f"{threshold:.2f}: {outcome}"
+                )
+        error = None
+        if isinstance(result, Failed):
+            error = result.reason
+        elif isinstance(result, Skipped):
+            error = f"skipped: {result.reason}"
+        elif isinstance(result, Suspended):
+            error = f"not ready (retried after {result.retry_after:.0f} s): {result.reason}"
+        return m.ConvertFileResult(
+            ok=isinstance(result, Converted),
+            converter=label,
+            reports=_reports(result.reports) if isinstance(result, Converted) else [],
+            confidence=validation.confidence if validation is not None else None,
+            warnings=warnings,
+            error=error,
+            duration=duration,
+        )
+
+
+def _existing(raw: str) -> Path | None:
+    path = Path(raw).expanduser()
+    return path if path.exists() else None
+
+
+def _matching(daemon: Daemon, path: Path) -> ConverterConfig:
+    """The first configured file or folder converter whose patterns match ``path``'s name."""
+    for cfg in daemon.config.converters:
+        if cfg.type == "scheduled":
+            continue
+        if matches_patterns(path.name, _patterns(daemon, cfg) or ["*"]):
+            return cfg
+    raise ControlError(
+        ErrorCode.VALIDATION_FAILED,
+        f"no configured converter matches {path.name!r}: name one (converter) or a kind",
+        {"problems": [{"path": "path", "message": "no converter's patterns match"}]},
+    )

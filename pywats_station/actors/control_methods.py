@@ -1,0 +1,297 @@
+"""Control methods about the station itself: status, tree, queue, connection, test report, logs.
+
+Every handler is bound to one :class:`~pywats_station.daemon.Daemon`. Queue operations and
+anything else that touches files run in a worker thread (``trio.to_thread.run_sync``); the
+queue's own lock makes that safe next to the uploader's workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import trio
+
+from pywats import CompOp, ReportBuilder, __version__
+from pywats._errors import HTTPError, PyWATSError
+from pywats.formats import wsjf
+from pywats.models.report import UURReport, UUTReport
+from pywats_station._supervisor import ChildStatistics, SupervisorStatistics
+from pywats_station.control import CallContext, ControlError, ErrorCode, Registry
+from pywats_station.control import methods as m
+from pywats_station.queue import (
+    CorruptEntry,
+    Entry,
+    EntryNotFound,
+    EntryState,
+    QueueFull,
+    QueueStats,
+)
+from pywats_station.runtime import Runtime
+
+if TYPE_CHECKING:
+    from pywats_station.daemon import Daemon
+
+__all__ = [
+    "counters_event",
+    "queue_entry",
+    "queue_stats_event",
+    "register_service_methods",
+    "register_station_methods",
+    "report_header",
+    "tree_node",
+]
+
+log = logging.getLogger("pywats_station.control_actor")
+
+_RESULT_WORDS = {"P": "Passed", "F": "Failed", "E": "Error", "T": "Terminated"}
+
+
+# --- conversions (shared with the control actor's events) ---------------------------------------
+
+
+def counters_event(runtime: Runtime) -> m.Counters:
+    """The runtime's totals as the control channel's type."""
+    return m.Counters(**msgspec.structs.asdict(runtime.counters))
+
+
+def queue_stats_event(stats: QueueStats) -> m.QueueStats:
+    """The queue's statistics as the control channel's type."""
+    return m.QueueStats(**msgspec.structs.asdict(stats))
+
+
+def queue_entry(entry: Entry) -> m.QueueEntry:
+    """A queue entry as the control channel's type."""
+    return msgspec.convert(msgspec.to_builtins(entry), m.QueueEntry)
+
+
+def report_header(report: UUTReport | UURReport) -> m.ReportHeader:
+    """What a report is about (``queue.show``, ``converters.convert_file``)."""
+    return m.ReportHeader(
+        kind="uut" if isinstance(report, UUTReport) else "uur",
+        part_number=report.pn,
+        serial_number=report.sn,
+        revision=report.rev,
+        process_code=report.process_code,
+        result=_RESULT_WORDS.get(report.result or "", report.result),
+        start=report.start.isoformat() if report.start is not None else None,
+        station=report.machine_name,
+    )
+
+
+def tree_node(node: SupervisorStatistics | ChildStatistics) -> m.TreeNode:
+    """One node of the supervision tree (tracebacks stay in the log)."""
+    if isinstance(node, SupervisorStatistics):
+        return m.TreeNode(
+            name=node.name,
+            kind="supervisor",
+            state=node.state,
+            strategy=node.strategy,
+            restart=node.restart,
+            restarts=node.restarts,
+            restarts_in_window=node.restarts_in_window,
+            last_error=node.last_error,
+            started_at=node.started_at,
+            uptime=node.uptime,
+            last_exit=node.last_exit,
+            children=[tree_node(child) for child in node.children],
+        )
+    return m.TreeNode(
+        name=node.name,
+        kind="child",
+        state=node.state,
+        restart=node.restart,
+        restarts=node.restarts,
+        last_error=node.last_error,
+        started_at=node.started_at,
+        uptime=node.uptime,
+        last_exit=node.last_exit,
+    )
+
+
+def not_found(message: str, **data: Any) -> ControlError:
+    """A -32010 error."""
+    return ControlError(ErrorCode.NOT_FOUND, message, data or None)
+
+
+def station_error(message: str, reason: str, **data: Any) -> ControlError:
+    """A -32013 error with ``data.reason``."""
+    return ControlError(ErrorCode.STATION_ERROR, message, {"reason": reason, **data})
+
+
+def _bad_selector(exc: ValueError) -> ControlError:
+    return ControlError(ErrorCode.INVALID_PARAMS, f"invalid params: {exc}", {"field": "selector"})
+
+
+# --- the handlers --------------------------------------------------------------------------------
+
+
+def register_station_methods(registry: Registry, daemon: Daemon) -> None:
+    """Register ``station.*`` and ``queue.*`` for ``daemon``."""
+    queue = daemon.queue
+
+    @registry.implement(m.STATION_STATUS)
+    async def station_status(ctx: CallContext, params: m.NoParams) -> m.StationStatus:
+        rt = daemon.runtime
+        stats = await trio.to_thread.run_sync(queue.stats)
+        return m.StationStatus(
+            instance=daemon.paths.instance,
+            pid=os.getpid(),
+            version=__version__,
+            station=rt.station_name,
+            server_url=daemon.safe_server_url(),
+            connection=rt.connection.value,
+            connection_error=rt.connection_error,
+            server_version=rt.server_version,
+            started_at=rt.started_at,
+            uptime=time.time() - rt.started_at,
+            last_online_at=rt.last_online_at,
+            queue=queue_stats_event(stats),
+            counters=counters_event(rt),
+            processes_cached=rt.processes_cached,
+            processes_synced_at=rt.processes_synced_at,
+            control_connections=len(daemon.hub.connections()) if daemon.hub else 0,
+        )
+
+    @registry.implement(m.STATION_TREE)
+    async def station_tree(ctx: CallContext, params: m.NoParams) -> m.TreeNode:
+        if daemon.tree is None:
+            return m.TreeNode(name="station", kind="supervisor", state="stopped")
+        return tree_node(daemon.tree.statistics())
+
+    @registry.implement(m.QUEUE_LIST)
+    async def queue_list(ctx: CallContext, params: m.QueueListParams) -> m.QueueListResult:
+        state = EntryState(params.state) if params.state else None
+
+        def page() -> tuple[list[Entry], QueueStats]:
+            entries = queue.list(state=state, offset=params.offset, limit=params.limit)
+            return entries, queue.stats()
+
+        entries, stats = await trio.to_thread.run_sync(page)
+        # Dead entries are not part of the depth (they wait for a human), but they are listed.
+        total: int = stats.depth + stats.dead if state is None else getattr(stats, state.value)
+        return m.QueueListResult(
+            entries=[queue_entry(e) for e in entries],
+            total=total,
+            offset=params.offset,
+            limit=params.limit,
+        )
+
+    @registry.implement(m.QUEUE_SHOW)
+    async def queue_show(ctx: CallContext, params: m.QueueShowParams) -> m.QueueShowResult:
+        def show() -> tuple[Entry, m.ReportHeader | None]:
+            entry = queue.show(params.entry)
+            try:
+                header: m.ReportHeader | None = report_header(wsjf.loads(queue.read(entry)))
+            except (CorruptEntry, EntryNotFound, msgspec.DecodeError, ValueError):
+                header = None  # uploaded meanwhile, or unreadable: the entry still says a lot
+            return entry, header
+
+        try:
+            entry, header = await trio.to_thread.run_sync(show)
+        except (EntryNotFound, ValueError):
+            raise not_found(f"no queue entry {params.entry!r}", entry=params.entry) from None
+        return m.QueueShowResult(entry=queue_entry(entry), report=header)
+
+    @registry.implement(m.QUEUE_RETRY)
+    async def queue_retry(ctx: CallContext, params: m.QueueRetryParams) -> m.QueueCountResult:
+        try:
+            count = await trio.to_thread.run_sync(queue.retry, params.selector)
+        except EntryNotFound:
+            raise not_found(f"no queue entry {params.selector!r}", entry=params.selector) from None
+        except ValueError as exc:
+            raise _bad_selector(exc) from None
+        if count:
+            log.info("control: %d queue entries sent again (%s)", count, params.selector)
+            daemon.runtime.wake_uploader()
+        return m.QueueCountResult(count=count)
+
+    @registry.implement(m.QUEUE_PURGE)
+    async def queue_purge(ctx: CallContext, params: m.QueuePurgeParams) -> m.QueueCountResult:
+        try:
+            count = await trio.to_thread.run_sync(queue.purge, params.selector)
+        except EntryNotFound:
+            raise not_found(f"no queue entry {params.selector!r}", entry=params.selector) from None
+        except ValueError as exc:
+            raise _bad_selector(exc) from None
+        log.warning("control: %d queue entries purged (%s)", count, params.selector)
+        return m.QueueCountResult(count=count)
+
+
+def register_service_methods(registry: Registry, daemon: Daemon) -> None:
+    """Register ``connection.test``, ``reports.send_test`` and ``logs.tail`` for ``daemon``."""
+    queue = daemon.queue
+
+    @registry.implement(m.CONNECTION_TEST)
+    async def connection_test(ctx: CallContext, params: m.NoParams) -> m.ConnectionTestResult:
+        api = daemon.api
+        url = daemon.safe_server_url()
+        if api is None:
+            raise station_error("no server configured (server.url)", "not_configured")
+        started = trio.current_time()
+        try:
+            version = await api.app.get_version()
+        except HTTPError as exc:
+            reason = "auth_failed" if exc.status in (401, 403) else "server_error"
+            raise station_error(
+                f"{url} answered {exc.status}: {exc.message}", reason, status=exc.status, url=url
+            ) from None
+        except PyWATSError as exc:
+            raise station_error(f"{url} is unreachable: {exc}", "unreachable", url=url) from None
+        latency = trio.current_time() - started
+        return m.ConnectionTestResult(url=url, server_version=version, latency=latency)
+
+    @registry.implement(m.REPORTS_SEND_TEST)
+    async def send_test(ctx: CallContext, params: m.SendTestParams) -> m.SendTestResult:
+        station = daemon.config.station
+        tests = [p.code for p in daemon.processes() if p.is_test_operation and p.active]
+        serial = params.serial_number or (
+            f"TEST-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2).upper()}"
+        )
+        try:
+            builder = ReportBuilder.uut(
+                pn=params.part_number,
+                sn=serial,
+                rev="1",
+                process_code=params.process_code or (tests[0] if tests else 10),
+                station=daemon.runtime.station_name,
+                location=station.location or "Unknown",
+                purpose=station.purpose or "Production",
+                operator="pywats-station",
+            )
+            builder.root.numeric("Supply voltage", 5.0, CompOp.GELE, low=4.75, high=5.25, unit="V")
+            builder.root.pass_fail("Connection test", True)
+            report = builder.build()
+        except (PyWATSError, ValueError) as exc:
+            raise ControlError(ErrorCode.INVALID_PARAMS, f"invalid params: {exc}") from None
+        report_id, source = str(report.id), "control:send_test"
+        data = wsjf.dumps(report)
+
+        def put() -> tuple[Entry, int]:
+            entry = queue.put(report_id, data, source=source)
+            return entry, queue.stats().depth
+
+        try:
+            entry, depth = await trio.to_thread.run_sync(put)
+        except QueueFull as exc:
+            raise station_error(str(exc), "queue_full") from None
+        except OSError as exc:
+            raise station_error(f"the queue refused the report: {exc}", "queue_error") from None
+        daemon.runtime.counters.queued += 1
+        daemon.runtime.wake_uploader()
+        queued = m.ReportQueued(
+            report_id=report_id, seq=entry.seq, source=source, size=entry.size, depth=depth
+        )
+        daemon.publish("report_queued", queued)
+        log.info("control: test report %s queued (seq %d)", report_id, entry.seq)
+        return m.SendTestResult(report_id=report_id, seq=entry.seq)
+
+    @registry.implement(m.LOGS_TAIL)
+    async def logs_tail(ctx: CallContext, params: m.LogsTailParams) -> m.LogsTailResult:
+        if daemon.logs is None:
+            return m.LogsTailResult(records=[])
+        return m.LogsTailResult(records=daemon.logs.tail(params.lines, params.level))
