@@ -154,8 +154,11 @@ class EntryFolder:
         ref = self.ref(entry.seq, entry.report_id)
         write_atomic(ref.sidecar, [encode_sidecar(entry)], fsync=self.fsync)
 
-    def remove(self, ref: Ref) -> int | None:
+    def remove(self, ref: Ref, *, durable: bool = True) -> int | None:
         """Delete an entry: payload first, so a payload never survives without its state.
+
+        ``durable=False`` skips the directory fsync (for uploads, whose resurrection is
+        harmless); purges stay durable.
 
         Returns:
             The payload's size, or ``None`` if it was already gone.
@@ -166,7 +169,7 @@ class EntryFolder:
         except FileNotFoundError:
             size = None
         unlink_if_exists(ref.sidecar)  # an orphan left by a crash here is removed on open
-        if self.fsync:
+        if self.fsync and durable:
             fsync_dir(ref.bdir)
         return size
 
