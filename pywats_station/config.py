@@ -93,6 +93,8 @@ class ServerConfig(_Section):
     token_file: str = ""  # $VARS expanded (e.g. ${CREDENTIALS_DIRECTORY}/token).
     timeout: float = 30.0
     verify_tls: bool = True
+    # WATS allows 500 API requests a minute; 0 lifts the client-side limit (own servers).
+    requests_per_minute: int = 500
 
 
 class StationInfo(_Section):
@@ -563,6 +565,8 @@ def validate(config: StationConfig) -> list[ConfigProblem]:
     if server.token and server.token_file:
         problems.append(ConfigProblem("server.token", "set either token or token_file, not both"))
     _positive(problems, "server.timeout", server.timeout)
+    if server.requests_per_minute < 0:
+        problems.append(ConfigProblem("server.requests_per_minute", "must be 0 (no limit) or more"))
     if config.queue.max_bytes <= 0:
         problems.append(ConfigProblem("queue.max_bytes", "must be greater than 0"))
     if not 1 <= config.queue.upload_workers <= 64:
@@ -830,6 +834,7 @@ _HELP = {
     "server.token_file": "e.g. ${CREDENTIALS_DIRECTORY}/token",
     "server.timeout": "seconds per request",
     "server.verify_tls": "check the server's TLS certificate",
+    "server.requests_per_minute": "client-side limit (WATS allows 500); 0: none",
     "station.name": "default: the host name",
     "queue.path": "default: {queue_dir}",
     "queue.max_bytes": 'bytes, or "500 MB", "2 GiB"; full = files wait',

@@ -35,7 +35,7 @@ import httpx
 import msgspec
 import trio
 
-from pywats import AsyncWATS, RetryPolicy
+from pywats import AsyncWATS, RateLimit, RetryPolicy
 from pywats.models.app import Process
 from pywats_station._supervisor import ChildSpec, Supervisor
 from pywats_station.actors.connection import run_connection
@@ -228,6 +228,9 @@ class Daemon:
             # The uploader retries forever with the queue's backoff; the client only smooths
             # over a single hiccup.
             retry=RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=5.0),
+            rate_limit=(
+                RateLimit(server.requests_per_minute, 60.0) if server.requests_per_minute else None
+            ),
             **options,
         )
 

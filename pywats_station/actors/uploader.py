@@ -30,7 +30,7 @@ from pywats import AsyncWATS
 from pywats._errors import HTTPError, PyWATSError, RateLimitedError, TransportError
 from pywats_station._supervisor import current_child
 from pywats_station.control.events import ReportRejected, ReportUploaded
-from pywats_station.queue import CorruptEntry, Entry, ReportQueue
+from pywats_station.queue import CorruptEntry, Entry, EntryNotFound, ReportQueue
 from pywats_station.runtime import ConnectionState, Runtime
 
 __all__ = ["PERMANENT_STATUSES", "run_uploader"]
@@ -69,26 +69,31 @@ async def run_uploader(
         publish: Where ``report_uploaded``/``report_rejected`` events go.
         task_status: Started once the workers run.
     """
-    in_flight: set[int] = set()
-    send, receive = trio.open_memory_channel[Entry](workers)
+    # Every entry claimed from the queue and not yet settled; handed back on any exit, so an
+    # uploader restarted by its supervisor finds them due again (sent again: idempotent).
+    in_flight: dict[int, Entry] = {}
+    ctx = _Context(queue, api, runtime, clock, publish)
+    send, receive = trio.open_memory_channel[tuple[Entry, bytes]](workers)
+    done_send, done_receive = trio.open_memory_channel[tuple[Entry, float]](4 * workers)
     stopping = current_child().stopping
-    async with trio.open_nursery() as nursery:
-        async with receive:
-            for number in range(workers):
-                nursery.start_soon(
-                    _worker,
-                    number,
-                    receive.clone(),
-                    _Context(queue, api, runtime, clock, publish),
-                    in_flight,
-                )
-        task_status.started()
-        async with send:
-            with trio.CancelScope() as feeding:
-                nursery.start_soon(_cancel_on, stopping, feeding)
-                await _feed(send, queue, runtime, in_flight, clock)
-        # Feeding stopped (graceful stop): `send` is closed, so the workers finish the
-        # entries they hold and return; the nursery then exits.
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_complete, done_receive, ctx, in_flight)
+            async with receive, done_send:
+                for _ in range(workers):
+                    nursery.start_soon(_worker, receive.clone(), done_send.clone(), ctx, in_flight)
+            task_status.started()
+            async with send:
+                with trio.CancelScope() as feeding:
+                    nursery.start_soon(_cancel_on, stopping, feeding)
+                    # Claim and read several entries per thread hop and folder walk: both
+                    # cost more than an upload's own work.
+                    await _feed(send, ctx, in_flight, max(32, 4 * workers))
+            # Feeding stopped (graceful stop): `send` is closed, so the workers finish the
+            # entries they hold, the completer settles them, and the nursery exits.
+    finally:
+        for entry in list(in_flight.values()):
+            queue.abandon(entry)
 
 
 async def _cancel_on(event: trio.Event, scope: trio.CancelScope) -> None:
@@ -96,23 +101,45 @@ async def _cancel_on(event: trio.Event, scope: trio.CancelScope) -> None:
     scope.cancel()
 
 
+def _claim(
+    queue: ReportQueue, now: float, limit: int, busy: frozenset[int]
+) -> list[tuple[Entry, bytes]]:
+    """Claim due entries and read them, in one thread hop; skip what is corrupt or gone."""
+    out: list[tuple[Entry, bytes]] = []
+    for entry in queue.take(now, limit, busy):
+        try:
+            out.append((entry, queue.read(entry)))
+        except CorruptEntry as exc:
+            log.error("queue entry %s is corrupt and was set aside: %s", entry.report_id, exc)
+        except EntryNotFound:  # purged by a human meanwhile: nothing to send
+            queue.abandon(entry)
+        except BaseException:
+            queue.abandon(entry)
+            raise
+    return out
+
+
 async def _feed(
-    send: trio.MemorySendChannel[Entry],
-    queue: ReportQueue,
-    runtime: Runtime,
-    in_flight: set[int],
-    clock: Callable[[], float],
+    send: trio.MemorySendChannel[tuple[Entry, bytes]],
+    ctx: _Context,
+    in_flight: dict[int, Entry],
+    batch: int,
 ) -> None:
+    runtime, queue = ctx.runtime, ctx.queue
     while True:
         if not runtime.online.is_set():
             await runtime.online.wait()
         runtime.queue_changed = trio.Event()
-        entry = await trio.to_thread.run_sync(queue.next_due, clock(), frozenset(in_flight))
-        if entry is None:
-            await _wait_for_work(queue, runtime, clock)
+        claimed = await trio.to_thread.run_sync(
+            _claim, queue, ctx.clock(), batch, frozenset(in_flight)
+        )
+        if not claimed:
+            await _wait_for_work(queue, runtime, ctx.clock)
             continue
-        in_flight.add(entry.seq)
-        await send.send(entry)
+        for entry, _ in claimed:
+            in_flight[entry.seq] = entry
+        for item in claimed:
+            await send.send(item)
 
 
 async def _wait_for_work(queue: ReportQueue, runtime: Runtime, clock: Callable[[], float]) -> None:
@@ -141,55 +168,61 @@ class _Context:
 
 
 async def _worker(
-    number: int,
-    receive: trio.MemoryReceiveChannel[Entry],
+    receive: trio.MemoryReceiveChannel[tuple[Entry, bytes]],
+    done: trio.MemorySendChannel[tuple[Entry, float]],
     ctx: _Context,
-    in_flight: set[int],
+    in_flight: dict[int, Entry],
 ) -> None:
-    async with receive:
-        async for entry in receive:
+    async with receive, done:
+        async for entry, payload in receive:
+            started = trio.current_time()
             try:
-                await _upload(entry, ctx)
-            finally:
-                in_flight.discard(entry.seq)
+                await ctx.api.report.submit_wsjf(payload)
+            except PyWATSError as exc:
+                await _failed(exc, entry, ctx)
+                in_flight.pop(entry.seq, None)
+                continue
+            await done.send((entry, trio.current_time() - started))
 
 
-async def _upload(entry: Entry, ctx: _Context) -> None:
+async def _complete(
+    receive: trio.MemoryReceiveChannel[tuple[Entry, float]],
+    ctx: _Context,
+    in_flight: dict[int, Entry],
+) -> None:
+    """Remove accepted entries from the queue, several at a time, then announce them."""
     queue = ctx.queue
-    try:
-        payload = await trio.to_thread.run_sync(queue.read, entry)
-    except CorruptEntry as exc:
-        log.error("queue entry %s is corrupt and was set aside: %s", entry.report_id, exc)
-        return
-    entry = queue.start(entry)
-    started = trio.current_time()
-    try:
-        await ctx.api.report.submit_wsjf(payload)
-    except BaseException as exc:
-        if not isinstance(exc, PyWATSError):
-            # Cancelled (restart or shutdown) or a bug: the report was maybe sent, maybe not.
-            # Hand it back to the queue so the next uploader sends it (again: idempotent).
-            queue.abandon(entry)
-            raise
-        await _failed(exc, entry, ctx)
-        return
-    duration = trio.current_time() - started
+    async with receive:
+        async for first in receive:
+            batch = [first]
+            while len(batch) < 64:
+                try:
+                    batch.append(receive.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
 
-    def complete() -> int:
-        queue.complete(entry)
-        return queue.stats().depth
+            def complete_all(items: list[tuple[Entry, float]] = batch) -> int:
+                for entry, _ in items:
+                    queue.complete(entry)
+                return queue.depth()
 
-    depth = await trio.to_thread.run_sync(complete)
-    ctx.runtime.counters.uploaded += 1
-    log.info("report %s uploaded", entry.report_id)
-    event = ReportUploaded(
-        report_id=entry.report_id,
-        seq=entry.seq,
-        attempts=entry.attempts,
-        duration=duration,
-        depth=depth,
-    )
-    ctx.publish("report_uploaded", event)
+            # On the event loop, on purpose: removing an uploaded entry is an unlink without
+            # fsync (see ReportQueue.complete), a page-cache operation that does not wait for
+            # the disk; a thread hop per batch cost more than the work (measured: 60 % -> 95 %
+            # of the direct client's throughput in bench/station.py).
+            depth = complete_all()
+            for entry, duration in batch:
+                in_flight.pop(entry.seq, None)
+                ctx.runtime.counters.uploaded += 1
+                log.debug("report %s uploaded", entry.report_id)
+                event = ReportUploaded(
+                    report_id=entry.report_id,
+                    seq=entry.seq,
+                    attempts=entry.attempts,
+                    duration=duration,
+                    depth=depth,
+                )
+                ctx.publish("report_uploaded", event)
 
 
 async def _failed(exc: PyWATSError, entry: Entry, ctx: _Context) -> None:

@@ -549,6 +549,11 @@ class ReportQueue:
                     corrupt += 1
         return VerifyReport(ok=ok, corrupt=corrupt, orphans=orphans)
 
+    def depth(self) -> int:
+        """Entries not yet delivered (queued, failed, uploading): a counter, never a scan."""
+        with self._lock:
+            return self._ledger.stats(self.max_bytes, None).depth
+
     def stats(self) -> QueueStats:
         """Counts and times from memory; no folder scan (at most one header read)."""
         with self._lock:
