@@ -181,7 +181,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from pywats_station.queue import QueueLocked
 
     paths = _paths(args)
-    _config(paths)  # fail early, with the exit code for config problems
+    config = _config(paths)  # fail early, with the exit code for config problems
+    if not args.verbose:  # -v on the command line wins over [log] level
+        logging.getLogger().setLevel(config.log.level.upper())
     # trio handles SIGTERM/SIGINT while the daemon runs and then puts back what was there
     # before: a no-op, so that a repeated SIGTERM during the last milliseconds of the exit
     # does not turn a clean stop into death by signal.

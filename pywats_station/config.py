@@ -905,4 +905,13 @@ def default_config_text(paths: InstancePaths) -> str:
     )
     lines += ["", "# One [[converters]] table per watched folder, for example:", "# [[converters]]"]
     lines += _section_lines("converters", example, paths)
+    if paths.instance != "default":
+        # Only one instance can have the default control port: a named one takes any free port
+        # (`pywats-station --instance NAME control url` tells which).
+        lines = [
+            'listen = "127.0.0.1:0"  # any free port: see `pywats-station control url`'
+            if line.lstrip("# ").startswith("listen =")
+            else line
+            for line in lines
+        ]
     return "\n".join(lines) + "\n"
