@@ -59,13 +59,19 @@ def test_default_text_is_valid_and_shows_the_true_defaults(
 ) -> None:
     text = default_config_text(paths)
     assert tomllib.loads(text)
-    assert load_config(write(tmp_path, text), env={}) == StationConfig()
+    # A named instance takes any free control port (the default one belongs to "default").
+    expected = StationConfig()
+    assert paths.instance != "default"
+    expected.control.listen = "127.0.0.1:0"
+    assert load_config(write(tmp_path, text), env={}) == expected
     # Uncommenting every "# key = value" line of the tables must still give the defaults: the
     # comments cannot drift from the schema.
     tables = text.split("# One [[converters]]")[0]
     uncommented = re.sub(r"^# (\w+ = )", r"\1", tables, flags=re.MULTILINE)
     assert uncommented != tables
-    assert load_config(write(tmp_path, uncommented), env={}) == StationConfig()
+    assert load_config(write(tmp_path, uncommented), env={}) == expected
+    default = default_config_text(instance_paths("default", env={"PYWATS_STATION_HOME": "/x"}))
+    assert load_config(write(tmp_path, default), env={}) == StationConfig()
     assert str(paths.queue_dir) in text
     assert str(paths.secrets_dir) in text
 
