@@ -17,6 +17,7 @@ import trio
 from pywats import __version__
 from pywats_station._supervisor import ChildState, ChildStatistics, SupervisorStatistics
 from pywats_station.paths import InstancePaths
+from pywats_station.queue import QueueStats
 from pywats_station.runtime import StatusSnapshot
 from pywats_station.systemd import watchdog_interval
 
@@ -64,10 +65,10 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def snapshot(daemon: Daemon) -> StatusSnapshot:
-    """The daemon's status right now."""
+def snapshot(daemon: Daemon, stats: QueueStats | None = None) -> StatusSnapshot:
+    """The daemon's status right now (``stats``: the queue's, when already read in a thread)."""
     rt = daemon.runtime
-    stats = daemon.queue.stats()
+    stats = stats if stats is not None else daemon.queue.stats()
     tree = daemon.tree.statistics() if daemon.tree is not None else None
     return StatusSnapshot(
         instance=daemon.paths.instance,
@@ -93,9 +94,9 @@ def snapshot(daemon: Daemon) -> StatusSnapshot:
     )
 
 
-def status_line(daemon: Daemon) -> str:
+def status_line(daemon: Daemon, stats: QueueStats | None = None) -> str:
     """One line for systemd's STATUS."""
-    stats = daemon.queue.stats()
+    stats = stats if stats is not None else daemon.queue.stats()
     return (
         f"{daemon.runtime.connection.value}; queue {stats.depth} waiting, {stats.dead} dead; "
         f"uploaded {daemon.runtime.counters.uploaded}"
@@ -116,10 +117,12 @@ async def serve_status(
     task_status.started()
     try:
         while True:
-            current = snapshot(daemon)
+            # The queue's stats may list a folder (the oldest entry's age): not on the loop.
+            stats = await trio.to_thread.run_sync(daemon.queue.stats)
+            current = snapshot(daemon, stats)
             await trio.to_thread.run_sync(write_atomic, path, msgspec.json.encode(current))
             if daemon.ready.is_set():
-                daemon.notifier.status(status_line(daemon))
+                daemon.notifier.status(status_line(daemon, stats))
                 if ping and healthy(daemon):
                     daemon.notifier.watchdog()
             await trio.sleep(period)
