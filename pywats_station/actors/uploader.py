@@ -73,24 +73,24 @@ async def run_uploader(
     # uploader restarted by its supervisor finds them due again (sent again: idempotent).
     in_flight: dict[int, Entry] = {}
     ctx = _Context(queue, api, runtime, clock, publish)
-    send, receive = trio.open_memory_channel[tuple[Entry, bytes]](workers)
-    done_send, done_receive = trio.open_memory_channel[tuple[Entry, float]](4 * workers)
+    # Room for a whole batch: the feeder reads the next batch while the workers upload this one.
+    batch = max(32, 4 * workers)
+    send, receive = trio.open_memory_channel[tuple[Entry, bytes]](batch)
     stopping = current_child().stopping
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_complete, done_receive, ctx, in_flight)
-            async with receive, done_send:
+            async with receive:
                 for _ in range(workers):
-                    nursery.start_soon(_worker, receive.clone(), done_send.clone(), ctx, in_flight)
+                    nursery.start_soon(_worker, receive.clone(), ctx, in_flight)
             task_status.started()
             async with send:
                 with trio.CancelScope() as feeding:
                     nursery.start_soon(_cancel_on, stopping, feeding)
                     # Claim and read several entries per thread hop and folder walk: both
                     # cost more than an upload's own work.
-                    await _feed(send, ctx, in_flight, max(32, 4 * workers))
+                    await _feed(send, ctx, in_flight, batch)
             # Feeding stopped (graceful stop): `send` is closed, so the workers finish the
-            # entries they hold, the completer settles them, and the nursery exits.
+            # entries they hold and the nursery exits.
     finally:
         for entry in list(in_flight.values()):
             queue.abandon(entry)
@@ -169,11 +169,11 @@ class _Context:
 
 async def _worker(
     receive: trio.MemoryReceiveChannel[tuple[Entry, bytes]],
-    done: trio.MemorySendChannel[tuple[Entry, float]],
     ctx: _Context,
     in_flight: dict[int, Entry],
 ) -> None:
-    async with receive, done:
+    queue = ctx.queue
+    async with receive:
         async for entry, payload in receive:
             started = trio.current_time()
             try:
@@ -182,47 +182,22 @@ async def _worker(
                 await _failed(exc, entry, ctx)
                 in_flight.pop(entry.seq, None)
                 continue
-            await done.send((entry, trio.current_time() - started))
-
-
-async def _complete(
-    receive: trio.MemoryReceiveChannel[tuple[Entry, float]],
-    ctx: _Context,
-    in_flight: dict[int, Entry],
-) -> None:
-    """Remove accepted entries from the queue, several at a time, then announce them."""
-    queue = ctx.queue
-    async with receive:
-        async for first in receive:
-            batch = [first]
-            while len(batch) < 64:
-                try:
-                    batch.append(receive.receive_nowait())
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    break
-
-            def complete_all(items: list[tuple[Entry, float]] = batch) -> int:
-                for entry, _ in items:
-                    queue.complete(entry)
-                return queue.depth()
-
+            duration = trio.current_time() - started
             # On the event loop, on purpose: removing an uploaded entry is an unlink without
             # fsync (see ReportQueue.complete), a page-cache operation that does not wait for
-            # the disk; a thread hop per batch cost more than the work (measured: 60 % -> 95 %
-            # of the direct client's throughput in bench/station.py).
-            depth = complete_all()
-            for entry, duration in batch:
-                in_flight.pop(entry.seq, None)
-                ctx.runtime.counters.uploaded += 1
-                log.debug("report %s uploaded", entry.report_id)
-                event = ReportUploaded(
-                    report_id=entry.report_id,
-                    seq=entry.seq,
-                    attempts=entry.attempts,
-                    duration=duration,
-                    depth=depth,
-                )
-                ctx.publish("report_uploaded", event)
+            # the disk; a thread hop cost more than the work (bench/station.py).
+            queue.complete(entry)
+            in_flight.pop(entry.seq, None)
+            ctx.runtime.counters.uploaded += 1
+            log.debug("report %s uploaded", entry.report_id)
+            event = ReportUploaded(
+                report_id=entry.report_id,
+                seq=entry.seq,
+                attempts=entry.attempts,
+                duration=duration,
+                depth=queue.depth(),
+            )
+            ctx.publish("report_uploaded", event)
 
 
 async def _failed(exc: PyWATSError, entry: Entry, ctx: _Context) -> None:
