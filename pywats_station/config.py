@@ -21,18 +21,14 @@ text. This module is the opposite:
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import os
 import re
-import socket
 import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
@@ -40,7 +36,26 @@ from urllib.parse import urlsplit
 import msgspec
 import tomli_w
 
-from pywats_station.paths import InstancePaths, atomic_write
+from pywats_station._config_schema import (
+    BYTE_SIZE,
+    SCHEMA_VERSION,
+    ConnectionConfig,
+    ControlConfig,
+    ConverterConfig,
+    LogConfig,
+    QueueConfig,
+    ServerConfig,
+    StationConfig,
+    StationInfo,
+    SyncConfig,
+    document,
+    format_size,
+    is_loopback,
+    parse_listen,
+    parse_size,
+)
+from pywats_station._config_text import default_config_text, redacted
+from pywats_station.paths import atomic_write
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -70,145 +85,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 1
 URL_ENV = "PYWATS_SERVER_URL"
-
-_BYTE_SIZE = "byte-size"  # Annotated marker: accepts 123 or "500 MB", stored as int bytes.
-ByteSize = Annotated[int, _BYTE_SIZE]
-LogLevel = Literal["debug", "info", "warning", "error", "critical"]
-PostAction = Literal["move", "delete", "zip", "keep"]
-ConverterType = Literal["file", "folder", "scheduled"]
-
-
-class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
-    """Base of every table: keyword-only fields, unknown keys tolerated (reported by checks)."""
-
-
-class ServerConfig(_Section):
-    """``[server]``: the WATS server. ``url`` empty means "not configured" (reports queue up)."""
-
-    url: str = ""
-    token: str = ""  # Discouraged: shown wherever the file goes. Use `login` or token_file.
-    token_file: str = ""  # $VARS expanded (e.g. ${CREDENTIALS_DIRECTORY}/token).
-    timeout: float = 30.0
-    verify_tls: bool = True
-    # WATS allows 500 API requests a minute; 0 lifts the client-side limit (own servers).
-    requests_per_minute: int = 500
-
-
-class StationInfo(_Section):
-    """``[station]``: how this station identifies itself in its reports."""
-
-    name: str = ""  # Empty: the host name.
-    location: str = ""
-    purpose: str = "Production"
-
-    @property
-    def effective_name(self) -> str:
-        """The configured name, or the host name when none is set."""
-        return self.name or socket.gethostname()
-
-
-class QueueConfig(_Section):
-    """``[queue]``: the durable report queue."""
-
-    path: str = ""  # Empty: InstancePaths.queue_dir.
-    max_bytes: ByteSize = 1 << 30
-    upload_workers: int = 4
-
-    def directory(self, paths: InstancePaths) -> Path:
-        """The queue folder: ``path`` if set, else the instance's default queue folder."""
-        return Path(self.path).expanduser() if self.path else paths.queue_dir
-
-
-class SyncConfig(_Section):
-    """``[sync]``: how often process/product lists are fetched for offline use (seconds)."""
-
-    interval: float = 3600.0
-
-
-class ConnectionConfig(_Section):
-    """``[connection]``: how often the server's health is checked (seconds)."""
-
-    check_interval: float = 30.0
-
-
-class ControlConfig(_Section):
-    """``[control]``: the websocket control channel.
-
-    ``allow_remote`` must be set to listen on a non-loopback address without TLS: it is the
-    explicit acknowledgement that the control token then crosses the network in clear text.
-    """
-
-    listen: str = "127.0.0.1:8765"
-    tls_cert: str = ""
-    tls_key: str = ""
-    allow_remote: bool = False
-
-
-class LogConfig(_Section):
-    """``[log]``: log verbosity."""
-
-    level: LogLevel = "info"
-
-
-class ConverterConfig(_Section):
-    """One ``[[converters]]`` entry: a watched folder (or a schedule) and what converts it.
-
-    ``kind`` is a built-in converter name, ``"module:Class"``, or a path to a ``.py`` file.
-    ``type`` is ``file`` (each matching file is one input), ``folder`` (a matching sub-folder is
-    one input, ready when ``ready_marker`` exists or it holds ``min_files`` files) or
-    ``scheduled`` (run on ``schedule``: ``"every 5m"``, a five-field cron expression or
-    ``@daily`` and friends, as :mod:`pywats_station.converters.schedule` parses them).
-    """
-
-    name: str = ""
-    kind: str = ""
-    enabled: bool = True
-    type: ConverterType = "file"
-    watch: str = ""
-    done: str = ""  # Empty: <watch>/Done.
-    error: str = ""  # Empty: <watch>/Error.
-    post_action: PostAction = "move"
-    patterns: list[str] = msgspec.field(default_factory=list)  # Empty: the converter's own.
-    settle: float = 2.0  # Seconds a file must stay unchanged before it is read.
-    timeout: float = 120.0  # Seconds one conversion may take (user converters).
-    memory_mb: int = 1024  # Memory limit of a user converter's process.
-    alarm_threshold: float = 0.5
-    reject_threshold: float = 0.2
-    ready_marker: str = ""
-    min_files: int = 0
-    schedule: str = ""
-    run_at_startup: bool = False
-    arguments: dict[str, Any] = msgspec.field(default_factory=dict)
-
-    @property
-    def done_dir(self) -> Path:
-        """Where converted sources go (``done``, or ``<watch>/Done``)."""
-        return Path(self.done).expanduser() if self.done else Path(self.watch).expanduser() / "Done"
-
-    @property
-    def error_dir(self) -> Path:
-        """Where sources that failed to convert go (``error``, or ``<watch>/Error``)."""
-        return (
-            Path(self.error).expanduser() if self.error else Path(self.watch).expanduser() / "Error"
-        )
-
-
-class StationConfig(_Section):
-    """The whole configuration file."""
-
-    schema_version: int = SCHEMA_VERSION
-    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
-    station: StationInfo = msgspec.field(default_factory=StationInfo)
-    queue: QueueConfig = msgspec.field(default_factory=QueueConfig)
-    sync: SyncConfig = msgspec.field(default_factory=SyncConfig)
-    connection: ConnectionConfig = msgspec.field(default_factory=ConnectionConfig)
-    control: ControlConfig = msgspec.field(default_factory=ControlConfig)
-    log: LogConfig = msgspec.field(default_factory=LogConfig)
-    converters: list[ConverterConfig] = msgspec.field(default_factory=list)
-
 
 # --- problems -------------------------------------------------------------------------------
 
@@ -279,80 +156,6 @@ class LoadedConfig:
     overrides: dict[str, str] = field(default_factory=dict)
 
 
-# --- sizes and addresses ----------------------------------------------------------------------
-
-_SIZE_RE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]*)\s*")
-_DECIMAL_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
-_BINARY_UNITS = {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
-_UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
-_UNITS |= _DECIMAL_UNITS | _BINARY_UNITS
-_UNIT_NAMES = {"kib": "KiB", "mib": "MiB", "gib": "GiB", "tib": "TiB"}
-_UNIT_NAMES |= {"kb": "kB", "mb": "MB", "gb": "GB", "tb": "TB"}
-
-
-def parse_size(value: object) -> int:
-    """Parse a byte count: an integer, or a string such as ``"500 MB"`` or ``"1.5 GiB"``.
-
-    Decimal units (kB, MB, GB, TB) are powers of 1000, binary ones (KiB … TiB) of 1024; units are
-    case-insensitive and a fractional result is rounded down.
-
-    Raises:
-        ValueError: If ``value`` is negative, a bool, or not a size.
-    """
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    if isinstance(value, str) and (match := _SIZE_RE.fullmatch(value)):
-        unit = _UNITS.get(match.group(2).lower())
-        if unit is not None:
-            try:
-                return int(Decimal(match.group(1)) * unit)
-            except InvalidOperation:  # pragma: no cover - the regex admits only digits
-                pass
-    raise ValueError(
-        f'must be a number of bytes or a size such as "500 MB" or "1 GiB"; got {value!r}'
-    )
-
-
-def format_size(size: int) -> int | str:
-    """Render a byte count the way a person would write it, exactly: ``1 GiB``, ``500 MB``.
-
-    Returns the integer itself when no unit divides it, so ``parse_size(format_size(n)) == n``.
-    """
-    for unit in ("tib", "gib", "mib", "kib", "tb", "gb", "mb", "kb"):
-        factor = _UNITS[unit]
-        if size >= factor and size % factor == 0:
-            return f"{size // factor} {_UNIT_NAMES[unit]}"
-    return size
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """Split ``host:port`` (``[::1]:8765`` for IPv6) into host and port.
-
-    Port ``0`` means "any free port" (tests, several daemons on one machine): the daemon writes
-    the port it got to the status file and ``<runtime>/control.port``.
-
-    Raises:
-        ValueError: If the address is malformed or the port is not 0-65535.
-    """
-    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^\s:\[\]]+):(\d{1,5})", listen)
-    if not match:
-        raise ValueError(f'must be "host:port" (IPv6: "[::1]:port"); got {listen!r}')
-    host = match.group(1) or match.group(3)
-    port = int(match.group(2) or match.group(4))
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port must be 0-65535 (0: any free port); got {port}")
-    return host, port
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # A host name other than localhost may resolve anywhere.
-        return False
-
-
 # --- decoding: raw TOML -> schema, collecting every problem -------------------------------------
 
 
@@ -403,7 +206,7 @@ def _decode_value(tp: Any, value: object, key: str, problems: list[ConfigProblem
         return [
             _decode_struct(args[0], item, f"{key}[{i}]", problems) for i, item in enumerate(value)
         ]
-    if origin is Annotated and _BYTE_SIZE in args[1:]:
+    if origin is Annotated and BYTE_SIZE in args[1:]:
         try:
             return parse_size(value)
         except ValueError as exc:
@@ -584,7 +387,7 @@ def validate(config: StationConfig) -> list[ConfigProblem]:
         problems.append(ConfigProblem("control.listen", str(exc)))
     else:
         tls = bool(control.tls_cert and control.tls_key)
-        if not _is_loopback(host) and not tls and not control.allow_remote:
+        if not is_loopback(host) and not tls and not control.allow_remote:
             problems.append(
                 ConfigProblem(
                     "control.listen",
@@ -703,14 +506,6 @@ def load_config(
     return loaded.config
 
 
-def _document(config: StationConfig) -> dict[str, Any]:
-    """The configuration as a TOML-ready dict (sizes written the way people write them)."""
-    # TOML has dates and times of its own: keep those in converter arguments as they are.
-    document: dict[str, Any] = msgspec.to_builtins(config, builtin_types=(date, datetime, time))
-    document["queue"]["max_bytes"] = format_size(config.queue.max_bytes)
-    return document
-
-
 def save_config(config: StationConfig, path: Path, *, env: Mapping[str, str] | None = None) -> None:
     """Validate and atomically write ``config`` to ``path``, keeping the previous good file.
 
@@ -731,7 +526,7 @@ def save_config(config: StationConfig, path: Path, *, env: Mapping[str, str] | N
     if errors := validate(config):
         raise ConfigError(errors, path=path)
     environ = os.environ if env is None else env
-    document = _document(config)
+    doc = document(config)
     try:
         old: bytes | None = path.read_bytes()
     except FileNotFoundError:
@@ -741,10 +536,10 @@ def save_config(config: StationConfig, path: Path, *, env: Mapping[str, str] | N
             on_disk = tomllib.loads((old or b"").decode())["server"]["url"]
         except (KeyError, TypeError, ValueError):
             on_disk = ""
-        document["server"]["url"] = on_disk if isinstance(on_disk, str) else ""
+        doc["server"]["url"] = on_disk if isinstance(on_disk, str) else ""
     text = (
         "# pywats-station configuration. Written by pywats-station: comments are not kept.\n"
-        "# Check it with `pywats-station config check`.\n\n" + tomli_w.dumps(document)
+        "# Check it with `pywats-station config check`.\n\n" + tomli_w.dumps(doc)
     )
     if old is None:
         mode = 0o600 if config.server.token else 0o644
@@ -783,135 +578,3 @@ def diff_config(old: StationConfig, new: StationConfig) -> set[str]:
         if before.get(name) != after.get(name)
     }
     return changed
-
-
-_SECRET_NAME = re.compile(r"pass|secret|token|key|credential|auth", re.IGNORECASE)
-
-
-def _redact_arguments(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: "***" if _SECRET_NAME.search(k) else _redact_arguments(v) for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_redact_arguments(item) for item in value]
-    return value
-
-
-def redacted(config: StationConfig) -> dict[str, Any]:
-    """The configuration as a plain dict that is safe to show (``config show``, control channel).
-
-    The token becomes ``"***"`` (empty stays empty, so "no token here" is still visible), a
-    password in the server URL becomes ``***``, and converter arguments whose name suggests a
-    secret (password, token, key, …) become ``"***"``.
-    """
-    document = _document(config)
-    server = document["server"]
-    if server["token"]:
-        server["token"] = "***"
-    parts = urlsplit(server["url"])
-    if parts.password is not None:
-        server["url"] = parts._replace(
-            netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        ).geturl()
-    for conv in document["converters"]:
-        conv["arguments"] = _redact_arguments(conv["arguments"])
-    return msgspec.to_builtins(document)  # type: ignore[no-any-return]  # JSON-safe
-
-
-def _inline(value: Any) -> str:
-    """A TOML inline value (tomli-w only writes arrays over several lines)."""
-    if isinstance(value, list):
-        return "[" + ", ".join(map(_inline, value)) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_inline(v)}" for k, v in value.items()) + "}"
-    return tomli_w.dumps({"v": value})[4:].strip()
-
-
-_HELP = {
-    "server.url": "empty = not configured (reports wait in the queue)",
-    "server.token": "discouraged: use `pywats-station login`",
-    "server.token_file": "e.g. ${CREDENTIALS_DIRECTORY}/token",
-    "server.timeout": "seconds per request",
-    "server.verify_tls": "check the server's TLS certificate",
-    "server.requests_per_minute": "client-side limit (WATS allows 500); 0: none",
-    "station.name": "default: the host name",
-    "queue.path": "default: {queue_dir}",
-    "queue.max_bytes": 'bytes, or "500 MB", "2 GiB"; full = files wait',
-    "queue.upload_workers": "parallel uploads, 1-64",
-    "sync.interval": "seconds between process/product list syncs",
-    "connection.check_interval": "seconds between server health checks",
-    "control.listen": "loopback only, unless TLS or allow_remote; port 0: any",
-    "control.tls_cert": "PEM files; both set = the channel uses TLS",
-    "control.allow_remote": "non-loopback listen without TLS",
-    "log.level": "debug, info, warning, error or critical",
-    "converters.name": "unique",
-    "converters.kind": 'built-in kind, "module:Class" or a .py file',
-    "converters.enabled": "false keeps the entry but does not run it",
-    "converters.type": "file, folder (a sub-folder per input), scheduled",
-    "converters.done": "default: <watch>/Done",
-    "converters.error": "default: <watch>/Error",
-    "converters.post_action": "move (to done), delete, zip or keep",
-    "converters.patterns": "file (folder: sub-folder) names, any case; [] = the converter's",
-    "converters.settle": "seconds a file must stay unchanged",
-    "converters.timeout": "seconds one conversion may take (user converters)",
-    "converters.memory_mb": "memory limit of a user converter's process",
-    "converters.alarm_threshold": "confidence below this is flagged",
-    "converters.reject_threshold": "confidence below this is rejected",
-    "converters.ready_marker": "folder type: ready once this file exists",
-    "converters.min_files": "folder type: ... or holds this many files",
-    "converters.schedule": 'scheduled type: "every 5m" or cron expression',
-    "converters.run_at_startup": "scheduled type: also run once at start",
-    "converters.arguments": "converter-specific, checked by the converter",
-}
-
-
-def _section_lines(section: str, values: Mapping[str, Any], paths: InstancePaths) -> list[str]:
-    lines = []
-    for key, value in values.items():
-        shown = f"{key} = {_inline(value)}"
-        if not (section == "server" and key == "url"):  # the one key everybody sets
-            shown = "# " + shown
-        help_text = _HELP.get(f"{section}.{key}", "").replace("{queue_dir}", str(paths.queue_dir))
-        lines.append(f"{shown:<36} # {help_text}" if help_text else shown)
-    return lines
-
-
-def default_config_text(paths: InstancePaths) -> str:
-    """The commented configuration ``pywats-station config init`` writes.
-
-    Every key appears with its default (commented out, except ``server.url``), so the file
-    documents itself and is valid as written.
-
-    Args:
-        paths: The instance the file is for (its folders appear in the comments).
-    """
-    document = _document(StationConfig())
-    lines = [
-        f"# pywats-station configuration, instance {paths.instance!r} ({paths.config_file}).",
-        "# Every key is optional; a commented line shows the default. Check the file with",
-        "# `pywats-station config check`. Store the API token with `pywats-station login`",
-        f"# (encrypted, in {paths.secrets_dir}), not here.",
-        "",
-        f"schema_version = {SCHEMA_VERSION}",
-    ]
-    for section, values in document.items():
-        if isinstance(values, dict):
-            lines += ["", f"[{section}]", *_section_lines(section, values, paths)]
-    example = msgspec.to_builtins(
-        ConverterConfig(
-            name="wsjf", kind="wsjf", watch="/srv/test-results/wsjf", patterns=["*.json"]
-        )
-    )
-    lines += ["", "# One [[converters]] table per watched folder, for example:", "# [[converters]]"]
-    lines += _section_lines("converters", example, paths)
-    if paths.instance != "default":
-        # Only one instance can have the default control port: a named one takes any free port
-        # (`pywats-station --instance NAME control url` tells which).
-        lines = [
-            'listen = "127.0.0.1:0"  # any free port: see `pywats-station control url`'
-            if line.lstrip("# ").startswith("listen =")
-            else line
-            for line in lines
-        ]
-    return "\n".join(lines) + "\n"
