@@ -202,7 +202,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_login(args: argparse.Namespace) -> int:
-    from pywats_station.config import save_config
+    from pywats_station.config import ConfigError, set_server_url
     from pywats_station.secrets import store_token
 
     paths = _paths(args)
@@ -215,10 +215,11 @@ def _cmd_login(args: argparse.Namespace) -> int:
     where = store_token(paths, token)
     print(f"token stored encrypted in {where}")
     if args.url:
-        config = _config(paths, required=False)
-        config.server.url = args.url
         paths.config_file.parent.mkdir(parents=True, exist_ok=True)
-        save_config(config, paths.config_file)
+        try:
+            set_server_url(paths.config_file, args.url)
+        except ConfigError as exc:
+            raise CliError(f"server.url not set:\n{exc}", ExitCode.CONFIG) from exc
         print(f"server.url set to {args.url} in {paths.config_file}")
     return ExitCode.OK
 

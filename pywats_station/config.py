@@ -81,6 +81,7 @@ __all__ = [
     "read_config",
     "redacted",
     "save_config",
+    "set_server_url",
     "validate",
 ]
 
@@ -537,6 +538,10 @@ def save_config(config: StationConfig, path: Path, *, env: Mapping[str, str] | N
         except (KeyError, TypeError, ValueError):
             on_disk = ""
         doc["server"]["url"] = on_disk if isinstance(on_disk, str) else ""
+    if not doc.get("converters"):
+        # `converters = []` at the top would make a [[converters]] table added by hand later
+        # invalid TOML: leave the key out (no converters is the default).
+        doc.pop("converters", None)
     text = (
         "# pywats-station configuration. Written by pywats-station: comments are not kept.\n"
         "# Check it with `pywats-station config check`.\n\n" + tomli_w.dumps(doc)
@@ -552,6 +557,45 @@ def save_config(config: StationConfig, path: Path, *, env: Mapping[str, str] | N
         else:
             atomic_write(_backup_path(path), old, mode=mode)
     atomic_write(path, text.encode("utf-8"), mode=mode)
+
+
+def set_server_url(path: Path, url: str) -> None:
+    """Set ``server.url`` in the file, keeping its comments and layout (``login --url``).
+
+    The ``url =`` line of the ``[server]`` table is replaced (a commented one is uncommented);
+    without one, the key is added to the table, or a ``[server]`` table is added.
+
+    Raises:
+        ConfigError: The result is not a valid configuration; nothing was written.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    line = f"url = {tomli_w.dumps({'url': url}).split('=', 1)[1].strip()}"
+    lines = text.splitlines()
+    section: str | None = None
+    done = False
+    for i, current in enumerate(lines):
+        stripped = current.strip()
+        if stripped.startswith("[") and not stripped.startswith("[["):
+            section = stripped.strip("[] ")
+        elif stripped.startswith("[["):
+            section = None
+        elif section == "server" and re.match(r"#?\s*url\s*=", stripped):
+            lines[i] = line
+            done = True
+            break
+    if not done:
+        header = next((i for i, cur in enumerate(lines) if cur.strip() == "[server]"), None)
+        if header is None:
+            lines = ["[server]", line, "", *lines]
+        else:
+            lines.insert(header + 1, line)
+    new_text = "\n".join(lines) + "\n"
+    _parse(new_text.encode("utf-8"), path, env={})  # refuse to write an invalid file
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
+    atomic_write(path, new_text.encode("utf-8"), mode=mode)
 
 
 # --- hot reload, display, first file --------------------------------------------------------

@@ -363,3 +363,34 @@ def test_examples_cover_what_they_promise() -> None:
     assert any(conv.ready_marker for conv in multi.converters)
     assert next(conv for conv in multi.converters if conv.kind == "csv").arguments
     assert load_config(EXAMPLES / "minimal.toml", env={}).converters[0].kind == "wsjf"
+
+
+def test_set_server_url_keeps_the_starter_files_comments(tmp_path: Path) -> None:
+    from pywats_station.config import default_config_text, set_server_url
+    from pywats_station.paths import instance_paths
+
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text(instance_paths("default", env={})), encoding="utf-8")
+    before = path.read_text(encoding="utf-8")
+    set_server_url(path, "https://wats.example.com")
+    after = path.read_text(encoding="utf-8")
+    assert load_config(path, env={}).server.url == "https://wats.example.com"
+    changed = [
+        (a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b
+    ]
+    assert len(changed) == 1  # one line, the rest (comments included) as it was
+    # A converter table added by hand afterwards still makes a valid file.
+    path.write_text(after + '\n[[converters]]\nname = "w"\nkind = "wsjf"\nwatch = "/in"\n')
+    assert load_config(path, env={}).converters[0].name == "w"
+    with pytest.raises(ConfigError):
+        set_server_url(path, "ftp://nope")
+    assert load_config(path, env={}).server.url == "https://wats.example.com"
+
+
+def test_saved_file_takes_converter_tables_added_by_hand(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    save_config(StationConfig(), path)
+    assert "converters" not in path.read_text(encoding="utf-8")
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write('\n[[converters]]\nname = "w"\nkind = "wsjf"\nwatch = "/in"\n')
+    assert [c.name for c in load_config(path, env={}).converters] == ["w"]
