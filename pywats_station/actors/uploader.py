@@ -19,6 +19,7 @@ queue, through the ``publish`` callback (the daemon's control hub; synchronous, 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from pywats import AsyncWATS
 from pywats._errors import HTTPError, PyWATSError, RateLimitedError, TransportError
 from pywats_station._supervisor import current_child
 from pywats_station.control.events import ReportRejected, ReportUploaded
-from pywats_station.queue import CorruptEntry, Entry, EntryNotFound, ReportQueue
+from pywats_station.queue import CorruptEntry, Entry, EntryNotFound, QueueError, ReportQueue
 from pywats_station.runtime import ConnectionState, Runtime
 
 __all__ = ["PERMANENT_STATUSES", "run_uploader"]
@@ -40,6 +41,7 @@ log = logging.getLogger("pywats_station.uploader")
 # Statuses that reject the report itself; everything else is retried.
 PERMANENT_STATUSES = frozenset({400, 409, 410, 413, 415, 422})
 _IDLE_POLL = 5.0  # seconds between queue looks when nothing wakes us (a safety net only)
+_BATCH_BYTES = 8 * 1024 * 1024  # payload bytes one claim may hold in memory
 
 Publish = Callable[[str, msgspec.Struct], None]
 
@@ -92,6 +94,12 @@ async def run_uploader(
             # Feeding stopped (graceful stop): `send` is closed, so the workers finish the
             # entries they hold and the nursery exits.
     finally:
+        # Accepted but not yet removed (the queue was busy): remove them now, waiting for the
+        # lock is fine on the way out; then hand back whatever is left.
+        for entry, _ in ctx.accepted:
+            with contextlib.suppress(QueueError, OSError):
+                queue.complete(entry)
+                in_flight.pop(entry.seq, None)
         for entry in list(in_flight.values()):
             queue.abandon(entry)
 
@@ -106,9 +114,14 @@ def _claim(
 ) -> list[tuple[Entry, bytes]]:
     """Claim due entries and read them, in one thread hop; skip what is corrupt or gone."""
     out: list[tuple[Entry, bytes]] = []
+    held = 0
     for entry in queue.take(now, limit, busy):
+        if held > _BATCH_BYTES:
+            queue.abandon(entry)  # large reports: keep memory bounded, take it next time
+            continue
         try:
             out.append((entry, queue.read(entry)))
+            held += len(out[-1][1])
         except CorruptEntry as exc:
             log.error("queue entry %s is corrupt and was set aside: %s", entry.report_id, exc)
         except EntryNotFound:  # purged by a human meanwhile: nothing to send
@@ -133,6 +146,7 @@ async def _feed(
         claimed = await trio.to_thread.run_sync(
             _claim, queue, ctx.clock(), batch, frozenset(in_flight)
         )
+        _settle(ctx, in_flight)  # what was accepted while the walk held the queue
         if not claimed:
             await _wait_for_work(queue, runtime, ctx.clock)
             continue
@@ -165,6 +179,8 @@ class _Context:
         self.runtime = runtime
         self.clock = clock
         self.publish = publish
+        # Accepted by the server, not yet removed from the queue (see _settle).
+        self.accepted: list[tuple[Entry, float]] = []
 
 
 async def _worker(
@@ -172,7 +188,6 @@ async def _worker(
     ctx: _Context,
     in_flight: dict[int, Entry],
 ) -> None:
-    queue = ctx.queue
     async with receive:
         async for entry, payload in receive:
             started = trio.current_time()
@@ -182,22 +197,37 @@ async def _worker(
                 await _failed(exc, entry, ctx)
                 in_flight.pop(entry.seq, None)
                 continue
-            duration = trio.current_time() - started
-            # On the event loop, on purpose: removing an uploaded entry is an unlink without
-            # fsync (see ReportQueue.complete), a page-cache operation that does not wait for
-            # the disk; a thread hop cost more than the work (bench/station.py).
-            queue.complete(entry)
-            in_flight.pop(entry.seq, None)
-            ctx.runtime.counters.uploaded += 1
-            log.debug("report %s uploaded", entry.report_id)
-            event = ReportUploaded(
-                report_id=entry.report_id,
-                seq=entry.seq,
-                attempts=entry.attempts,
-                duration=duration,
-                depth=queue.depth(),
-            )
-            ctx.publish("report_uploaded", event)
+            ctx.accepted.append((entry, trio.current_time() - started))
+            _settle(ctx, in_flight)
+
+
+def _settle(ctx: _Context, in_flight: dict[int, Entry]) -> None:
+    """Remove accepted entries from the queue and announce them, if the queue is free now.
+
+    On the event loop, on purpose: removing an uploaded entry is an unlink without fsync (see
+    ``ReportQueue.complete``), a page-cache operation that does not wait for the disk, and a
+    thread hop per report cost more than the work. The loop never waits for the queue's lock:
+    while the feeder's thread holds it (a folder walk), accepted entries wait in
+    ``ctx.accepted`` and the feeder settles them once its walk is done.
+    """
+    queue = ctx.queue
+    while ctx.accepted:
+        entry, duration = ctx.accepted[0]
+        depth = queue.try_complete(entry)
+        if depth is None:
+            return
+        ctx.accepted.pop(0)
+        in_flight.pop(entry.seq, None)
+        ctx.runtime.counters.uploaded += 1
+        log.debug("report %s uploaded", entry.report_id)
+        event = ReportUploaded(
+            report_id=entry.report_id,
+            seq=entry.seq,
+            attempts=entry.attempts,
+            duration=duration,
+            depth=depth,
+        )
+        ctx.publish("report_uploaded", event)
 
 
 async def _failed(exc: PyWATSError, entry: Entry, ctx: _Context) -> None:

@@ -355,19 +355,36 @@ class ReportQueue:
             OSError: the disk refused; the entry is given back (``abandon``) and sent again.
         """
         with self._lock:
-            self._check_open()
-            try:
-                current = self._current(entry)
-            except EntryNotFound:
-                return
-            succeeded(current)
-            try:
-                # Not made durable: if a power cut brings the entry back, it is sent again
-                # and the server overwrites it by id. Saves a directory fsync per upload.
-                self._remove(self._folder.ref(entry.seq, entry.report_id), durable=False)
-            except BaseException:
-                self._ledger.abandoned(entry.seq)  # still on disk: due again (sent twice, harmless)
-                raise
+            self._complete(entry)
+
+    def try_complete(self, entry: Entry) -> int | None:
+        """``complete`` if the queue is free at once; then return the depth, else ``None``.
+
+        For the event loop: it must not wait while a worker thread holds the queue (a folder
+        walk); the caller completes the entry later instead.
+        """
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            self._complete(entry)
+            return self._ledger.stats(self.max_bytes, None).depth
+        finally:
+            self._lock.release()
+
+    def _complete(self, entry: Entry) -> None:
+        self._check_open()
+        try:
+            current = self._current(entry)
+        except EntryNotFound:
+            return
+        succeeded(current)
+        try:
+            # Not made durable: if a power cut brings the entry back, it is sent again and
+            # the server overwrites it by id. Saves a directory fsync per upload.
+            self._remove(self._folder.ref(entry.seq, entry.report_id), durable=False)
+        except BaseException:
+            self._ledger.abandoned(entry.seq)  # still on disk: due again (sent twice, harmless)
+            raise
 
     def fail(
         self,

@@ -776,3 +776,29 @@ def bench_open(n: int = 100_000) -> None:
 
 if __name__ == "__main__":
     bench_open(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+
+
+def test_try_complete_never_waits_for_a_busy_queue(qpath: Path) -> None:
+    with ReportQueue.open(qpath) as q:
+        a, b = q.put(rid(1), wsjf(1)), q.put(rid(2), wsjf(2))
+        first, second = q.take(NOW, 2)
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with q._lock:  # as a folder walk in the feeder's thread does
+                holding.set()
+                release.wait(5)
+
+        thread = threading.Thread(target=hold)
+        thread.start()
+        holding.wait(5)
+        started = time.perf_counter()
+        assert q.try_complete(first) is None  # busy: the caller keeps it for later
+        assert time.perf_counter() - started < 0.5
+        release.set()
+        thread.join()
+        assert q.try_complete(first) == 1  # done; one entry (uploading) left
+        q.complete(second)
+        assert q.stats().depth == 0
+        assert [e.report_id for e in q.list()] == []
+        assert {a.seq, b.seq} == {first.seq, second.seq}
