@@ -345,7 +345,7 @@ class Daemon:
             except OSError:
                 return None
 
-        seen = mtime()
+        seen = await trio.to_thread.run_sync(mtime)
         with trio.open_signal_receiver(signal.SIGHUP) as hangups:
             async with trio.open_nursery() as nursery:
 
@@ -356,7 +356,7 @@ class Daemon:
                 nursery.start_soon(on_signal)
                 while True:
                     await trio.sleep(_CONFIG_POLL)
-                    now = mtime()
+                    now = await trio.to_thread.run_sync(mtime)
                     if now != seen:
                         seen = now
                         await self.reload()

@@ -244,7 +244,7 @@ def ensure_directories(paths: InstancePaths) -> None:
         os.chmod(paths.secrets_dir, 0o700)
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
 
     The bytes go to a temporary file in the same folder (created exclusively with mode 0600, so
@@ -256,6 +256,9 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
         path: The file to write; its folder is created if missing.
         data: The complete new content.
         mode: Permission bits of the new file.
+        durable: fsync the file and its folder. ``False`` for files rewritten all the time
+            whose loss in a power cut does not matter (status, port files): still atomic,
+            without wearing out an SD card.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -263,14 +266,16 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.chmod(temp_name, mode)
         os.replace(temp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
-    fsync_directory(path.parent)
+    if durable:
+        fsync_directory(path.parent)
 
 
 def fsync_directory(folder: Path) -> None:

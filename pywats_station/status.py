@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -16,7 +17,7 @@ import trio
 
 from pywats import __version__
 from pywats_station._supervisor import ChildState, ChildStatistics, SupervisorStatistics
-from pywats_station.paths import InstancePaths
+from pywats_station.paths import InstancePaths, atomic_write
 from pywats_station.queue import QueueStats
 from pywats_station.runtime import StatusSnapshot
 from pywats_station.systemd import watchdog_interval
@@ -31,7 +32,6 @@ __all__ = [
     "snapshot",
     "status_file",
     "status_line",
-    "write_atomic",
 ]
 
 STATUS_PERIOD: Final = 2.0
@@ -55,14 +55,6 @@ def read_status(paths: InstancePaths) -> StatusSnapshot | None:
     except PermissionError:
         pass  # the process exists but belongs to another user
     return status
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically (temp file, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def snapshot(daemon: Daemon, stats: QueueStats | None = None) -> StatusSnapshot:
@@ -120,7 +112,10 @@ async def serve_status(
             # The queue's stats may list a folder (the oldest entry's age): not on the loop.
             stats = await trio.to_thread.run_sync(daemon.queue.stats)
             current = snapshot(daemon, stats)
-            await trio.to_thread.run_sync(write_atomic, path, msgspec.json.encode(current))
+            data = msgspec.json.encode(current)
+            await trio.to_thread.run_sync(
+                partial(atomic_write, path, data, mode=0o644, durable=False)
+            )
             if daemon.ready.is_set():
                 daemon.notifier.status(status_line(daemon, stats))
                 if ping and healthy(daemon):

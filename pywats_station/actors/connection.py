@@ -83,8 +83,10 @@ async def _register(
 ) -> None:
     """Register the station (best effort: a server without the endpoint is not an outage)."""
     try:
+        # uuid.getnode() may run a subprocess (ip/ifconfig) where libuuid is missing.
+        mac = await trio.to_thread.run_sync(mac_address)
         client = await api.system.register_client(
-            runtime.station_name, mac=mac_address(), location=location, purpose=purpose
+            runtime.station_name, mac=mac, location=location, purpose=purpose
         )
     except PyWATSError as exc:
         log.info("station registration skipped: %s", exc)

@@ -44,7 +44,7 @@ from pywats_station.actors.control_methods import (
 from pywats_station.config import ControlConfig, parse_listen
 from pywats_station.control import ControlServer, Registry, serve_control
 from pywats_station.control import methods as m
-from pywats_station.paths import InstancePaths
+from pywats_station.paths import InstancePaths, atomic_write
 
 if TYPE_CHECKING:
     from pywats_station.daemon import Daemon
@@ -230,10 +230,7 @@ async def _serve_once(daemon: Daemon) -> str:
 
 
 def _write_port(path: Path, port: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(f"{port}\n", encoding="ascii")
-    os.replace(tmp, path)
+    atomic_write(path, f"{port}\n".encode("ascii"), mode=0o644, durable=False)
 
 
 def _describe(exc: BaseException) -> str:

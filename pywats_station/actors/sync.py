@@ -8,7 +8,6 @@ every ``interval`` seconds while online, and written atomically.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import trio
 from pywats import AsyncWATS
 from pywats._errors import PyWATSError
 from pywats.models.app import Level, Process, ProductGroup
+from pywats_station.paths import atomic_write
 from pywats_station.runtime import Runtime
 
 __all__ = ["MetadataCache", "load_cache", "run_sync", "save_cache"]
@@ -51,13 +51,7 @@ def load_cache(path: Path) -> MetadataCache:
 
 def save_cache(path: Path, cache: MetadataCache) -> None:
     """Write the cache atomically (temp file, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(msgspec.json.encode(cache))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, msgspec.json.encode(cache), mode=0o644)
 
 
 async def run_sync(

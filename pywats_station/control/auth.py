@@ -27,6 +27,8 @@ import string
 import sys
 from pathlib import Path
 
+from pywats_station.paths import fsync_directory
+
 __all__ = ["ControlTokenError", "ensure_control_token", "read_control_token"]
 
 _POSIX = sys.platform != "win32"
@@ -74,7 +76,7 @@ def ensure_control_token(path: Path) -> str:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
-    _fsync_folder(folder)
+    fsync_directory(folder)
     return token
 
 
@@ -126,13 +128,3 @@ def _check_folder(folder: Path) -> None:
             f"{folder} can be changed by other users (mode {mode & 0o777:o}); refusing to keep "
             f"the control token there. Restrict it with `chmod 700 {folder}`."
         )
-
-
-def _fsync_folder(folder: Path) -> None:
-    if not _POSIX:  # Windows cannot open a folder; NTFS journals the link
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

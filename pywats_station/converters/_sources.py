@@ -15,6 +15,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pywats_station.paths import fsync_directory
+
 __all__ = [
     "SourceState",
     "content_key",
@@ -82,14 +84,6 @@ def unique_target(folder: Path, name: str) -> Path:
         n += 1
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def move_to(source: Path, folder: Path) -> Path:
     """Move ``source`` (file or folder) into ``folder`` under a free name; return the new path."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -99,7 +93,7 @@ def move_to(source: Path, folder: Path) -> Path:
     except OSError:
         # Another file system: copy, then remove the original.
         shutil.move(str(source), str(target))
-    _fsync_dir(folder)
+    fsync_directory(folder)
     return target
 
 
@@ -117,7 +111,7 @@ def _zip(source: Path, folder: Path) -> Path:
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, target)
-    _fsync_dir(folder)
+    fsync_directory(folder)
     _remove(source)
     return target
 

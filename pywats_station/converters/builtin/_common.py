@@ -7,8 +7,8 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pywats.models.report import CompOp, StepStatus
-from pywats_station.converters.api import ConversionError
+from pywats.models.report import CompOp, StepStatus, UURReport, UUTReport
+from pywats_station.converters.api import ConversionError, Preview, Validation
 
 __all__ = [
     "decode_text",
@@ -19,6 +19,7 @@ __all__ = [
     "parse_time",
     "position",
     "read_text",
+    "recognised",
 ]
 
 _BOMS = (
@@ -199,3 +200,11 @@ def file_time(path: Path) -> datetime:
 def step_status(status: str | None) -> StepStatus | None:
     """``status`` as a :class:`StepStatus` (``None`` stays ``None``)."""
     return None if status is None else StepStatus(status)
+
+
+def recognised(reports: list[UUTReport | UURReport]) -> Validation:
+    """Full confidence in a file that decoded into reports, with the first one as preview."""
+    first = reports[0]
+    message = f"{len(reports)} reports" if len(reports) > 1 else None
+    preview = Preview(serial_number=first.sn, part_number=first.pn, result=first.result)
+    return Validation(confidence=1.0, preview=preview, message=message)

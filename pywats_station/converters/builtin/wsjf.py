@@ -24,10 +24,9 @@ from pywats_station.converters.api import (
     Converted,
     ConverterContext,
     FileConverter,
-    Preview,
     Validation,
 )
-from pywats_station.converters.builtin._common import decode_text, position
+from pywats_station.converters.builtin._common import decode_text, position, recognised
 
 __all__ = ["WsjfArguments", "WsjfConverter", "read_wsjf"]
 
@@ -81,10 +80,7 @@ class WsjfConverter(FileConverter):
             if _looks_like_report(data[:_SNIFF]):
                 return Validation(confidence=0.6, message=str(exc))
             return Validation(confidence=0.0, message=f"not a WSJF report: {exc}")
-        first = reports[0]
-        message = f"{len(reports)} reports" if len(reports) > 1 else None
-        preview = Preview(serial_number=first.sn, part_number=first.pn, result=first.result)
-        return Validation(confidence=1.0, preview=preview, message=message)
+        return recognised(reports)
 
     def convert(self, path: Path, ctx: ConverterContext) -> ConversionResult:
         """Decode the file's report(s); they are validated by the station before queueing."""

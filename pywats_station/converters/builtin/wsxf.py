@@ -25,9 +25,9 @@ from pywats_station.converters.api import (
     Converted,
     ConverterContext,
     FileConverter,
-    Preview,
     Validation,
 )
+from pywats_station.converters.builtin._common import recognised
 
 __all__ = ["WsxfArguments", "WsxfConverter", "read_wsxf"]
 
@@ -74,10 +74,7 @@ class WsxfConverter(FileConverter):
             if wsxf.NAMESPACE.encode() in data[:_SNIFF]:
                 return Validation(confidence=0.6, message=str(exc))
             return Validation(confidence=0.0, message=f"not WSXF: {exc}")
-        first = reports[0]
-        message = f"{len(reports)} reports" if len(reports) > 1 else None
-        preview = Preview(serial_number=first.sn, part_number=first.pn, result=first.result)
-        return Validation(confidence=1.0, preview=preview, message=message)
+        return recognised(reports)
 
     def convert(self, path: Path, ctx: ConverterContext) -> ConversionResult:
         """Decode every ``<Report>`` of the file."""
