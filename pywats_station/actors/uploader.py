@@ -31,7 +31,7 @@ from pywats import AsyncWATS
 from pywats._errors import HTTPError, PyWATSError, RateLimitedError, TransportError
 from pywats_station._supervisor import current_child
 from pywats_station.control.events import ReportRejected, ReportUploaded
-from pywats_station.queue import CorruptEntry, Entry, EntryNotFound, QueueError, ReportQueue
+from pywats_station.queue import Entry, QueueError, ReportQueue
 from pywats_station.runtime import ConnectionState, Runtime
 
 __all__ = ["PERMANENT_STATUSES", "run_uploader"]
@@ -112,24 +112,8 @@ async def _cancel_on(event: trio.Event, scope: trio.CancelScope) -> None:
 def _claim(
     queue: ReportQueue, now: float, limit: int, busy: frozenset[int]
 ) -> list[tuple[Entry, bytes]]:
-    """Claim due entries and read them, in one thread hop; skip what is corrupt or gone."""
-    out: list[tuple[Entry, bytes]] = []
-    held = 0
-    for entry in queue.take(now, limit, busy):
-        if held > _BATCH_BYTES:
-            queue.abandon(entry)  # large reports: keep memory bounded, take it next time
-            continue
-        try:
-            out.append((entry, queue.read(entry)))
-            held += len(out[-1][1])
-        except CorruptEntry as exc:
-            log.error("queue entry %s is corrupt and was set aside: %s", entry.report_id, exc)
-        except EntryNotFound:  # purged by a human meanwhile: nothing to send
-            queue.abandon(entry)
-        except BaseException:
-            queue.abandon(entry)
-            raise
-    return out
+    """Claim due entries with their bytes, in one thread hop (corrupt ones are set aside)."""
+    return queue.claim(now, limit, busy, _BATCH_BYTES)
 
 
 async def _feed(

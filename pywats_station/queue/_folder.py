@@ -24,6 +24,8 @@ This module knows names and files but keeps no counts: ``_store.ReportQueue`` do
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import errno
 import logging
 import os
@@ -36,6 +38,7 @@ from ._files import TEMP_PREFIX, ensure_dir, fsync_dir, unlink_if_exists, write_
 from ._format import (
     BUCKET_SIZE,
     PAYLOAD_SUFFIX,
+    SEQ_DIGITS,
     SIDECAR_SUFFIX,
     bucket_name,
     encode_sidecar,
@@ -90,6 +93,9 @@ class EntryFolder:
         self.entries = path / "entries"
         self.corrupt = path / "corrupt"
         self.fsync = fsync
+        # Hot paths (one read and one unlink per upload) build names as strings: a Path per
+        # call costs more than the system call it names.
+        self._entries_str = str(self.entries)
 
     def create(self) -> None:
         """Create the sub-folders if they are missing."""
@@ -108,6 +114,14 @@ class EntryFolder:
     def ref(self, seq: int, report_id: str) -> Ref:
         """Where the entry ``seq`` of ``report_id`` lives (whether or not it exists)."""
         return Ref(self.entries / bucket_name(seq), seq, stem_of(seq, report_id))
+
+    def payload_path(self, seq: int, report_id: str) -> str:
+        """``ref(seq, report_id).payload`` as a string, without building Paths."""
+        return f"{self._entries_str}/{bucket_name(seq)}/{stem_of(seq, report_id)}{PAYLOAD_SUFFIX}"
+
+    def sidecar_path(self, seq: int, report_id: str) -> str:
+        """``ref(seq, report_id).sidecar`` as a string, without building Paths."""
+        return f"{self._entries_str}/{bucket_name(seq)}/{stem_of(seq, report_id)}{SIDECAR_SUFFIX}"
 
     # -- walking ------------------------------------------------------------------------------
 
@@ -137,7 +151,10 @@ class EntryFolder:
         except FileNotFoundError:  # pruned meanwhile, or never created
             return
         stems = sorted(n[: -len(PAYLOAD_SUFFIX)] for n in names if n.endswith(PAYLOAD_SUFFIX))
-        for stem in stems:
+        # Stems start with the zero-padded seq, so name order is seq order: skip to first_seq
+        # without parsing the names before it (the uploader walks from its floor every claim).
+        start = bisect.bisect_left(stems, f"{first_seq:0{SEQ_DIGITS}d}") if first_seq > 0 else 0
+        for stem in stems[start:]:
             parsed = parse_stem(stem)
             if parsed is not None and parsed[0] >= first_seq:
                 yield Ref(bdir, parsed[0], stem)
@@ -153,6 +170,22 @@ class EntryFolder:
         """Replace an entry's sidecar atomically and durably."""
         ref = self.ref(entry.seq, entry.report_id)
         write_atomic(ref.sidecar, [encode_sidecar(entry)], fsync=self.fsync)
+
+    def unlink_payload(self, seq: int, report_id: str, *, sidecar: bool) -> bool:
+        """Delete an uploaded entry's files, without a directory fsync (``remove`` for one).
+
+        The upload's fast path: ``sidecar`` says whether the queue knows of one, so a name
+        that cannot exist is not asked for. ``False`` if the payload was already gone.
+        """
+        try:
+            os.unlink(self.payload_path(seq, report_id))
+        except FileNotFoundError:
+            return False
+        finally:
+            if sidecar:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.sidecar_path(seq, report_id))
+        return True
 
     def remove(self, ref: Ref, *, durable: bool = True) -> int | None:
         """Delete an entry: payload first, so a payload never survives without its state.

@@ -182,8 +182,8 @@ def read_header(path: str, report_id: str) -> tuple[Header, int]:
     return header, file_size
 
 
-def read_payload(path: str, report_id: str) -> tuple[Header, bytes]:
-    """The header and WSJF bytes of a payload file, every check included.
+def read_payload(path: str, report_id: str) -> tuple[Header, bytes, int]:
+    """The header, WSJF bytes and file size of a payload file, every check included.
 
     Raises:
         FileNotFoundError: the entry is gone (completed or purged meanwhile).
@@ -197,7 +197,7 @@ def read_payload(path: str, report_id: str) -> tuple[Header, bytes]:
     wsjf = content[start:]
     if checksum_of(wsjf) != header.checksum:
         raise BadEntry(f"checksum mismatch: header says {header.checksum}")
-    return header, wsjf
+    return header, wsjf, len(content)
 
 
 def encode_sidecar(e: Entry) -> bytes:

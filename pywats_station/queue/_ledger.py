@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterator
 
 import msgspec
 
+from ._format import BUCKET_SIZE
 from ._state import Entry, EntryState, is_due
 
 __all__ = ["Ledger", "QueueStats", "by_seq"]
@@ -56,6 +57,8 @@ class Ledger:
         counts: entries per current state (UPLOADING included).
         floor: every payload without a sidecar has ``seq >= floor``; lets the search for the
             oldest due entry pass over a head of dead letters once, not on every call.
+        per_bucket: payloads per bucket (one int per 1,000 seqs), so that an emptied bucket is
+            removed without asking the file system after every upload.
     """
 
     def __init__(
@@ -65,16 +68,21 @@ class Ledger:
         size: int,
         counts: dict[EntryState, int],
         held: dict[int, Entry],
+        per_bucket: dict[int, int] | None = None,
     ) -> None:
         self.next_seq = next_seq
         self.bytes = size
         self.corrupt = 0
         self.counts = counts
         self.floor = 0
+        self.per_bucket = per_bucket if per_bucket is not None else {}
         # Entries that have a sidecar, in their persisted state.
         self._held = held
         # seq -> (entry before start, entry while uploading); never persisted.
         self._uploading: dict[int, tuple[Entry, Entry]] = {}
+        # seq -> payload file size of entries being uploaded, when the claim read it: the
+        # upload's removal then needs no stat.
+        self._sizes: dict[int, int] = {}
 
     # -- looking up ---------------------------------------------------------------------------
 
@@ -126,11 +134,20 @@ class Ledger:
         )
         return min(live, default=None)
 
+    def file_size(self, seq: int) -> int | None:
+        """The payload file size of an entry being uploaded, if its claim recorded it."""
+        return self._sizes.get(seq)
+
+    def depth(self) -> int:
+        """Entries still to deliver (queued, failed, uploading)."""
+        c = self.counts
+        return c[EntryState.QUEUED] + c[EntryState.FAILED] + c[EntryState.UPLOADING]
+
     def stats(self, max_bytes: int, oldest_created_at: float | None) -> QueueStats:
         """The counters as a ``QueueStats``."""
         c = self.counts
         return QueueStats(
-            depth=c[EntryState.QUEUED] + c[EntryState.FAILED] + c[EntryState.UPLOADING],
+            depth=self.depth(),
             queued=c[EntryState.QUEUED],
             failed=c[EntryState.FAILED],
             uploading=c[EntryState.UPLOADING],
@@ -144,24 +161,30 @@ class Ledger:
 
     # -- recording changes (after the folder has them) ----------------------------------------
 
-    def added(self, file_size: int) -> None:
+    def added(self, seq: int, file_size: int) -> None:
         """A ``put`` wrote a payload."""
         self.bytes += file_size
         self.counts[EntryState.QUEUED] += 1
+        bucket = seq // BUCKET_SIZE
+        self.per_bucket[bucket] = self.per_bucket.get(bucket, 0) + 1
 
-    def started(self, before: Entry, now_uploading: Entry) -> None:
-        """An entry is being uploaded (not persisted)."""
+    def started(self, before: Entry, now_uploading: Entry, file_size: int | None = None) -> None:
+        """An entry is being uploaded (not persisted); ``file_size`` if the claim read it."""
         self._uploading[before.seq] = (before, now_uploading)
+        if file_size is not None:
+            self._sizes[before.seq] = file_size
         self._move(before.state, EntryState.UPLOADING)
 
     def abandoned(self, seq: int) -> None:
         """An upload ended without a verdict: back to the state before it started."""
         up = self._uploading.pop(seq, None)
+        self._sizes.pop(seq, None)
         if up is not None:
             self._move(EntryState.UPLOADING, up[0].state)
 
     def changed(self, new: Entry) -> None:
         """An entry's sidecar was written (a verdict on an upload, or a human's retry)."""
+        self._sizes.pop(new.seq, None)
         if self._uploading.pop(new.seq, None) is not None:
             old_state = EntryState.UPLOADING
         else:
@@ -177,8 +200,13 @@ class Ledger:
             self._move(old.state, EntryState.QUEUED)
         self.floor = min(self.floor, seq)
 
-    def removed(self, seq: int, file_size: int) -> None:
-        """An entry's payload was deleted (completed, purged) or moved aside (corrupt)."""
+    def removed(self, seq: int, file_size: int) -> bool:
+        """An entry's payload was deleted (completed, purged) or moved aside (corrupt).
+
+        Returns:
+            Whether its bucket holds no payload any more, as far as the queue knows.
+        """
+        self._sizes.pop(seq, None)
         up = self._uploading.pop(seq, None)
         held = self._held.pop(seq, None)
         if up is not None:
@@ -189,6 +217,14 @@ class Ledger:
             state = EntryState.QUEUED
         self.counts[state] -= 1
         self.bytes -= file_size
+        bucket = seq // BUCKET_SIZE
+        left = self.per_bucket.get(bucket, 0) - 1
+        if left > 0:
+            self.per_bucket[bucket] = left
+            return False
+        # Zero, or below after files were removed by hand: the caller's rmdir will tell.
+        self.per_bucket.pop(bucket, None)
+        return True
 
     def _move(self, old: EntryState, new: EntryState) -> None:
         self.counts[old] -= 1

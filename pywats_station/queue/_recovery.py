@@ -54,6 +54,7 @@ class Scan:
         counts: entries per state (UPLOADING is always 0).
         held: the entries that have a sidecar, with their state, by seq.
         cleaned: temp files and orphan sidecars deleted.
+        per_bucket: payloads per bucket number (buckets without any are left out).
     """
 
     max_seq: int = 0
@@ -61,6 +62,7 @@ class Scan:
     counts: dict[EntryState, int] = field(default_factory=lambda: dict.fromkeys(EntryState, 0))
     held: dict[int, Entry] = field(default_factory=dict)
     cleaned: int = 0
+    per_bucket: dict[int, int] = field(default_factory=dict)
 
 
 def scan(folder: EntryFolder) -> Scan:
@@ -101,39 +103,48 @@ def _scan_bucket(folder: EntryFolder, bucket: int, bdir: Path, found: Scan) -> N
                 found.counts[EntryState.QUEUED] += 1
             elif name.endswith(SIDECAR_SUFFIX):
                 sidecars.append(name[: -len(SIDECAR_SUFFIX)])
+    kept = len(payloads)
     for stem in sidecars:
         if stem in payloads:
-            _load_held(folder, bdir, stem, found)
+            if not _load_held(folder, bdir, stem, found):
+                kept -= 1
         else:  # the payload was deleted first: the entry is gone
             unlink_if_exists(bdir / (stem + SIDECAR_SUFFIX))
             found.cleaned += 1
             changed = True
     if changed and folder.fsync:
         fsync_dir(bdir)
-    if not payloads:
+    if kept:
+        found.per_bucket[bucket] = kept
+    else:
         folder.prune(bdir)
 
 
-def _load_held(folder: EntryFolder, bdir: Path, stem: str, found: Scan) -> None:
-    """Read an entry with a sidecar (FAILED, DEAD, retried by hand) into ``found.held``."""
+def _load_held(folder: EntryFolder, bdir: Path, stem: str, found: Scan) -> bool:
+    """Read an entry with a sidecar (FAILED, DEAD, retried by hand) into ``found.held``.
+
+    Returns:
+        Whether its payload is still in the queue (``False``: moved aside as corrupt).
+    """
     parsed = parse_stem(stem)
     if parsed is None:  # pragma: no cover - payload names were parsed already
-        return
+        return True
     ref = Ref(bdir, parsed[0], stem)
     try:
         header, _ = read_header(str(ref.payload), ref.report_id)
     except BadEntry as exc:
         _drop_entry(folder, ref, str(exc), found)
-        return
+        return False
     try:
         sidecar = decode_sidecar(ref.sidecar.read_bytes())
     except BadEntry as exc:
         _drop_sidecar(folder, ref, str(exc))
-        return
+        return True
     entry = recovered(entry_from(ref.seq, header, sidecar))
     found.held[ref.seq] = entry
     found.counts[EntryState.QUEUED] -= 1
     found.counts[entry.state] += 1
+    return True
 
 
 def _drop_entry(folder: EntryFolder, ref: Ref, reason: str, found: Scan) -> None:

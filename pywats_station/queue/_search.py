@@ -29,11 +29,13 @@ def find_due(
     now: float,
     exclude: Collection[int],
     limit: int,
+    full: Callable[[], bool] | None = None,
 ) -> list[Entry]:
     """The oldest ``limit`` entries due at ``now``, not in ``exclude`` nor uploading.
 
     Walks from ``ledger.floor`` and moves the floor up to the first payload without a sidecar,
-    so a head of dead letters is passed over once, not on every call.
+    so a head of dead letters is passed over once, not on every call. ``full`` (if given) is
+    asked before each load: ``True`` ends the walk early (the caller's memory budget).
     """
     busy = ledger.busy(exclude)
     held = ledger.due(now, busy, limit)
@@ -41,7 +43,11 @@ def find_due(
     first_fresh: int | None = None
     stopped_at = ledger.next_seq
     for ref in folder.walk(ledger.floor):
-        if len(fresh) >= limit or (len(held) >= limit and ref.seq > held[-1].seq):
+        if (
+            len(fresh) >= limit
+            or (len(held) >= limit and ref.seq > held[-1].seq)
+            or (full is not None and full())
+        ):
             stopped_at = ref.seq
             break
         if ledger.has_sidecar(ref.seq):

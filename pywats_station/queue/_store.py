@@ -183,6 +183,7 @@ class ReportQueue:
             size=found.bytes,
             counts=found.counts,
             held=found.held,
+            per_bucket=found.per_bucket,
         )
         ledger.corrupt, _ = self._folder.scan_corrupt()
         log.info(
@@ -282,7 +283,7 @@ class ReportQueue:
             )
 
     def _added(self, seq: int, created_at: float, file_size: int) -> None:
-        self._ledger.added(file_size)
+        self._ledger.added(seq, file_size)
         if self._oldest_known and self._oldest is None:
             self._oldest = (seq, created_at)
 
@@ -313,6 +314,63 @@ class ReportQueue:
             self._check_open()
             return [self._start(e) for e in self._find_due(now, exclude, limit)]
 
+    def claim(
+        self, now: float, limit: int, exclude: Collection[int] = (), max_bytes: int = 8 << 20
+    ) -> builtins.list[tuple[Entry, bytes]]:
+        """``take`` and ``read`` in one: claim up to ``limit`` due entries with their WSJF bytes.
+
+        Each file is read once, checks included (``take`` then ``read`` opens it twice).
+        Corrupt entries are moved aside and left out; what vanished meanwhile is left out.
+
+        Args:
+            now: the current time (seconds since the epoch).
+            limit: the most entries to claim.
+            exclude: seqs to pass over (positional too, for ``trio.to_thread.run_sync``).
+            max_bytes: stop claiming once this many payload bytes are held (at least one entry
+                is always claimed), so a backlog of big reports does not fill the memory.
+        """
+        with self._lock:
+            self._check_open()
+            loaded: dict[int, tuple[bytes, int]] = {}
+            held_bytes = 0
+
+            def load(ref: Ref) -> Entry | None:
+                nonlocal held_bytes
+                path = self._folder.payload_path(ref.seq, ref.report_id)
+                try:
+                    header, wsjf, file_size = read_payload(path, ref.report_id)
+                except FileNotFoundError:
+                    return None
+                except BadEntry as exc:
+                    self._quarantine(ref, str(exc))
+                    return None
+                loaded[ref.seq] = (wsjf, file_size)
+                held_bytes += len(wsjf)
+                return entry_from(ref.seq, header, None)
+
+            def full() -> bool:
+                return held_bytes >= max_bytes
+
+            due = find_due(self._folder, self._ledger, load, now, exclude, limit, full)
+            out: builtins.list[tuple[Entry, bytes]] = []
+            for entry in due:
+                got = loaded.get(entry.seq)
+                if got is None:  # a FAILED entry due again (the ledger had it): read it now
+                    if out and full():
+                        continue  # over budget: claimed next time
+                    try:
+                        got = self._read_checked(entry)
+                    except (EntryNotFound, CorruptEntry):
+                        continue
+                    held_bytes += len(got[0])
+                    out.append((self._start(entry, got[1]), got[0]))
+                else:
+                    # Loaded just now under the lock: no need to ask the disk again.
+                    new = started(entry)
+                    self._ledger.started(entry, new, got[1])
+                    out.append((new, got[0]))
+            return out
+
     def start(self, entry: Entry) -> Entry:
         """Mark an entry UPLOADING, in memory only (after a crash it is due again).
 
@@ -332,17 +390,22 @@ class ReportQueue:
             CorruptEntry: it failed a check and has been moved to ``corrupt/``.
         """
         self._check_open()
-        ref = self._folder.ref(entry.seq, entry.report_id)
+        return self._read_checked(entry)[0]
+
+    def _read_checked(self, entry: Entry) -> tuple[bytes, int]:
+        """``read``, and the payload file's size."""
+        path = self._folder.payload_path(entry.seq, entry.report_id)
         # A payload is immutable and an open file outlives its deletion: no lock needed to read.
         try:
-            _, wsjf = read_payload(str(ref.payload), entry.report_id)
+            _, wsjf, file_size = read_payload(path, entry.report_id)
         except FileNotFoundError:
-            raise EntryNotFound(f"entry {ref.stem} is no longer in the queue") from None
+            raise EntryNotFound(f"entry {entry.seq} ({entry.report_id}) is gone") from None
         except BadEntry as exc:
+            ref = self._folder.ref(entry.seq, entry.report_id)
             with self._lock:
                 self._quarantine(ref, str(exc))
             raise CorruptEntry(ref.payload.name, str(exc)) from None
-        return wsjf
+        return wsjf, file_size
 
     def complete(self, entry: Entry) -> None:
         """The server accepted the entry: remove it durably.
@@ -367,7 +430,7 @@ class ReportQueue:
             return None
         try:
             self._complete(entry)
-            return self._ledger.stats(self.max_bytes, None).depth
+            return self._ledger.depth()
         finally:
             self._lock.release()
 
@@ -378,13 +441,22 @@ class ReportQueue:
         except EntryNotFound:
             return
         succeeded(current)
+        seq, ledger = entry.seq, self._ledger
+        size = ledger.file_size(seq)
         try:
             # Not made durable: if a power cut brings the entry back, it is sent again and
             # the server overwrites it by id. Saves a directory fsync per upload.
-            self._remove(self._folder.ref(entry.seq, entry.report_id), durable=False)
+            if size is None:  # started without a read that recorded it (take, then start)
+                self._remove(self._folder.ref(seq, entry.report_id), durable=False)
+                return
+            self._folder.unlink_payload(seq, entry.report_id, sidecar=ledger.has_sidecar(seq))
         except BaseException:
-            self._ledger.abandoned(entry.seq)  # still on disk: due again (sent twice, harmless)
+            ledger.abandoned(seq)  # still on disk: due again (sent twice, harmless)
             raise
+        # Gone already or not, the queue counted the file when it was claimed: uncount it.
+        if ledger.removed(seq, size):
+            self._prune(seq)
+        self._forget_oldest(seq)
 
     def fail(
         self,
@@ -633,10 +705,10 @@ class ReportQueue:
 
     # -- internals: changing entries ----------------------------------------------------------
 
-    def _start(self, entry: Entry) -> Entry:
+    def _start(self, entry: Entry, file_size: int | None = None) -> Entry:
         current = self._current(entry)
         new = started(current)
-        self._ledger.started(current, new)
+        self._ledger.started(current, new, file_size)
         return new
 
     def _persist(self, new: Entry) -> None:
@@ -657,10 +729,15 @@ class ReportQueue:
     def _remove(self, ref: Ref, *, durable: bool = True) -> None:
         size = self._folder.remove(ref, durable=durable)
         if size is not None:
-            self._ledger.removed(ref.seq, size)
+            if self._ledger.removed(ref.seq, size):
+                self._prune(ref.seq)
             self._forget_oldest(ref.seq)
-        if ref.bdir.name != bucket_name(self._ledger.next_seq):  # where puts go: keep it
-            self._folder.prune(ref.bdir)
+
+    def _prune(self, seq: int) -> None:
+        """Remove the bucket of ``seq`` if it is empty (the ledger counted it down to zero)."""
+        name = bucket_name(seq)
+        if name != bucket_name(self._ledger.next_seq):  # where puts go: keep it
+            self._folder.prune(self._folder.entries / name)
 
     # -- internals: corruption ----------------------------------------------------------------
 
@@ -689,7 +766,8 @@ class ReportQueue:
         size = self._folder.move_aside(ref, reason)
         if size is not None:  # else removed meanwhile (read() checks without the lock)
             self._ledger.corrupt += 1
-            self._ledger.removed(ref.seq, size)
+            if self._ledger.removed(ref.seq, size):
+                self._prune(ref.seq)
             self._forget_oldest(ref.seq)
 
     def _quarantine_sidecar(self, ref: Ref, reason: str) -> None:

@@ -219,6 +219,109 @@ def test_take_claims_a_batch_atomically(queue: ReportQueue) -> None:
     assert queue.stats().uploading == 5
 
 
+def test_claim_returns_entries_with_their_bytes_each_file_read_once(
+    queue: ReportQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put_n(queue, 5)
+    opened: list[str] = []
+    real_open = open
+
+    def counting_open(file: str, *args: object, **kwargs: object) -> object:
+        opened.append(os.fspath(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    got = queue.claim(NOW, 3)
+    assert [(e.seq, e.state) for e, _ in got] == [(n, EntryState.UPLOADING) for n in (1, 2, 3)]
+    assert [data for _, data in got] == [wsjf(n) for n in (1, 2, 3)]
+    assert len(opened) == 3  # one read per entry: header, checksum and bytes together
+    monkeypatch.undo()
+    assert [e.seq for e, _ in queue.claim(NOW, 3)] == [4, 5]
+    assert queue.claim(NOW, 3) == []
+    for entry, _ in got:
+        queue.complete(entry)
+    s = queue.stats()
+    assert (s.depth, s.uploading, s.queued) == (2, 2, 0)
+    assert len(payload_files(queue.path)) == 2
+
+
+def test_claim_stops_at_its_byte_budget_but_always_claims_one(queue: ReportQueue) -> None:
+    put_n(queue, 6)
+    size = len(wsjf(1))
+    assert [e.seq for e, _ in queue.claim(NOW, 10, (), 2 * size)] == [1, 2]
+    assert [e.seq for e, _ in queue.claim(NOW, 10, (), 1)] == [3]
+    assert [e.seq for e, _ in queue.claim(NOW, 10, (), 10**6)] == [4, 5, 6]
+
+
+def test_claim_includes_failed_entries_that_are_due_again(queue: ReportQueue) -> None:
+    a, _b = put_n(queue, 2)
+    queue.fail(queue.start(a), error="x", now=NOW)
+    [(b_claimed, _)] = queue.claim(NOW, 5)
+    assert b_claimed.seq == 2  # a waits for its backoff
+    later = queue.claim(NOW + 10**6, 5)
+    assert [(e.seq, e.attempts, data) for e, data in later] == [(1, 1, wsjf(1))]
+    queue.complete(later[0][0])
+    assert not list(queue.path.glob("entries/*/*.state"))  # its sidecar went with it
+
+
+def test_claim_sets_a_corrupt_entry_aside_and_goes_on(queue: ReportQueue) -> None:
+    put_n(queue, 3)
+    broken = payload_files(queue.path)[1]
+    broken.write_bytes(broken.read_bytes()[:-3] + b"XYZ")
+    got = queue.claim(NOW, 5)
+    assert [e.seq for e, _ in got] == [1, 3]
+    s = queue.stats()
+    assert (s.corrupt, s.depth) == (1, 2)
+
+
+def test_a_bucket_is_removed_when_its_last_entry_is_uploaded(qpath: Path) -> None:
+    with ReportQueue.open(qpath, fsync=False) as q:
+        put_n(q, 1005)  # bucket 0: seqs 1-999, bucket 1: 1000-1005 (where puts go)
+        buckets = qpath / "entries"
+        done = 0
+        while done < 999:
+            for entry, _ in q.claim(NOW, 100, (), 10**9):
+                if entry.seq < 1000:
+                    assert (buckets / "000000000").is_dir()  # not empty yet
+                    q.complete(entry)
+                    done += 1
+                else:
+                    q.abandon(entry)
+        assert sorted(p.name for p in buckets.iterdir()) == ["000000001"]
+        for entry, _ in q.claim(NOW, 100):
+            q.complete(entry)
+        assert sorted(p.name for p in buckets.iterdir()) == ["000000001"]  # puts go there
+    with ReportQueue.open(qpath, fsync=False) as q:
+        assert q.stats().depth == 0
+
+
+def test_bucket_counts_survive_reopening(qpath: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with ReportQueue.open(qpath, fsync=False) as q:
+        put_n(q, 1003)
+    rmdirs: list[str] = []
+    real_rmdir = os.rmdir
+
+    def counting_rmdir(path: str) -> None:
+        rmdirs.append(os.path.basename(path))
+        real_rmdir(path)
+
+    with ReportQueue.open(qpath, fsync=False) as q:
+        put_n(q, 1000, start=2000)  # seqs 1004-2003: bucket 2 is where puts go now
+        monkeypatch.setattr(os, "rmdir", counting_rmdir)
+        done = 0
+        while done < 1999:
+            for entry, _ in q.claim(NOW, 200, (), 10**9):
+                if entry.seq < 2000:
+                    q.complete(entry)
+                    done += 1
+                else:
+                    q.abandon(entry)
+        # Buckets 0 and 1 were emptied, counted from what the reopened queue found on disk:
+        # each is removed once, with no attempt on a bucket that still has entries.
+        assert rmdirs == ["000000000", "000000001"]
+        assert sorted(p.name for p in (qpath / "entries").iterdir()) == ["000000002"]
+
+
 def test_start_twice_is_refused(queue: ReportQueue) -> None:
     [a] = put_n(queue, 1)
     queue.start(a)
