@@ -98,6 +98,7 @@ class ReportQueue:
         entry = queue.next_due(now)         # or take(): claim a batch atomically
         entry = queue.start(entry)          # UPLOADING, in memory only
         data = queue.read(entry)            # checksum verified; CorruptEntry if not
+                                            # (claim(): take and read a batch in one pass)
         ...                                 # send it
         queue.complete(entry)               # accepted: removed durably
         queue.fail(entry, error=...)        # transient: again after backoff or Retry-After
