@@ -23,7 +23,7 @@ import msgspec
 
 from pywats_station._cli_common import CliError, ExitCode, load_instance_config, paths_of
 
-__all__ = ["cmd_control", "cmd_status", "live_status"]
+__all__ = ["cmd_control", "cmd_status", "daemon_url", "live_status", "open_daemon_client"]
 
 log = logging.getLogger("pywats_station.cli")
 
@@ -49,18 +49,41 @@ def _client_ssl(url: str, config: Any, base_dir: Path) -> ssl.SSLContext | None:
     return context
 
 
+def open_daemon_client(paths: Any, url: str, config: Any) -> Any:
+    """A connected ``BlockingClient`` to the daemon's channel at ``url``; the caller closes it.
+
+    Raises:
+        ControlError, ControlTokenError, OSError, TimeoutError, ValueError: it cannot be used.
+    """
+    from pywats_station.control import BlockingClient, read_control_token
+
+    token = read_control_token(paths.control_token_file)
+    options: dict[str, Any] = {"connect_timeout": _TIMEOUT}
+    context = _client_ssl(url, config, paths.config_file.parent)
+    if context is not None:
+        options["ssl_context"] = context
+    client = BlockingClient(url, token, timeout=_TIMEOUT, **options)
+    client.open()
+    return client
+
+
+def daemon_url(paths: Any) -> str | None:
+    """The running daemon's control channel URL from its status file, if it is listening."""
+    from pywats_station.status import read_status
+
+    snapshot = read_status(paths)
+    control = (snapshot.control or {}) if snapshot is not None else {}
+    url = control.get("url")
+    return url if isinstance(url, str) and control.get("state") == "listening" else None
+
+
 def live_status(paths: Any, url: str, config: Any) -> dict[str, Any] | None:
     """``station.status`` with the converters, over the control channel; ``None`` if it fails."""
-    from pywats_station.control import BlockingClient, ControlError, read_control_token
+    from pywats_station.control import ControlError
     from pywats_station.control.auth import ControlTokenError
 
     try:
-        token = read_control_token(paths.control_token_file)
-        options: dict[str, Any] = {"connect_timeout": _TIMEOUT}
-        context = _client_ssl(url, config, paths.config_file.parent)
-        if context is not None:
-            options["ssl_context"] = context
-        with BlockingClient(url, token, timeout=_TIMEOUT, **options) as client:
+        with contextlib.closing(open_daemon_client(paths, url, config)) as client:
             status: dict[str, Any] = client.call("station.status")
             status["converters"] = client.call("converters.list")["converters"]
             return status

@@ -7,7 +7,8 @@ Exit codes (stable, documented in ``docs/operations.md``):
 1      unexpected error
 2      usage error (bad arguments)
 3      configuration missing or invalid
-4      another daemon of this instance is running (queue locked)
+4      the queue is locked: another daemon of this instance runs (`run`), or
+       the running daemon's control channel does not answer (`queue …`)
 5      server unreachable
 6      the server refused the token
 7      the server rejected the report
@@ -30,12 +31,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from pywats import __version__
-from pywats_station._cli_common import CliError, ExitCode, dump
+from pywats_station._cli_common import CliError, ExitCode
 from pywats_station._cli_common import load_instance_config as _config
 from pywats_station._cli_common import paths_of as _paths
+from pywats_station._cli_queue import cmd_queue
 from pywats_station._cli_status import cmd_control, cmd_status
 
 __all__ = ["ExitCode", "main"]
@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "login": _cmd_login,
         "logout": _cmd_logout,
         "config": _cmd_config,
-        "queue": _cmd_queue,
+        "queue": cmd_queue,
         "send-test-report": _cmd_send_test_report,
         "convert": _cmd_convert,
         "converters": _cmd_converters,
@@ -259,67 +259,6 @@ def _cmd_config(args: argparse.Namespace) -> int:
         return ExitCode.OK
     print(json.dumps(redacted(config), indent=2))
     return ExitCode.OK
-
-
-# --- queue ----------------------------------------------------------------------------------
-
-
-def _open_queue(paths: Any) -> Any:
-    from pywats_station.queue import QueueLocked, ReportQueue
-
-    config = _config(paths, required=False)
-    queue_dir = config.queue.directory(paths)
-    try:
-        return ReportQueue.open(queue_dir, max_bytes=config.queue.max_bytes)
-    except QueueLocked as exc:
-        raise CliError(
-            f"{exc}; the daemon is running: stop it, or use the control channel",
-            ExitCode.LOCKED,
-        ) from exc
-
-
-def _cmd_queue(args: argparse.Namespace) -> int:
-    from pywats_station.queue import EntryNotFound, EntryState
-
-    paths = _paths(args)
-    with _open_queue(paths) as queue:
-        action = args.queue_command
-        try:
-            if action == "list":
-                state = EntryState(args.state) if args.state else None
-                entries = queue.list(state=state, offset=args.offset, limit=args.limit)
-                if args.json:
-                    dump(entries)
-                else:
-                    for e in entries:
-                        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created_at))
-                        note = e.dead_reason or e.last_error or ""
-                        note = note.splitlines()[0] if note else ""
-                        print(f"{e.seq:>8} {e.report_id} {e.state.value:<8} {when} {note}")
-                return ExitCode.OK
-            if action == "show":
-                entry = queue.show(args.entry)
-                if args.json:
-                    dump(entry)
-                else:
-                    for key, value in msgspec.to_builtins(entry).items():
-                        print(f"{key}: {value}")
-                return ExitCode.OK
-            if action == "retry":
-                print(f"{queue.retry(args.selector)} entries queued again")
-                return ExitCode.OK
-            if action == "purge":
-                if not args.yes and sys.stdin.isatty():
-                    answer = input(f"delete {args.selector!r} from the queue for good? [y/N] ")
-                    if answer.strip().lower() not in ("y", "yes"):
-                        return ExitCode.OK
-                print(f"{queue.purge(args.selector)} entries deleted")
-                return ExitCode.OK
-            report = queue.verify()
-            dump(report)
-            return ExitCode.OK
-        except EntryNotFound as exc:
-            raise CliError(str(exc), ExitCode.NOT_FOUND) from exc
 
 
 # --- send-test-report -----------------------------------------------------------------------

@@ -221,6 +221,13 @@ def register_station_methods(registry: Registry, daemon: Daemon) -> None:
         log.warning("control: %d queue entries purged (%s)", count, params.selector)
         return m.QueueCountResult(count=count)
 
+    @registry.implement(m.QUEUE_VERIFY)
+    async def queue_verify(ctx: CallContext, params: m.NoParams) -> m.QueueVerifyResult:
+        report = await trio.to_thread.run_sync(queue.verify)
+        if report.corrupt:
+            log.warning("control: queue verify set %d corrupt entries aside", report.corrupt)
+        return m.QueueVerifyResult(ok=report.ok, corrupt=report.corrupt, orphans=report.orphans)
+
 
 def register_service_methods(registry: Registry, daemon: Daemon) -> None:
     """Register ``connection.test``, ``reports.send_test`` and ``logs.tail`` for ``daemon``."""

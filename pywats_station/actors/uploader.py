@@ -42,6 +42,7 @@ log = logging.getLogger("pywats_station.uploader")
 PERMANENT_STATUSES = frozenset({400, 409, 410, 413, 415, 422})
 _IDLE_POLL = 5.0  # seconds between queue looks when nothing wakes us (a safety net only)
 _BATCH_BYTES = 8 * 1024 * 1024  # payload bytes one claim may hold in memory
+_SETTLE_RETRY = 0.05  # seconds before the feeder tries again to remove uploaded entries
 
 Publish = Callable[[str, msgspec.Struct], None]
 
@@ -132,7 +133,7 @@ async def _feed(
         )
         _settle(ctx, in_flight)  # what was accepted while the walk held the queue
         if not claimed:
-            await _wait_for_work(queue, runtime, ctx.clock)
+            await _wait_for_work(ctx)
             continue
         for entry, _ in claimed:
             in_flight[entry.seq] = entry
@@ -140,11 +141,15 @@ async def _feed(
             await send.send(item)
 
 
-async def _wait_for_work(queue: ReportQueue, runtime: Runtime, clock: Callable[[], float]) -> None:
-    wakeup = queue.next_wakeup()
-    timeout = _IDLE_POLL if wakeup is None else max(0.0, min(_IDLE_POLL, wakeup - clock()))
+async def _wait_for_work(ctx: _Context) -> None:
+    wakeup = ctx.queue.next_wakeup()
+    timeout = _IDLE_POLL if wakeup is None else max(0.0, min(_IDLE_POLL, wakeup - ctx.clock()))
+    if ctx.accepted:
+        # Uploaded entries still wait for removal (someone held the queue's lock): look again
+        # soon, or a status would count them and a restart would send them again.
+        timeout = min(timeout, _SETTLE_RETRY)
     with trio.move_on_after(timeout):
-        await runtime.queue_changed.wait()
+        await ctx.runtime.queue_changed.wait()
 
 
 class _Context:
@@ -183,6 +188,8 @@ async def _worker(
                 continue
             ctx.accepted.append((entry, trio.current_time() - started))
             _settle(ctx, in_flight)
+            if ctx.accepted:  # the queue was busy: the feeder settles them after its next look
+                ctx.runtime.wake_uploader()
 
 
 def _settle(ctx: _Context, in_flight: dict[int, Entry]) -> None:

@@ -61,6 +61,7 @@ from pywats_station.control.models import (
     QueueRetryParams,
     QueueShowParams,
     QueueShowResult,
+    QueueVerifyResult,
     ReportHeader,
     SendTestParams,
     SendTestResult,
@@ -114,6 +115,7 @@ __all__ = [
     "QUEUE_PURGE",
     "QUEUE_RETRY",
     "QUEUE_SHOW",
+    "QUEUE_VERIFY",
     "QueueCountResult",
     "QueueEntry",
     "QueueListParams",
@@ -123,6 +125,7 @@ __all__ = [
     "QueueShowParams",
     "QueueShowResult",
     "QueueStats",
+    "QueueVerifyResult",
     "REPORTS_SEND_TEST",
     "RPC_DISCOVER",
     "ReportHeader",
@@ -215,6 +218,13 @@ QUEUE_PURGE: Final = MethodSpec(
     "Delete entries for good (reports that must never be sent).",
     errors=(NotFound,),
 )
+QUEUE_VERIFY: Final = MethodSpec(
+    "queue.verify",
+    NoParams,
+    QueueVerifyResult,
+    "Check every entry's checksum; set corrupt ones aside.",
+    "Reads every queued report, so it takes a while on a big backlog; uploads go on meanwhile.",
+)
 CONVERTERS_LIST: Final = MethodSpec(
     "converters.list", NoParams, ConvertersListResult, "Every configured converter and its state."
 )
@@ -297,6 +307,7 @@ _METHODS: Final = (
     QUEUE_SHOW,
     QUEUE_RETRY,
     QUEUE_PURGE,
+    QUEUE_VERIFY,
     CONVERTERS_LIST,
     CONVERTERS_ENABLE,
     CONVERTERS_DISABLE,

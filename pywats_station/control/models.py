@@ -264,6 +264,20 @@ class QueueCountResult(Result, kw_only=True):
     count: int
 
 
+class QueueVerifyResult(Result, kw_only=True):
+    """What a full check of the queue found.
+
+    Attributes:
+        ok: Entries whose files passed every check.
+        corrupt: Entries (or their state files) moved to the queue's ``corrupt/`` folder.
+        orphans: Leftover temp files and state files without a payload, deleted.
+    """
+
+    ok: int
+    corrupt: int
+    orphans: int
+
+
 # --- converters -------------------------------------------------------------------------------
 
 

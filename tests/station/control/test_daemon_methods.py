@@ -95,10 +95,18 @@ async def test_queue_list_show_retry_purge(tmp_path: Path) -> None:
                 await client.call(method, params)
             assert caught.value.code == ErrorCode.NOT_FOUND, method
 
+        assert await client.call("queue.verify") == {"ok": 2, "corrupt": 0, "orphans": 0}
+        # A flipped byte in the second dead letter: verify sets it aside, the first stays.
+        second = daemon.queue.path / "entries"
+        [broken] = [f for f in second.glob("*/*.wsjf") if page.entries[1].report_id in f.name]
+        broken.write_bytes(broken.read_bytes()[:-2] + b"!}")
+        assert await client.call("queue.verify") == {"ok": 1, "corrupt": 1, "orphans": 0}
+        assert daemon.queue.stats().corrupt == 1
+
         retried = await client.call("queue.retry", {"selector": "dead"})
-        assert retried == {"count": 2}
+        assert retried == {"count": 1}
         assert daemon.queue.stats().dead == 0
-        await wait_until(lambda: len(station.fake.reports) == 3, what="the retried uploads")
+        await wait_until(lambda: len(station.fake.reports) == 2, what="the retried upload")
 
         station.fake.faults.reject_submits("still wrong", count=1)
         (station.inbox / "again.json").write_bytes(make_report(9)[1])

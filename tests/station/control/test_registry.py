@@ -74,7 +74,7 @@ def test_catalogue_is_complete_and_consistent() -> None:
     assert len(names) == len(set(names))
     expected = {
         "station.status", "station.tree", "queue.list", "queue.show", "queue.retry",
-        "queue.purge", "converters.list", "converters.enable", "converters.disable",
+        "queue.purge", "queue.verify", "converters.list", "converters.enable", "converters.disable",
         "converters.restart", "converters.convert_file", "config.get", "config.set",
         "connection.test", "reports.send_test", "logs.tail", "events.subscribe",
         "events.unsubscribe", "rpc.discover", "station.ping", "auth.login",

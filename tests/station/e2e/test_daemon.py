@@ -190,3 +190,51 @@ def test_status_and_queue_commands_without_a_daemon(station: Station) -> None:
     with ReportQueue.open(station.queue_dir) as queue:
         assert queue.stats().queued == 3
         assert all(e.state is EntryState.QUEUED for e in queue.list())
+
+
+def test_queue_commands_go_through_the_daemon_while_it_runs(
+    station: Station, server: EmulatorProcess
+) -> None:
+    good = [make_report(i) for i in range(3)]
+    bad_id, bad = make_report(77, process_code=12345)  # the server refuses it: a dead letter
+    station.enqueue([*good, (bad_id, bad)])
+    station.start()
+    wait_for(lambda: station.status()["queue"]["dead"] == 1, what="one dead letter")
+    wait_for(lambda: len(server_ids(server)) == 3, what="the good reports")
+
+    # The daemon holds the queue's lock: every command is answered over its control channel.
+    [dead] = json.loads(station.cli("queue", "list", "--state", "dead", "--json").stdout)
+    assert (dead["report_id"], dead["state"], dead["attempts"]) == (bad_id, "dead", 1)
+    assert "12345 is not a known process" in dead["dead_reason"]
+    text = station.cli("queue", "list").stdout
+    assert f"{bad_id} dead" in text
+
+    shown = json.loads(station.cli("queue", "show", bad_id, "--json").stdout)
+    assert shown["entry"]["seq"] == dead["seq"]
+    assert shown["report"]["process_code"] == 12345  # read from the queued report itself
+    assert "report.serial_number:" in station.cli("queue", "show", str(dead["seq"])).stdout
+
+    assert json.loads(station.cli("queue", "verify").stdout) == {
+        "ok": 1,
+        "corrupt": 0,
+        "orphans": 0,
+    }
+    missing = station.cli("queue", "show", "no-such-entry", check=False)
+    assert (missing.returncode, "no queue entry" in missing.stderr) == (8, True)
+
+    # Retried while running: the uploader sends it again at once; still refused, dead again.
+    assert station.cli("queue", "retry", "dead").stdout.startswith("1 ")
+    wait_for(
+        lambda: (
+            json.loads(station.cli("queue", "show", bad_id, "--json").stdout)["entry"]["attempts"]
+            == 2
+        ),
+        what="a second attempt",
+    )
+    assert station.cli("queue", "purge", bad_id, "--yes").stdout.startswith("1 ")
+    wait_for(lambda: station.status()["queue"]["dead"] == 0, what="the purge")
+    assert station.cli("queue", "list").stdout.strip() == "no entries"
+    assert station.stop() == 0
+    with ReportQueue.open(station.queue_dir) as queue:
+        assert queue.stats().depth == 0
+        assert queue.stats().dead == 0

@@ -1,0 +1,131 @@
+"""The uploader actor in-process: a real queue on disk, the emulator as the client's transport.
+
+The real daemon process is exercised in ``e2e/``; these tests reach into timing a process
+cannot show: what the uploader does while another thread holds the queue's lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+
+import msgspec
+import pytest
+import trio
+
+from pywats import AsyncWATS, RetryPolicy
+from pywats.testing import FakeWATS
+from pywats.testing.pytest_plugin import BASE_URL as URL
+from pywats.testing.pytest_plugin import TOKEN, fake_wats
+from pywats_station._supervisor import ChildSpec, Supervisor
+from pywats_station.actors.uploader import run_uploader
+from pywats_station.control.events import ReportUploaded
+from pywats_station.queue import ReportQueue
+from pywats_station.runtime import Runtime
+from tests.station.e2e.harness import make_report as report
+
+pytestmark = pytest.mark.trio
+
+# The plugin's fixture, imported by name (``pytest_plugins`` belongs in a rootdir conftest).
+fake = fake_wats
+
+
+@pytest.fixture
+def queue(tmp_path: Path) -> Iterator[ReportQueue]:
+    with ReportQueue.open(tmp_path / "queue", fsync=False) as q:
+        yield q
+
+
+def stored_ids(fake: FakeWATS) -> set[str]:
+    return {
+        str(e.report_id).lower()
+        for e in fake.log
+        if e.method == "POST" and e.status == 200 and e.report_id
+    }
+
+
+class Uploader:
+    """``run_uploader`` under a supervisor, with the events it publishes."""
+
+    def __init__(self, queue: ReportQueue, fake: FakeWATS) -> None:
+        self.queue = queue
+        self.api = AsyncWATS(URL, TOKEN, transport=fake, retry=RetryPolicy(base_delay=0.0))
+        self.runtime = Runtime(instance="test", station_name="UP", server_url=URL)
+        self.runtime.online.set()
+        self.events: list[tuple[str, msgspec.Struct]] = []
+        run = partial(
+            run_uploader,
+            queue,
+            self.api,
+            self.runtime,
+            workers=4,
+            publish=lambda event, payload: self.events.append((event, payload)),
+        )
+        self.tree = Supervisor("test", [ChildSpec("uploader", run)])
+
+    async def wait_until(self, check: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
+        with trio.move_on_after(seconds):
+            while not check():  # noqa: ASYNC110 - state changed by other threads too
+                await trio.sleep(0.01)
+            return
+        pytest.fail(f"not within {seconds} s: {what}")
+
+
+async def test_every_queued_report_is_uploaded_once_and_removed(
+    queue: ReportQueue, fake: FakeWATS
+) -> None:
+    reports = [report(n) for n in range(60)]
+    for report_id, data in reports:
+        queue.put(report_id, data)
+    up = Uploader(queue, fake)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(up.tree.run)
+        await up.wait_until(lambda: queue.depth() == 0, "an empty queue")
+        await up.tree.stop()
+    assert stored_ids(fake) == {i.lower() for i, _ in reports}
+    assert sum(e.method == "POST" for e in fake.log) == 60  # each sent once
+    uploaded = [p for name, p in up.events if isinstance(p, ReportUploaded)]
+    assert {name for name, _ in up.events} == {"report_uploaded"}
+    assert sorted(p.report_id for p in uploaded) == sorted(i for i, _ in reports)
+    assert up.runtime.counters.uploaded == 60
+    assert not list(queue.path.glob("entries/*/*"))
+
+
+async def test_an_upload_accepted_while_the_queue_is_busy_is_removed_once_it_is_free(
+    queue: ReportQueue, fake: FakeWATS
+) -> None:
+    report_id, data = report(1)
+    queue.put(report_id, data)
+    fake.faults.latency(0.5, match="/report")  # the answer comes while the lock is taken
+    up = Uploader(queue, fake)
+    release, holding = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:  # what a long `queue.list` for the TUI or a verify does
+        with queue._lock:
+            holding.set()
+            release.wait()
+
+    holder = threading.Thread(target=hold_the_lock)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(up.tree.run)
+            # The entry is claimed and on its way; the feeder found nothing else and waits.
+            await up.wait_until(lambda: stored_ids(fake) == {report_id.lower()}, "the submit")
+            holder.start()
+            await trio.to_thread.run_sync(holding.wait)
+            await trio.sleep(0.7)  # the server's answer arrives now: the queue is busy
+            assert up.runtime.counters.uploaded == 0  # accepted, not yet removed
+            release.set()
+            # Nothing else happens in the queue: the uploader has to come back by itself, well
+            # before its idle poll (5 s).
+            await up.wait_until(lambda: up.runtime.counters.uploaded == 1, "the removal", 1.0)
+            assert queue.depth() == 0
+            await up.tree.stop()
+    finally:
+        release.set()
+        if holder.is_alive():
+            holder.join()
+    assert sum(e.method == "POST" for e in fake.log) == 1
+    assert not list(queue.path.glob("entries/*/*"))
