@@ -23,6 +23,8 @@ from pywats_station._cli_common import CliError, ExitCode, load_instance_config,
 
 __all__ = ["cmd_queue"]
 
+_TIMES = frozenset({"created_at", "next_attempt_at"})  # seconds since the epoch in the data
+
 
 class _Queue(Protocol):
     """What the commands need, from the queue itself or from the daemon; plain JSON values."""
@@ -182,19 +184,25 @@ def _run(args: argparse.Namespace, queue: _Queue) -> int:
             print(json.dumps(shown, indent=2))
             return ExitCode.OK
         for key, value in shown["entry"].items():
-            print(f"{key}: {value}")
+            if key in _TIMES and isinstance(value, (int, float)):
+                value = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(value))
+            print(f"{key}: {'-' if value is None else value}")
         for key, value in (shown.get("report") or {}).items():
             print(f"report.{key}: {value}")
         return ExitCode.OK
     if action == "retry":
-        print(f"{queue.retry(args.selector)} entries queued again")
+        print(f"{_entries(queue.retry(args.selector))} queued again")
         return ExitCode.OK
     if action == "purge":
         if not args.yes and sys.stdin.isatty():
             answer = input(f"delete {args.selector!r} from the queue for good? [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 return ExitCode.OK
-        print(f"{queue.purge(args.selector)} entries deleted")
+        print(f"{_entries(queue.purge(args.selector))} deleted")
         return ExitCode.OK
     print(json.dumps(queue.verify(), indent=2))
     return ExitCode.OK
+
+
+def _entries(count: int) -> str:
+    return f"{count} entry" if count == 1 else f"{count} entries"

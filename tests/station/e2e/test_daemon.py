@@ -113,7 +113,7 @@ def test_a_rejected_report_goes_to_the_dead_letter_and_the_rest_flow(
     assert dead["state"] == "dead"
     assert "12345 is not a known process" in dead["dead_reason"]
     # A human fixes the cause and retries: here the server learns the process.
-    assert station.cli("queue", "retry", "dead").stdout.startswith("1 ")
+    assert station.cli("queue", "retry", "dead").stdout == "1 entry queued again\n"
 
 
 def test_second_daemon_of_an_instance_is_refused(station: Station) -> None:
@@ -212,7 +212,10 @@ def test_queue_commands_go_through_the_daemon_while_it_runs(
     shown = json.loads(station.cli("queue", "show", bad_id, "--json").stdout)
     assert shown["entry"]["seq"] == dead["seq"]
     assert shown["report"]["process_code"] == 12345  # read from the queued report itself
-    assert "report.serial_number:" in station.cli("queue", "show", str(dead["seq"])).stdout
+    text = station.cli("queue", "show", str(dead["seq"])).stdout
+    assert "report.serial_number: E2E-000077\n" in text
+    assert "next_attempt_at: -\n" in text
+    assert "created_at: 20" in text  # a date, not seconds since 1970
 
     assert json.loads(station.cli("queue", "verify").stdout) == {
         "ok": 1,
@@ -223,7 +226,7 @@ def test_queue_commands_go_through_the_daemon_while_it_runs(
     assert (missing.returncode, "no queue entry" in missing.stderr) == (8, True)
 
     # Retried while running: the uploader sends it again at once; still refused, dead again.
-    assert station.cli("queue", "retry", "dead").stdout.startswith("1 ")
+    assert station.cli("queue", "retry", "dead").stdout == "1 entry queued again\n"
     wait_for(
         lambda: (
             json.loads(station.cli("queue", "show", bad_id, "--json").stdout)["entry"]["attempts"]
@@ -231,7 +234,7 @@ def test_queue_commands_go_through_the_daemon_while_it_runs(
         ),
         what="a second attempt",
     )
-    assert station.cli("queue", "purge", bad_id, "--yes").stdout.startswith("1 ")
+    assert station.cli("queue", "purge", bad_id, "--yes").stdout == "1 entry deleted\n"
     wait_for(lambda: station.status()["queue"]["dead"] == 0, what="the purge")
     assert station.cli("queue", "list").stdout.strip() == "no entries"
     assert station.stop() == 0
