@@ -253,11 +253,32 @@ def _cmd_config(args: argparse.Namespace) -> int:
         atomic_write(paths.config_file, default_config_text(paths).encode("utf-8"), mode=0o644)
         print(f"wrote {paths.config_file}")
         return ExitCode.OK
-    config = _config(paths)
     if action == "check":
+        return _check_config(paths)
+    config = _config(paths)
+    print(json.dumps(redacted(config), indent=2))
+    return ExitCode.OK
+
+
+def _check_config(paths: Any) -> int:
+    """``config check``: errors exit 3 (as everywhere); warnings are listed, not only logged."""
+    from pywats_station.config import ConfigError, read_config
+
+    if not paths.config_file.exists():
+        _config(paths)  # the usual "no configuration … config init" error
+    try:
+        loaded = read_config(paths.config_file)
+    except ConfigError as exc:
+        raise CliError(
+            f"invalid configuration {paths.config_file}:\n{exc}", ExitCode.CONFIG
+        ) from exc
+    if not loaded.warnings:
         print(f"{paths.config_file}: OK")
         return ExitCode.OK
-    print(json.dumps(redacted(config), indent=2))
+    count = len(loaded.warnings)
+    print(f"{paths.config_file}: OK, with {count} warning{'s' if count > 1 else ''}:")
+    for warning in loaded.warnings:
+        print(f"  {warning}")
     return ExitCode.OK
 
 

@@ -21,6 +21,7 @@ text. This module is the opposite:
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import os
@@ -188,7 +189,10 @@ def _decode_struct(cls: Any, raw: object, key: str, problems: list[ConfigProblem
         sub = _join(key, name)
         info = fields.get(name)
         if info is None:
-            problems.append(ConfigProblem(sub, "unknown key (ignored)", "warning"))
+            # A typo is the usual cause: name the key that was probably meant.
+            close = difflib.get_close_matches(name, fields, n=1, cutoff=0.75)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(ConfigProblem(sub, f"unknown key (ignored){hint}", "warning"))
             continue
         try:
             values[info.name] = _decode_value(info.type, value, sub, problems)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -319,6 +322,46 @@ def test_unknown_keys_are_tolerated_and_reported(
     with caplog.at_level(logging.WARNING, logger="pywats_station.config"):
         load_config(tmp_path / "config.toml", env={})
     assert "server.proxy: unknown key" in caplog.text
+
+
+def test_a_misspelt_key_names_the_key_that_was_probably_meant(tmp_path: Path) -> None:
+    text = "[queue]\nupload_workerz = 8\nmax_byte = 5\n[station]\ncolour = 1\n"
+    loaded = read_config(write(tmp_path, text), env={})
+    assert [str(w) for w in loaded.warnings] == [
+        "queue.upload_workerz: unknown key (ignored); did you mean 'upload_workers'?",
+        "queue.max_byte: unknown key (ignored); did you mean 'max_bytes'?",
+        "station.colour: unknown key (ignored)",  # nothing close: no guess
+    ]
+
+
+def test_config_check_lists_the_warnings(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "PYWATS_STATION_HOME": str(home)}
+    env.pop("PYWATS_INSTANCE", None)
+    env.pop("PYWATS_SERVER_URL", None)
+
+    def check() -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "pywats_station", "config", "check"]
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+    missing = check()
+    assert missing.returncode == 3
+    assert "config init" in missing.stderr
+    config = home / "config" / "default" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[station]\nname = "s1"\n', encoding="utf-8")
+    assert check().stdout == f"{config}: OK\n"
+    config.write_text('[station]\nnme = "s1"\n', encoding="utf-8")
+    warned = check()
+    assert (warned.returncode, warned.stdout) == (
+        0,
+        f"{config}: OK, with 1 warning:\n"
+        "  station.nme: unknown key (ignored); did you mean 'name'?\n",
+    )
+    config.write_text("[queue]\nupload_workers = 0\n", encoding="utf-8")
+    bad = check()
+    assert bad.returncode == 3
+    assert "queue.upload_workers: must be 1-64; got 0" in bad.stderr
 
 
 def test_plain_token_in_a_readable_file_is_warned_about(tmp_path: Path) -> None:
