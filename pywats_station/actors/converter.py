@@ -77,13 +77,17 @@ _QUEUE_FULL_RETRY = 5.0
 _ID_NAMESPACE = uuid.UUID("6f1c1f4e-3a53-4d43-9a37-0f6a5f0c2b1e")
 
 
+class _WatchFolderLost(Exception):
+    """The watch folder is no longer there (renamed, deleted, unmounted)."""
+
+
 class ConverterStats(msgspec.Struct, kw_only=True):
     """What one converter has done (status, control channel)."""
 
     name: str
     kind: str
     type: str
-    state: str = "starting"  # starting | watching | scheduled | broken | disabled
+    state: str = "starting"  # starting | watching | waiting | scheduled | broken | disabled
     error: str | None = None  # why it is broken
     converted: int = 0
     failed: int = 0
@@ -213,18 +217,32 @@ class _Worker:
         # Started at once: a folder that is not there yet must not hold up the other actors.
         task_status.started()
         while True:
+            watch, done, error = await self._wait_for_folders()
             try:
-                watch, done, error = await trio.to_thread.run_sync(self._prepare_folders)
-                break
+                await self._watch(watch, done, error)
+            except _WatchFolderLost as exc:
+                # Renamed, deleted, or a share unmounted under it: start over on the folder that
+                # is (or will be) at that path, with a new watcher (the old one follows the
+                # moved folder, or nothing).
+                self.stats.state, self.stats.error = "waiting", f"watch folder lost: {exc}"
+                self.log.warning("%s: watch folder %s lost (%s)", self.cfg.name, watch, exc)
+
+    async def _wait_for_folders(self) -> tuple[Path, Path, Path]:
+        while True:
+            try:
+                folders = await trio.to_thread.run_sync(self._prepare_folders)
             except OSError as exc:
                 # A folder that cannot be created (permissions, a share not mounted): say so
                 # and try again, instead of a restart loop that would take the others down.
                 self.stats.state, self.stats.error = "waiting", f"folders unavailable: {exc}"
                 self.log.error("%s: %s; retrying in %.0f s", self.cfg.name, exc, _RESCAN)
                 await trio.sleep(_RESCAN)
-        self.stats.error = None
+            else:
+                self.stats.state, self.stats.error = "watching", None
+                return folders
+
+    async def _watch(self, watch: Path, done: Path, error: Path) -> None:
         kick = trio.Event()
-        self.stats.state = "watching"
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._watch_events, watch, lambda: kick.set())
             while True:
@@ -292,7 +310,9 @@ class _Worker:
         out: list[tuple[Path, SourceState]] = []
         try:
             entries = list(watch.iterdir())
-        except OSError as exc:
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise _WatchFolderLost(exc.strerror or str(exc)) from None
+        except OSError as exc:  # e.g. permissions changed, a share hiccup: try again later
             self.log.warning("cannot list %s: %s", watch, exc)
             return out
         for entry in entries:

@@ -147,6 +147,35 @@ class Exits(FileConverter):
 """
 
 
+def test_a_renamed_watch_folder_is_recreated_and_watched_again(
+    tmp_path: Path, server: EmulatorProcess
+) -> None:
+    inbox = tmp_path / "in"
+    station = Station(tmp_path / "home", server)
+    station.write_config(converter("wsjf", "wsjf", inbox))
+    station.start()
+    try:
+        first_id, first = make_report(1)
+        wait_for(inbox.is_dir, what="the watch folder")
+        (inbox / "first.json").write_bytes(first)
+        wait_for(lambda: first_id in server_ids(server), what="the first report")
+        inbox.rename(tmp_path / "in-old")  # someone tidies up (or a share is remounted)
+        # The daemon puts the folder back and watches the new one: a file dropped there is
+        # converted at once, not at the next safety-net rescan (every 10 s).
+        wait_for(lambda: (inbox / "Done").is_dir(), timeout=15, what="the folder back")
+        wait_for(lambda: station.status()["converters"][0]["state"] == "watching", what="watching")
+        second_id, second = make_report(2)
+        dropped = time.monotonic()
+        (inbox / "second.json").write_bytes(second)
+        wait_for(lambda: second_id in server_ids(server), timeout=30, what="the second report")
+        assert time.monotonic() - dropped < 8.0
+        assert files(inbox / "Done") == ["second.json"]
+        assert files(tmp_path / "in-old" / "Done") == ["first.json"]
+        assert station.running()
+    finally:
+        assert station.stop() == 0
+
+
 def test_raising_hanging_and_exiting_converters_are_contained(
     tmp_path: Path, server: EmulatorProcess
 ) -> None:
