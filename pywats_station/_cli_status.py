@@ -67,11 +67,11 @@ def open_daemon_client(paths: Any, url: str, config: Any) -> Any:
     return client
 
 
-def daemon_url(paths: Any) -> str | None:
+def daemon_url(paths: Any, snapshot: Any = None) -> str | None:
     """The running daemon's control channel URL from its status file, if it is listening."""
     from pywats_station.status import read_status
 
-    snapshot = read_status(paths)
+    snapshot = snapshot if snapshot is not None else read_status(paths)
     control = (snapshot.control or {}) if snapshot is not None else {}
     url = control.get("url")
     return url if isinstance(url, str) and control.get("state") == "listening" else None
@@ -122,9 +122,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         }
     else:
         data = {"running": True, **msgspec.to_builtins(snapshot), "source": "status_file"}
-        control = snapshot.control or {}
-        url = control.get("url")
-        if isinstance(url, str) and control.get("state") == "listening":
+        url = daemon_url(paths, snapshot)
+        if url is not None:
             config = load_instance_config(paths, required=False)
             live = live_status(paths, url, config)
             if live is not None:
