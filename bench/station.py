@@ -247,6 +247,7 @@ class Daemon:
     workers: int = 4
     queue_path: Path | None = None  # None: the instance's own queue folder
     unthrottled: bool = False
+    extra_config: str = ""  # TOML appended to the generated config (e.g. converters)
     process: subprocess.Popen[bytes] | None = None
     started: float = 0.0  # perf_counter() just before the process was created
     started_wall: float = 0.0  # time.time() at the same moment, to compare with the emulator
@@ -284,11 +285,12 @@ class Daemon:
             'location = "Lab"',
             "[queue]",
             f"upload_workers = {self.workers}",
+            *([f'path = "{self.queue_path}"'] if self.queue_path is not None else []),
             "[control]",
             'listen = "127.0.0.1:0"',
         ]
-        if self.queue_path is not None:
-            lines.append(f'path = "{self.queue_path}"')
+        if self.extra_config:
+            lines.append(self.extra_config)
         config = self.paths.config_file
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -325,14 +327,24 @@ class Daemon:
         """Whether the process is alive."""
         return self.process is not None and self.process.poll() is None
 
-    def connection(self) -> str | None:
-        """The connection state the daemon last published in its status file."""
+    def status(self) -> dict[str, Any]:
+        """The daemon's status file ({} before it is written)."""
         try:
             data = msgspec.json.decode(status_file(self.paths).read_bytes())
         except (FileNotFoundError, msgspec.DecodeError):
-            return None
-        state = data.get("connection") if isinstance(data, dict) else None
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def connection(self) -> str | None:
+        """The connection state the daemon last published in its status file."""
+        state = self.status().get("connection")
         return str(state) if state is not None else None
+
+    def queue_depth(self) -> int | None:
+        """The queue depth the daemon last published in its status file."""
+        queue = self.status().get("queue")
+        depth = queue.get("depth") if isinstance(queue, dict) else None
+        return depth if isinstance(depth, int) else None
 
     def wait_online(self, timeout: float = 30.0) -> None:
         """Wait until the status file says ``online`` (it is rewritten every 2 s)."""
@@ -749,10 +761,14 @@ def idle_run(
     settings: Settings,
     *,
     queue_path: Path | None = None,
+    depth: int = 0,
     online: bool = False,
     measure: bool = True,
 ) -> Idle:
-    """Start a daemon, time READY=1, (if ``measure``) settle and read its memory, SIGTERM it."""
+    """Start a daemon, time READY=1, (if ``measure``) settle and read its memory, SIGTERM it.
+
+    ``depth``: the entries in its queue (``queue_path``, or its own empty one), checked.
+    """
     daemon = procs.new(WORK / label, url, queue_path=queue_path)
     notify = NotifySocket()
     try:
@@ -761,6 +777,13 @@ def idle_run(
     finally:
         notify.close()
     startup = ready - daemon.started
+    # The daemon must have opened the queue meant for it (a config that put `path` in the wrong
+    # table once measured an empty queue): its status file says how deep its queue is.
+    wait_for(lambda: daemon.queue_depth() is not None, 10, "the status file", daemon)
+    if daemon.queue_depth() != depth:
+        raise RuntimeError(
+            f"{label}: the daemon reports {daemon.queue_depth()} queued, not {depth}"
+        )
     rss = hwm = 0
     if measure:
         if online:
@@ -803,6 +826,7 @@ def bench_resting(
                     url,
                     settings,
                     queue_path=backlog.folder,
+                    depth=backlog.count,
                     measure=measure,
                 )
             )

@@ -53,6 +53,9 @@ def source_state(path: Path) -> SourceState | None:
     return SourceState(st.st_size, st.st_mtime_ns)
 
 
+_HASH_CHUNK = 1 << 16  # bytes read at a time when hashing an input
+
+
 def content_key(path: Path) -> str:
     """A digest of the content (for a folder: of every file's relative name and content).
 
@@ -60,12 +63,16 @@ def content_key(path: Path) -> str:
     """
     digest = hashlib.sha256()
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    # One buffer, filled with readinto: read(1 MiB) of a small file allocates 1 MiB and shrinks
+    # it, which fragments the heap (a station hashing every file grew ~0.5 MiB per 1,000).
+    buffer = bytearray(_HASH_CHUNK)
+    view = memoryview(buffer)
     for file in files:
         if path.is_dir():
             digest.update(str(file.relative_to(path)).encode() + b"\0")
-        with open(file, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
+        with open(file, "rb", buffering=0) as handle:
+            while n := handle.readinto(buffer):
+                digest.update(view[:n])
     return digest.hexdigest()
 
 

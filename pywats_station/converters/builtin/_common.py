@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,6 +79,17 @@ def decode_text(data: bytes, encoding: str = "utf-8") -> str:
 def read_text(path: Path, encoding: str = "utf-8") -> str:
     """Read and decode a text file (see :func:`decode_text`)."""
     return decode_text(path.read_bytes(), encoding)
+
+
+def read_head(path: Path, limit: int) -> bytes:
+    """The first ``limit`` bytes of a file (all of it if shorter).
+
+    Reads exactly what is there: ``read(limit)`` of a small file allocates ``limit`` bytes and
+    shrinks them, which fragments the heap of a daemon that looks at every file.
+    """
+    with path.open("rb", buffering=0) as handle:
+        size = os.fstat(handle.fileno()).st_size  # 0 for what is not a regular file: read on
+        return handle.read(min(limit, size) if size else limit)
 
 
 def position(data: bytes, offset: int) -> str:

@@ -52,7 +52,7 @@ from pywats_station.converters.api import (
     Preview,
     Validation,
 )
-from pywats_station.converters.builtin._common import decode_text, read_text
+from pywats_station.converters.builtin._common import decode_text, read_head, read_text
 from pywats_station.converters.builtin._csv_layouts import (
     STEP_DEFAULTS,
     steps_report,
@@ -172,8 +172,7 @@ class CsvConverter(FileConverter):
     def validate(self, path: Path, ctx: ConverterContext) -> Validation:
         """0.9 when the header has the columns the layout needs, 0.2 when not, 0 if unreadable."""
         args = _args(ctx)
-        with path.open("rb") as handle:
-            head = handle.read(_SNIFF)
+        head = read_head(path, _SNIFF)
         try:
             table = _table(decode_text(head, args.encoding), args)
         except ConversionError as exc:

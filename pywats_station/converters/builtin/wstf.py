@@ -75,6 +75,7 @@ from pywats_station.converters.builtin._common import (
     parse_number,
     parse_status,
     parse_time,
+    read_head,
 )
 from pywats_station.converters.builtin._wstf_read import Unit, read_units
 from pywats_station.converters.builtin._wstf_steps import add_steps
@@ -250,8 +251,7 @@ class WstfConverter(FileConverter):
     def validate(self, path: Path, ctx: ConverterContext) -> Validation:
         """1.0 when the file starts with ``--Header-Start--`` (preview from the header)."""
         args = ctx.arguments if isinstance(ctx.arguments, WstfArguments) else WstfArguments()
-        with path.open("rb") as handle:
-            head = handle.read(_SNIFF)
+        head = read_head(path, _SNIFF)
         try:
             text = decode_text(head, args.encoding)
         except ConversionError as exc:
