@@ -376,9 +376,15 @@ class _Worker:
                 self.settling[path] = (state, 0.0)
                 return
             except OSError as exc:
+                # Reading the input again for its id, or writing the queue (disk full, read-only
+                # file system): nothing was lost, the source stays and is tried again.
                 self.not_before[path] = time.monotonic() + _QUEUE_FULL_RETRY
                 self.log.warning(
-                    "%s: cannot read %s again (%s); will retry", self.cfg.name, name, exc
+                    "%s: %s not queued (%s); it stays and is tried again in %.0f s",
+                    self.cfg.name,
+                    name,
+                    exc,
+                    _QUEUE_FULL_RETRY,
                 )
                 return
             try:
