@@ -221,15 +221,27 @@ def _cmd_login(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             raise CliError(f"server.url not set:\n{exc}", ExitCode.CONFIG) from exc
         print(f"server.url set to {args.url} in {paths.config_file}")
+    _tell_running_daemon(paths)
     return ExitCode.OK
 
 
 def _cmd_logout(args: argparse.Namespace) -> int:
     from pywats_station.secrets import delete_token
 
-    delete_token(_paths(args))
+    paths = _paths(args)
+    delete_token(paths)
     print("stored token deleted")
+    _tell_running_daemon(paths)
     return ExitCode.OK
+
+
+def _tell_running_daemon(paths: Any) -> None:
+    """A running daemon notices a changed token or config within seconds: say so."""
+    from pywats_station.status import read_status
+
+    snapshot = read_status(paths)
+    if snapshot is not None:
+        print(f"the running daemon (pid {snapshot.pid}) reconnects with it within a few seconds")
 
 
 # --- config ---------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ from pywats_station.logbuffer import LogBuffer
 from pywats_station.paths import InstancePaths
 from pywats_station.queue import ReportQueue
 from pywats_station.runtime import ConnectionState, Runtime
-from pywats_station.secrets import SecretsError, resolve_token
+from pywats_station.secrets import SecretsError, resolve_token, token_files
 from pywats_station.status import read_status, serve_status, status_file, status_line
 from pywats_station.systemd import Notifier
 
@@ -202,6 +202,13 @@ class Daemon:
         async with self._reload_lock:
             return await self.reload_converters({f"converters:{name}"})
 
+    def _token_for(self, config: StationConfig) -> str | None:
+        """The token ``config`` resolves to now (``None`` if unusable: make_api logs why)."""
+        try:
+            return resolve_token(config, self.paths, self.env)
+        except SecretsError:
+            return None
+
     def make_api(self) -> AsyncWATS | None:
         """A client for the configured server, or ``None`` when no server is configured."""
         server = self.config.server
@@ -293,6 +300,12 @@ class Daemon:
                 log.error("config reload refused, keeping the running config:\n%s", exc)
                 return []
             changed = diff_config(self.config, new)
+            if self.api is not None or new.server.url:
+                # `login`/`logout` or a rotated token file change the token, not the config.
+                token = await trio.to_thread.run_sync(self._token_for, new)
+                if token != self.api_token and "server" not in changed:
+                    log.info("the API token changed: reconnecting with the new one")
+                    changed = {*changed, "server"}
             if not changed:
                 return []
             log.info("config changed: %s", ", ".join(sorted(changed)))
@@ -336,16 +349,23 @@ class Daemon:
                 await self.tree.restart_child("control")
 
     async def watch_config(self) -> None:
-        """Reload on SIGHUP or when the config file changes on disk."""
-        path = self.paths.config_file
+        """Reload on SIGHUP, or when the config file or a token's file changes on disk."""
 
-        def mtime() -> float | None:
-            try:
-                return path.stat().st_mtime
-            except OSError:
-                return None
+        def mtime() -> tuple[tuple[int, int] | None, ...]:
+            files = [self.paths.config_file, *token_files(self.config, self.paths, self.env)]
+            stamps: list[tuple[int, int] | None] = []
+            for path in files:
+                try:
+                    st = path.stat()
+                except OSError:
+                    stamps.append(None)
+                else:
+                    stamps.append((st.st_mtime_ns, st.st_size))
+            return tuple(stamps)
 
-        seen = await trio.to_thread.run_sync(mtime)
+        # No stamp yet: the first look reloads (a no-op when nothing changed), so a change made
+        # between the daemon reading its config and this watcher starting is not missed.
+        seen: tuple[tuple[int, int] | None, ...] | None = None
         with trio.open_signal_receiver(signal.SIGHUP) as hangups:
             async with trio.open_nursery() as nursery:
 

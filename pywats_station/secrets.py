@@ -52,6 +52,7 @@ __all__ = [
     "resolve_token",
     "store_token",
     "token_source",
+    "token_files",
     "token_status",
 ]
 
@@ -218,11 +219,28 @@ def token_status(paths: InstancePaths) -> str:
     return f"encrypted token stored in {target} (saved {saved})"
 
 
-def _read_token_file(config: StationConfig, paths: InstancePaths, env: Mapping[str, str]) -> str:
+def _token_file_path(config: StationConfig, paths: InstancePaths, env: Mapping[str, str]) -> Path:
     raw = string.Template(config.server.token_file).safe_substitute(env)
     path = Path(raw).expanduser()
-    if not path.is_absolute():
-        path = paths.config_file.parent / path
+    return path if path.is_absolute() else paths.config_file.parent / path
+
+
+def token_files(
+    config: StationConfig, paths: InstancePaths, env: Mapping[str, str] | None = None
+) -> list[Path]:
+    """The files whose change can change the resolved token (the daemon watches them).
+
+    The encrypted store (``login``/``logout``) and ``server.token_file`` if configured; the
+    configuration file itself is watched anyway.
+    """
+    files = [paths.secrets_dir / TOKEN_FILE]
+    if config.server.token_file:
+        files.append(_token_file_path(config, paths, os.environ if env is None else env))
+    return files
+
+
+def _read_token_file(config: StationConfig, paths: InstancePaths, env: Mapping[str, str]) -> str:
+    path = _token_file_path(config, paths, env)
     try:
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
