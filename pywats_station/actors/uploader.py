@@ -110,13 +110,6 @@ async def _cancel_on(event: trio.Event, scope: trio.CancelScope) -> None:
     scope.cancel()
 
 
-def _claim(
-    queue: ReportQueue, now: float, limit: int, busy: frozenset[int]
-) -> list[tuple[Entry, bytes]]:
-    """Claim due entries with their bytes, in one thread hop (corrupt ones are set aside)."""
-    return queue.claim(now, limit, busy, _BATCH_BYTES)
-
-
 async def _feed(
     send: trio.MemorySendChannel[tuple[Entry, bytes]],
     ctx: _Context,
@@ -128,8 +121,10 @@ async def _feed(
         if not runtime.online.is_set():
             await runtime.online.wait()
         runtime.queue_changed = trio.Event()
+        # Claimed and read in a worker thread: reading files on the loop could stall it on
+        # slow storage (SD cards).
         claimed = await trio.to_thread.run_sync(
-            _claim, queue, ctx.clock(), batch, frozenset(in_flight)
+            queue.claim, ctx.clock(), batch, frozenset(in_flight), _BATCH_BYTES
         )
         _settle(ctx, in_flight)  # what was accepted while the walk held the queue
         if not claimed:

@@ -78,7 +78,7 @@ def write_atomic(path: Path, chunks: Iterable[bytes], *, fsync: bool = True) -> 
         fsync_dir(folder)
 
 
-def unlink_if_exists(path: Path) -> bool:
+def unlink_if_exists(path: str | Path) -> bool:
     """Delete a file; ``False`` if it was not there (someone else removed it first)."""
     try:
         os.unlink(path)

@@ -25,7 +25,6 @@ This module knows names and files but keeps no counts: ``_store.ReportQueue`` do
 from __future__ import annotations
 
 import bisect
-import contextlib
 import errno
 import logging
 import os
@@ -171,37 +170,30 @@ class EntryFolder:
         ref = self.ref(entry.seq, entry.report_id)
         write_atomic(ref.sidecar, [encode_sidecar(entry)], fsync=self.fsync)
 
-    def unlink_payload(self, seq: int, report_id: str, *, sidecar: bool) -> bool:
-        """Delete an uploaded entry's files, without a directory fsync (``remove`` for one).
-
-        The upload's fast path: ``sidecar`` says whether the queue knows of one, so a name
-        that cannot exist is not asked for. ``False`` if the payload was already gone.
-        """
-        try:
-            os.unlink(self.payload_path(seq, report_id))
-        except FileNotFoundError:
-            return False
-        finally:
-            if sidecar:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.sidecar_path(seq, report_id))
-        return True
-
-    def remove(self, ref: Ref, *, durable: bool = True) -> int | None:
+    def remove(
+        self, ref: Ref, *, size: int | None = None, sidecar: bool = True, durable: bool = True
+    ) -> int | None:
         """Delete an entry: payload first, so a payload never survives without its state.
 
-        ``durable=False`` skips the directory fsync (for uploads, whose resurrection is
-        harmless); purges stay durable.
+        Args:
+            ref: the entry.
+            size: the payload's size, when the caller knows it (no ``stat`` then).
+            sidecar: ``False`` when the caller knows there is none (no probe for it).
+            durable: ``False`` skips the directory fsync (for uploads, whose resurrection is
+                harmless); purges stay durable.
 
         Returns:
             The payload's size, or ``None`` if it was already gone.
         """
+        path = self.payload_path(ref.seq, ref.report_id)  # a string: this runs per upload
         try:
-            size: int | None = os.stat(ref.payload).st_size
-            os.unlink(ref.payload)
+            if size is None:
+                size = os.stat(path).st_size
+            os.unlink(path)
         except FileNotFoundError:
             size = None
-        unlink_if_exists(ref.sidecar)  # an orphan left by a crash here is removed on open
+        if sidecar:  # an orphan left by a crash here is removed on open
+            unlink_if_exists(self.sidecar_path(ref.seq, ref.report_id))
         if self.fsync and durable:
             fsync_dir(ref.bdir)
         return size

@@ -443,21 +443,20 @@ class ReportQueue:
             return
         succeeded(current)
         seq, ledger = entry.seq, self._ledger
-        size = ledger.file_size(seq)
         try:
             # Not made durable: if a power cut brings the entry back, it is sent again and
-            # the server overwrites it by id. Saves a directory fsync per upload.
-            if size is None:  # started without a read that recorded it (take, then start)
-                self._remove(self._folder.ref(seq, entry.report_id), durable=False)
-                return
-            self._folder.unlink_payload(seq, entry.report_id, sidecar=ledger.has_sidecar(seq))
+            # the server overwrites it by id. Saves a directory fsync per upload. The claim
+            # recorded the file's size and the ledger knows whether a sidecar exists: no stat,
+            # no probe.
+            self._remove(
+                self._folder.ref(seq, entry.report_id),
+                durable=False,
+                size=ledger.file_size(seq),
+                sidecar=ledger.has_sidecar(seq),
+            )
         except BaseException:
             ledger.abandoned(seq)  # still on disk: due again (sent twice, harmless)
             raise
-        # Gone already or not, the queue counted the file when it was claimed: uncount it.
-        if ledger.removed(seq, size):
-            self._prune(seq)
-        self._forget_oldest(seq)
 
     def fail(
         self,
@@ -727,12 +726,19 @@ class ReportQueue:
             raise
         self._ledger.changed(new)
 
-    def _remove(self, ref: Ref, *, durable: bool = True) -> None:
-        size = self._folder.remove(ref, durable=durable)
-        if size is not None:
-            if self._ledger.removed(ref.seq, size):
-                self._prune(ref.seq)
-            self._forget_oldest(ref.seq)
+    def _remove(
+        self, ref: Ref, *, durable: bool = True, size: int | None = None, sidecar: bool = True
+    ) -> None:
+        """Delete an entry's files and uncount it (``size``, ``sidecar``: see EntryFolder)."""
+        removed = self._folder.remove(ref, size=size, sidecar=sidecar, durable=durable)
+        # Gone already: uncounted by whoever removed it, unless the queue still counts it
+        # (uploading, its size recorded by the claim; deleted behind the queue's back).
+        counted = removed if removed is not None else size
+        if counted is None:
+            return
+        if self._ledger.removed(ref.seq, counted):
+            self._prune(ref.seq)
+        self._forget_oldest(ref.seq)
 
     def _prune(self, seq: int) -> None:
         """Remove the bucket of ``seq`` if it is empty (the ledger counted it down to zero)."""
