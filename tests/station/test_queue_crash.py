@@ -443,14 +443,20 @@ def body(n):
     digest = hashlib.sha256(b"%d" % n).hexdigest().encode()
     return b'{"sn":"%d","data":"%s"}' % (n, digest * (n % 7 + (3000 if n % 5 == 0 else 0)))
 
+def say(*parts):
+    # One write per line: with PYTHONUNBUFFERED set, print() writes each part on its own and a
+    # kill between two of them leaves half a line.
+    sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
+    sys.stdout.flush()
+
 path, first, seed = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 rng = random.Random(seed)
 q = ReportQueue.open(path)
-print("ready", flush=True)
+say("ready")
 n = first
 while True:
     q.put(str(uuid.UUID(int=n)), body(n), source=f"child:{n}")
-    print("P", n, flush=True)
+    say("P", n)
     n += 1
     e = q.next_due(time.time())
     if e is None:
@@ -459,15 +465,15 @@ while True:
     if roll < 0.3:
         e = q.start(e)
         assert q.read(e) == body(uuid.UUID(e.report_id).int)
-        print("S", uuid.UUID(e.report_id).int, flush=True)  # may be gone from here on
+        say("S", uuid.UUID(e.report_id).int)  # may be gone from here on
         q.complete(e)
-        print("C", uuid.UUID(e.report_id).int, flush=True)
+        say("C", uuid.UUID(e.report_id).int)
     elif roll < 0.45:
         f = q.fail(q.start(e), error="flaky", retry_after=0)
-        print("F", uuid.UUID(f.report_id).int, f.attempts, flush=True)
+        say("F", uuid.UUID(f.report_id).int, f.attempts)
     elif roll < 0.5:
         d = q.reject(q.start(e), reason="rejected\r\nby test")
-        print("D", uuid.UUID(d.report_id).int, flush=True)
+        say("D", uuid.UUID(d.report_id).int)
 """
 
 
