@@ -12,21 +12,14 @@ Arguments:
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import ClassVar
 
 import msgspec
 
 from pywats.models.report import UURReport, UUTReport
-from pywats_station.converters.api import (
-    ConversionError,
-    ConversionResult,
-    Converted,
-    ConverterContext,
-    FileConverter,
-    Validation,
-)
-from pywats_station.converters.builtin._common import decode_text, position, recognised
+from pywats_station.converters.api import ConversionError
+from pywats_station.converters.builtin._common import decode_text, position
+from pywats_station.converters.builtin._standard import StandardFormatConverter
 
 __all__ = ["WsjfArguments", "WsjfConverter", "read_wsjf"]
 
@@ -34,7 +27,6 @@ _Report = UUTReport | UURReport
 _one: msgspec.json.Decoder[UUTReport | UURReport] = msgspec.json.Decoder(_Report)
 _many: msgspec.json.Decoder[list[UUTReport | UURReport]] = msgspec.json.Decoder(list[_Report])
 _BYTE = re.compile(r"\(byte (\d+)\)")
-_SNIFF = 4096  # bytes looked at to tell a report from other JSON before decoding it all
 
 
 class WsjfArguments(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -62,31 +54,23 @@ def read_wsjf(data: bytes) -> list[UUTReport | UURReport]:
     return reports
 
 
-class WsjfConverter(FileConverter):
+class WsjfConverter(StandardFormatConverter):
     """WATS Standard JSON (``*.json``): one report per object, an array for several."""
 
-    keeps_report_ids = True  # the file carries the report id
     name: ClassVar[str] = "wsjf"
     description: ClassVar[str] = "WATS Standard JSON Format (WSJF) reports"
     patterns: ClassVar[tuple[str, ...]] = ("*.json",)
     Arguments: ClassVar[type[msgspec.Struct]] = WsjfArguments
+    not_ours: ClassVar[str] = "not a WSJF report"
 
-    def validate(self, path: Path, ctx: ConverterContext) -> Validation:
-        """1.0 for a WSJF report (with a preview), 0.6 for a broken one, 0.0 for other JSON."""
-        data = path.read_bytes()
-        try:
-            reports = read_wsjf(data)
-        except ConversionError as exc:
-            if _looks_like_report(data[:_SNIFF]):
-                return Validation(confidence=0.6, message=str(exc))
-            return Validation(confidence=0.0, message=f"not a WSJF report: {exc}")
-        return recognised(reports)
+    def read(self, data: bytes) -> list[UUTReport | UURReport]:
+        """See :func:`read_wsjf`."""
+        return read_wsjf(data)
 
-    def convert(self, path: Path, ctx: ConverterContext) -> ConversionResult:
-        """Decode the file's report(s); they are validated by the station before queueing."""
-        return Converted(reports=read_wsjf(path.read_bytes()))
+    def looks_like(self, head: bytes) -> bool:
+        """A report names its type early in an export and always has one of these members."""
+        return _looks_like_report(head)
 
 
 def _looks_like_report(head: bytes) -> bool:
-    # A report names its type early in an export and always has one of these members.
     return bool(re.search(rb'"type"\s*:\s*"[TR]"', head)) or (b'"root"' in head and b'"sn"' in head)

@@ -11,7 +11,6 @@ Arguments:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
 import msgspec
@@ -19,19 +18,10 @@ import msgspec
 from pywats._errors import ReportFormatError
 from pywats.formats import wsxf
 from pywats.models.report import UURReport, UUTReport
-from pywats_station.converters.api import (
-    ConversionError,
-    ConversionResult,
-    Converted,
-    ConverterContext,
-    FileConverter,
-    Validation,
-)
-from pywats_station.converters.builtin._common import recognised
+from pywats_station.converters.api import ConversionError
+from pywats_station.converters.builtin._standard import StandardFormatConverter
 
 __all__ = ["WsxfArguments", "WsxfConverter", "read_wsxf"]
-
-_SNIFF = 4096  # bytes searched for the WSXF namespace
 
 
 class WsxfArguments(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -56,26 +46,19 @@ def read_wsxf(data: bytes) -> list[UUTReport | UURReport]:
     return reports
 
 
-class WsxfConverter(FileConverter):
+class WsxfConverter(StandardFormatConverter):
     """WATS Standard XML (``*.xml``): one report per ``<Report>``."""
 
-    keeps_report_ids = True  # the file carries the report id
     name: ClassVar[str] = "wsxf"
     description: ClassVar[str] = "WATS Standard XML Format (WSXF) reports"
     patterns: ClassVar[tuple[str, ...]] = ("*.xml",)
     Arguments: ClassVar[type[msgspec.Struct]] = WsxfArguments
+    not_ours: ClassVar[str] = "not WSXF"
 
-    def validate(self, path: Path, ctx: ConverterContext) -> Validation:
-        """1.0 for WSXF (with a preview), 0.6 for broken WSXF, 0.0 for any other XML."""
-        data = path.read_bytes()
-        try:
-            reports = read_wsxf(data)
-        except ConversionError as exc:
-            if wsxf.NAMESPACE.encode() in data[:_SNIFF]:
-                return Validation(confidence=0.6, message=str(exc))
-            return Validation(confidence=0.0, message=f"not WSXF: {exc}")
-        return recognised(reports)
+    def read(self, data: bytes) -> list[UUTReport | UURReport]:
+        """See :func:`read_wsxf`."""
+        return read_wsxf(data)
 
-    def convert(self, path: Path, ctx: ConverterContext) -> ConversionResult:
-        """Decode every ``<Report>`` of the file."""
-        return Converted(reports=read_wsxf(path.read_bytes()))
+    def looks_like(self, head: bytes) -> bool:
+        """XML in the WSXF namespace."""
+        return wsxf.NAMESPACE.encode() in head
