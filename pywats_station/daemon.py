@@ -92,7 +92,8 @@ class Daemon:
     control: ControlState = field(default_factory=ControlState)
     # Set once the control channel first listened or failed to (its port is then known).
     control_settled: trio.Event = field(default_factory=trio.Event)
-    control_token: str = ""
+    control_token: str = ""  # the operator token (control-token)
+    admin_token: str = ""  # the admin token (control-admin-token)
     # The API token in use: registered with the hub and the log buffer so that it is never
     # sent or kept; never part of any status.
     api_token: str | None = field(default=None, repr=False)
@@ -410,6 +411,9 @@ async def run_daemon(
         control_token = await trio.to_thread.run_sync(
             ensure_control_token, paths.control_token_file
         )
+        admin_token = await trio.to_thread.run_sync(
+            ensure_control_token, paths.control_admin_token_file
+        )
         queue_dir = config.queue.directory(paths)
         queue = await trio.to_thread.run_sync(
             partial(ReportQueue.open, queue_dir, max_bytes=config.queue.max_bytes)
@@ -422,9 +426,10 @@ async def run_daemon(
         )
         daemon = Daemon(paths, config, env, queue, runtime, notifier, transport=transport)
         daemon.control_token = control_token
+        daemon.admin_token = admin_token
         daemon.registry = build_registry(daemon)
         daemon.hub = ControlHub(daemon.registry)
-        daemon.logs = LogBuffer(secrets=[control_token])
+        daemon.logs = LogBuffer(secrets=[control_token, admin_token])
         root = logging.getLogger()
         root.addHandler(daemon.logs)
         publish_log = partial(daemon.publish, "log_record")

@@ -97,7 +97,10 @@ class InstancePaths:
         runtime_dir: Files that only make sense while the daemon runs (pid, sockets).
         secrets_dir: The encrypted API token and its key (mode 0700).
         lock_file: Held by the running daemon, so a second one for the instance refuses to start.
-        control_token_file: The control channel's access token (mode 0600).
+        control_token_file: The control channel's operator token (mode 0600): the one handed
+            to MES tools and remote terminal UIs.
+        control_admin_token_file: The control channel's admin token (mode 0600): changes what
+            the daemon runs and where it writes; stays with the service's user.
     """
 
     instance: str
@@ -110,6 +113,7 @@ class InstancePaths:
     secrets_dir: Path
     lock_file: Path
     control_token_file: Path
+    control_admin_token_file: Path
 
     @property
     def backup_config_file(self) -> Path:
@@ -224,6 +228,7 @@ def instance_paths(
         secrets_dir=secrets_dir,
         lock_file=state_dir / "station.lock",
         control_token_file=secrets_dir / "control-token",
+        control_admin_token_file=secrets_dir / "control-admin-token",
     )
 
 
