@@ -6,6 +6,12 @@ supervisor's `Strategy`. Restarts are delayed by a per-child exponential backoff
 ``max_restarts`` restarts within ``period`` seconds make the supervisor stop everything and raise
 `SupervisorEscalation`, which a parent supervisor treats like any other failed child.
 
+Not every child may escalate. A child whose spec says ``essential=False`` (an auxiliary: a status
+file writer, a control channel) is restarted with its backoff for as long as it keeps failing, and
+its restarts never count toward the supervisor's intensity: a broken auxiliary degrades the
+station, visibly (its state, restarts and last error are in `Supervisor.statistics`), but never
+takes its essential siblings down with it. Only essential children (the default) escalate.
+
 All decisions are taken by one loop (the task running `Supervisor.run`): children report their end
 through a bounded memory channel, and `add_child`, `remove_child`, `restart_child` are queued on the
 same channel, so the children list is only ever changed by that loop.
@@ -30,6 +36,7 @@ import msgspec
 import trio
 
 __all__ = [
+    "AUXILIARY_BACKOFF_MAX",
     "ChildContext",
     "ChildSpec",
     "ChildState",
@@ -43,6 +50,10 @@ __all__ = [
 ]
 
 _log = logging.getLogger("pywats_station.supervisor")
+
+AUXILIARY_BACKOFF_MAX = 60.0
+"""Restart delay cap for auxiliaries (``ChildSpec.backoff_max``): their failures are often lasting
+(a full disk, a port in use), and a retry a minute is plenty for something that is shown."""
 
 # Exits and commands are rare; a small bound only makes a reporting child wait, it never loses one.
 _CHANNEL_SIZE = 64
@@ -88,6 +99,11 @@ class ChildSpec:
         restart: When the child is restarted.
         shutdown_timeout: Seconds a graceful stop waits before cancelling the child.
         supervisor: The supervisor that ``run`` runs, if any (links nested statistics).
+        essential: Whether the child's repeated failure may make its supervisor give up
+            (escalate). ``False`` for auxiliaries: they are restarted with backoff forever
+            and reported, never escalated.
+        backoff_max: Cap of this child's restart delay; ``None``: the supervisor's. An
+            auxiliary that fails for a lasting reason (a full disk) is retried less often.
     """
 
     name: str
@@ -95,6 +111,8 @@ class ChildSpec:
     restart: Restart = Restart.PERMANENT
     shutdown_timeout: float = 5.0
     supervisor: Supervisor | None = None
+    essential: bool = True
+    backoff_max: float | None = None
     accepts_task_status: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -102,6 +120,8 @@ class ChildSpec:
             raise ValueError("a child needs a non-empty name")
         if self.shutdown_timeout < 0:
             raise ValueError(f"child {self.name!r}: shutdown_timeout must be >= 0")
+        if self.backoff_max is not None and self.backoff_max < 0:
+            raise ValueError(f"child {self.name!r}: backoff_max must be >= 0")
         # Inspected once here rather than on every (re)start.
         object.__setattr__(self, "accepts_task_status", _accepts_task_status(self.run))
 
@@ -167,9 +187,10 @@ class _NodeStatistics(msgspec.Struct, kw_only=True, tag_field="kind"):
 
 
 class ChildStatistics(_NodeStatistics, kw_only=True, tag="child"):
-    """A child that is not a supervisor."""
+    """A child that is not a supervisor (``essential``: whether it may escalate)."""
 
     restart: str
+    essential: bool = True
 
 
 class SupervisorStatistics(_NodeStatistics, kw_only=True, tag="supervisor"):
@@ -183,6 +204,7 @@ class SupervisorStatistics(_NodeStatistics, kw_only=True, tag="supervisor"):
     restarts_in_window: int
     children: list[ChildStatistics | SupervisorStatistics] = []
     restart: str | None = None
+    essential: bool = True
 
 
 # The fields a nested supervisor's statistics take from its parent's view of it.
@@ -304,13 +326,19 @@ class Supervisor:
         return tuple(child.spec for child in self._children)
 
     def as_child(
-        self, *, restart: Restart = Restart.PERMANENT, shutdown_timeout: float = math.inf
+        self,
+        *,
+        restart: Restart = Restart.PERMANENT,
+        shutdown_timeout: float = math.inf,
+        essential: bool = True,
     ) -> ChildSpec:
         """Return a spec running this supervisor as a child of another one.
 
         The default timeout is infinite (as in OTP): the subtree's own timeouts bound its stop.
         """
-        return ChildSpec(self.name, self.run, restart, shutdown_timeout, supervisor=self)
+        return ChildSpec(
+            self.name, self.run, restart, shutdown_timeout, supervisor=self, essential=essential
+        )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start the children in order, then supervise them until stopped or cancelled.
@@ -517,17 +545,27 @@ class Supervisor:
             child.state = ChildState.STOPPED
             return
         now = trio.current_time()
-        self._restart_times.append(now)
-        while now - self._restart_times[0] >= self.period:
-            self._restart_times.popleft()
-        if len(self._restart_times) > self.max_restarts:
-            await self._escalate(child, run.error)
+        if child.spec.essential:
+            self._restart_times.append(now)
+            while now - self._restart_times[0] >= self.period:
+                self._restart_times.popleft()
+            if len(self._restart_times) > self.max_restarts:
+                await self._escalate(child, run.error)
+        else:
+            # An auxiliary degrades the station; it never escalates (module docstring).
+            _log.warning(
+                "supervisor %r: auxiliary %r ended (%s); restarting it",
+                self.name,
+                child.spec.name,
+                _describe(run.error) if run.error is not None else "returned",
+            )
         if now - run.started_clock >= self.backoff_reset_after:
             child.failures = 0
         child.failures += 1
         group = self._restart_group(child)
         await self._stop_children([c for c in group if c is not child])
-        delay = min(self.backoff_initial * 2 ** min(child.failures - 1, 64), self.backoff_max)
+        cap = self.backoff_max if child.spec.backoff_max is None else child.spec.backoff_max
+        delay = min(self.backoff_initial * 2 ** min(child.failures - 1, 64), cap)
         due = trio.current_time() + delay
         for member in group:
             if member.spec.restart is Restart.TEMPORARY:  # stopped by the strategy: gone for good
@@ -655,6 +693,7 @@ class Supervisor:
             name=child.spec.name,
             state=child.state.value,
             restart=child.spec.restart.value,
+            essential=child.spec.essential,
             restarts=child.restarts,
             last_error=child.last_error,
             last_traceback=child.last_traceback,

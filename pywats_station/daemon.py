@@ -3,12 +3,24 @@
 ::
 
     station (supervisor, one_for_one)
-    ├── control        the control channel (JSON-RPC over websocket), actor_state/counters events
-    ├── connection     online/offline, health checks, registration
-    ├── sync           processes/levels/product groups -> on-disk cache
-    ├── uploader       N workers draining the durable queue
-    ├── converters     (supervisor) converter:<name>, one actor per configured converter
-    └── status         status file, systemd STATUS and WATCHDOG
+    ├── control        auxiliary   the control channel (JSON-RPC over websocket), events
+    ├── connection     essential   online/offline, health checks, registration
+    ├── sync           auxiliary   processes/levels/product groups -> on-disk cache
+    ├── uploader       essential   N workers draining the durable queue
+    ├── converters     essential   (supervisor) converter:<name>, one auxiliary per converter
+    └── status         auxiliary   the status file
+    (+ outside the tree: systemd STATUS and WATCHDOG, the config watcher, signals)
+
+Supervision policy: what the delivery guarantee needs is *essential*; everything else is an
+*auxiliary*. An auxiliary that fails is restarted with backoff (up to ``AUXILIARY_BACKOFF_MAX``)
+for as long as it keeps failing, and shown (its state, restart count and last error in
+``station.tree``, the status file and the TUI); its failures never count toward the station's
+restart intensity, so a status file that cannot be written, a control port that cannot be
+bound or one converter with a bug never stop uploads and the other converters. An essential
+actor that fails more than 3 times in 5 s makes the station give up: the process exits
+non-zero, systemd starts it again, and the queue on disk carries every report across. The
+converters are auxiliaries one by one (a broken converter cannot lose a report: its sources move
+only once their reports are queued); their supervisor is essential.
 
 SIGTERM/SIGINT (or :meth:`Daemon.stop`) stop it gracefully: the uploader finishes the uploads in
 flight (bounded by ``DRAIN_TIMEOUT``), everything else is cancelled, the queue is closed. SIGHUP
@@ -37,7 +49,7 @@ import trio
 
 from pywats import AsyncWATS, RateLimit, RetryPolicy
 from pywats.models.app import Process
-from pywats_station._supervisor import ChildSpec, Supervisor
+from pywats_station._supervisor import AUXILIARY_BACKOFF_MAX, ChildSpec, Supervisor
 from pywats_station.actors.connection import run_connection
 from pywats_station.actors.control import ControlState, build_registry, run_control
 from pywats_station.actors.converter import ConverterHost, LoadedConverter
@@ -52,7 +64,13 @@ from pywats_station.paths import InstancePaths
 from pywats_station.queue import ReportQueue
 from pywats_station.runtime import ConnectionState, Runtime
 from pywats_station.secrets import SecretsError, resolve_token, token_files
-from pywats_station.status import read_status, serve_status, status_file, status_line
+from pywats_station.status import (
+    read_status,
+    serve_status,
+    serve_watchdog,
+    status_file,
+    status_line,
+)
 from pywats_station.systemd import Notifier
 
 __all__ = ["DRAIN_TIMEOUT", "Daemon", "read_status", "run_daemon", "status_file"]
@@ -271,6 +289,9 @@ class Daemon:
                     interval=cfg.sync.interval,
                 ),
                 shutdown_timeout=0,
+                # A cache for offline use: uploads go on without a fresh one.
+                essential=False,
+                backoff_max=AUXILIARY_BACKOFF_MAX,
             ),
             ChildSpec(
                 "uploader",
@@ -450,10 +471,22 @@ async def run_daemon(
             tree = Supervisor(
                 "station",
                 [
-                    ChildSpec("control", partial(run_control, daemon), shutdown_timeout=0),
+                    ChildSpec(
+                        "control",
+                        partial(run_control, daemon),
+                        shutdown_timeout=0,
+                        essential=False,
+                        backoff_max=AUXILIARY_BACKOFF_MAX,
+                    ),
                     *daemon.server_children(),
                     daemon.converter_tree.as_child(),
-                    ChildSpec("status", partial(serve_status, daemon), shutdown_timeout=0),
+                    ChildSpec(
+                        "status",
+                        partial(serve_status, daemon),
+                        shutdown_timeout=0,
+                        essential=False,
+                        backoff_max=AUXILIARY_BACKOFF_MAX,
+                    ),
                 ],
             )
             daemon.tree = tree
@@ -461,6 +494,7 @@ async def run_daemon(
                 daemon.nursery = nursery
                 await nursery.start(tree.run)
                 nursery.start_soon(daemon.watch_config)
+                nursery.start_soon(serve_watchdog, daemon)
                 nursery.start_soon(_stop_on_signals, stops, daemon)
                 notifier.ready(status_line(daemon))
                 daemon.ready.set()

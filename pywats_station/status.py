@@ -6,6 +6,8 @@ be reached; the ``control`` section says where the channel listens.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import time
 from functools import partial
@@ -29,12 +31,15 @@ __all__ = [
     "healthy",
     "read_status",
     "serve_status",
+    "serve_watchdog",
     "snapshot",
     "status_file",
     "status_line",
 ]
 
 STATUS_PERIOD: Final = 2.0
+
+_log = logging.getLogger("pywats_station.status")
 
 
 def status_file(paths: InstancePaths) -> Path:
@@ -98,31 +103,59 @@ def status_line(daemon: Daemon, stats: QueueStats | None = None) -> str:
 async def serve_status(
     daemon: Daemon, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
 ) -> None:
-    """Publish the status file and systemd STATUS/WATCHDOG until cancelled.
+    """Write the status file every ``STATUS_PERIOD`` seconds until cancelled.
 
-    The watchdog is pinged from this task, so a blocked event loop stops the pings; it is
-    also withheld while the supervision tree reports a failed actor.
+    An auxiliary (see ``docs/operations.md``): a file that cannot be written (disk full, no
+    descriptors left, a read-only runtime folder) is logged once, when it starts failing, and
+    once more when it works again; the loop goes on either way. Systemd's STATUS and WATCHDOG
+    do not depend on it (:func:`serve_watchdog`).
     """
     path = status_file(daemon.paths)
-    ping = watchdog_interval(daemon.env)
-    period = min(STATUS_PERIOD, ping) if ping else STATUS_PERIOD
+    failing: str | None = None  # why the last write failed; logged on change only
     task_status.started()
     try:
         while True:
-            # The queue's stats may list a folder (the oldest entry's age): not on the loop.
-            stats = await trio.to_thread.run_sync(daemon.queue.stats)
-            current = snapshot(daemon, stats)
-            data = msgspec.json.encode(current)
-            await trio.to_thread.run_sync(
-                partial(atomic_write, path, data, mode=0o644, durable=False)
-            )
-            if daemon.ready.is_set():
-                daemon.notifier.status(status_line(daemon, stats))
-                if ping and healthy(daemon):
-                    daemon.notifier.watchdog()
-            await trio.sleep(period)
+            try:
+                # The queue's stats may list a folder (the oldest entry's age): not on the loop.
+                stats = await trio.to_thread.run_sync(daemon.queue.stats)
+                data = msgspec.json.encode(snapshot(daemon, stats))
+                await trio.to_thread.run_sync(
+                    partial(atomic_write, path, data, mode=0o644, durable=False)
+                )
+            except OSError as exc:
+                why = f"{type(exc).__name__}: {exc.strerror or exc}"
+                if why != failing:
+                    _log.warning("cannot write the status file %s: %s; retrying", path, why)
+                failing = why
+            else:
+                if failing is not None:
+                    _log.info("the status file %s is written again", path)
+                failing = None
+            await trio.sleep(STATUS_PERIOD)
     finally:
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+
+
+async def serve_watchdog(daemon: Daemon) -> None:
+    """Keep systemd's STATUS line current and ping its watchdog, until cancelled.
+
+    The pings come from this task, so a blocked event loop stops them; they are also withheld
+    while the supervision tree reports a failed (given-up) actor. Nothing here touches the
+    file system, so a full disk or an exhausted descriptor table cannot stop the pings and make
+    systemd kill a station that is still uploading.
+    """
+    ping = watchdog_interval(daemon.env)
+    period = min(STATUS_PERIOD, ping) if ping else STATUS_PERIOD
+    await daemon.ready.wait()
+    while True:
+        try:
+            daemon.notifier.status(status_line(daemon, daemon.queue.counts()))
+        except Exception:  # a bug in the line must not stop the pings: the line is cosmetic
+            _log.exception("cannot build the systemd status line")
+        if ping and healthy(daemon):
+            daemon.notifier.watchdog()
+        await trio.sleep(period)
 
 
 def healthy(daemon: Daemon) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
-from pywats_station._supervisor import ChildSpec, Restart
+from pywats_station._supervisor import AUXILIARY_BACKOFF_MAX, ChildSpec, Restart
 from pywats_station.actors.converter import (
     ConverterHost,
     ConverterStats,
@@ -100,4 +100,9 @@ def converter_spec(loaded: LoadedConverter, host: ConverterHost) -> ChildSpec | 
         partial(run_converter, loaded, host),
         restart=Restart.PERMANENT,
         shutdown_timeout=0,  # conversions finish in their thread or child; nothing to drain
+        # One converter that keeps failing must not restart the others: it is retried with
+        # backoff and shown failing. It cannot lose a report (sources move only once queued),
+        # so ending the process would help nothing.
+        essential=False,
+        backoff_max=AUXILIARY_BACKOFF_MAX,
     )
