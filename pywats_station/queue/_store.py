@@ -47,7 +47,6 @@ from ._format import (
     entry_from,
     read_header,
     read_payload,
-    storable_source,
 )
 from ._ledger import Ledger, QueueStats, by_seq
 from ._recovery import scan
@@ -245,8 +244,7 @@ class ReportQueue:
         Args:
             report_id: the report's id (GUID string); part of the file name.
             wsjf: the report as WSJF bytes.
-            source: where it came from, for humans (converter and file name); any string,
-                stored escaped where it must be (see ``storable_source``).
+            source: where it came from, for humans (converter and file name).
             now: the creation time (seconds since the epoch); the clock by default.
 
         Raises:
@@ -255,7 +253,6 @@ class ReportQueue:
             OSError: the disk refused (full, read-only); the report may not be in the queue.
         """
         check_report_id(report_id)
-        source = storable_source(source)  # as the header keeps it: the entry says the same
         checksum = checksum_of(wsjf)  # outside the lock: hashing a big report takes a while
         created_at = time.time() if now is None else now
         header = encode_header(report_id, wsjf, checksum, created_at, source)
