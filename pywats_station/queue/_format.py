@@ -20,6 +20,8 @@ import re
 
 import msgspec
 
+from pywats_station._display import display_text
+
 from ._state import Entry, EntryState
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "read_header",
     "read_payload",
     "stem_of",
+    "storable_source",
 ]
 
 FORMAT_VERSION = 1
@@ -51,6 +54,8 @@ BUCKET_SIZE = 1000
 """Entries per sub-folder, so that no folder listing holds more than 2000 names."""
 HEADER_MAX = 64 * 1024
 """A longer first line is not a header: the file is corrupt."""
+SOURCE_MAX = 4096
+"""Characters of ``source`` kept in a header (a file name is at most 255 bytes; a path 4096)."""
 _HEADER_PROBE = 4096  # headers are ~250 bytes; do not read 64 KiB of payload to find the end
 SEQ_DIGITS = 12
 BUCKET_DIGITS = SEQ_DIGITS - 3  # BUCKET_SIZE = 10**3
@@ -127,17 +132,41 @@ def checksum_of(wsjf: bytes) -> str:
     return "sha256:" + hashlib.sha256(wsjf).hexdigest()
 
 
+def storable_source(source: str | None) -> str | None:
+    """``source`` as a header keeps it: one printable line of at most :data:`SOURCE_MAX` chars.
+
+    A source names a file, and a file name may hold anything (bytes that are not UTF-8, which
+    JSON cannot encode, newlines, control characters): those are escaped, never refused, so no
+    name can stop a report from being queued. Text that is already escaped stays as it is.
+    """
+    return None if source is None else display_text(source, limit=SOURCE_MAX)
+
+
+def _storable(text: str | None) -> str | None:
+    """Free text (an error message) made encodable as UTF-8, escaped only when it must be."""
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. a file name quoted in an OSError
+        return display_text(text)
+    return text
+
+
 def encode_header(
     report_id: str, wsjf: bytes, checksum: str, created_at: float, source: str | None
 ) -> bytes:
-    """The header line of a new payload file, without its ``\\n``."""
+    """The header line of a new payload file, without its ``\\n``.
+
+    ``source`` is stored as :func:`storable_source` makes it: any string can be stored.
+    """
     header = Header(
         v=FORMAT_VERSION,
         id=report_id,
         size=len(wsjf),
         checksum=checksum,
         created_at=created_at,
-        source=source,
+        source=storable_source(source),
     )
     return msgspec.json.encode(header)
 
@@ -209,8 +238,8 @@ def encode_sidecar(e: Entry) -> bytes:
         state=e.state,
         attempts=e.attempts,
         next_attempt_at=e.next_attempt_at,
-        last_error=e.last_error,
-        dead_reason=e.dead_reason,
+        last_error=_storable(e.last_error),
+        dead_reason=_storable(e.dead_reason),
     )
     return msgspec.json.encode(sidecar)
 

@@ -47,6 +47,7 @@ from ._format import (
     entry_from,
     read_header,
     read_payload,
+    storable_source,
 )
 from ._ledger import Ledger, QueueStats, by_seq
 from ._recovery import scan
@@ -244,7 +245,8 @@ class ReportQueue:
         Args:
             report_id: the report's id (GUID string); part of the file name.
             wsjf: the report as WSJF bytes.
-            source: where it came from, for humans (converter and file name).
+            source: where it came from, for humans (converter and file name); any string,
+                stored escaped where it must be (see ``storable_source``).
             now: the creation time (seconds since the epoch); the clock by default.
 
         Raises:
@@ -253,6 +255,7 @@ class ReportQueue:
             OSError: the disk refused (full, read-only); the report may not be in the queue.
         """
         check_report_id(report_id)
+        source = storable_source(source)  # as the header keeps it: the entry says the same
         checksum = checksum_of(wsjf)  # outside the lock: hashing a big report takes a while
         created_at = time.time() if now is None else now
         header = encode_header(report_id, wsjf, checksum, created_at, source)

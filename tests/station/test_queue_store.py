@@ -447,6 +447,59 @@ def test_reject_keeps_the_reason_verbatim_across_reopen(qpath: Path) -> None:
         assert q.next_due(NOW + 10**9) is None
 
 
+# -- names from outside -------------------------------------------------------------------------
+
+# What a converter hands over: "<converter>:<file name>", where a file name is any bytes.
+HOSTILE_SOURCES = [
+    ("wsjf:" + os.fsdecode(b"bad\xff\xfename.json"), "wsjf:bad\\xff\\xfename.json"),
+    ("wsjf:two\nlines.json", "wsjf:two\\nlines.json"),
+    ("wsjf:\x1b[2Jclear\x00.json", "wsjf:\\x1b[2Jclear\\x00.json"),
+    ("wsjf:\ud800", "wsjf:\\ud800"),
+    ("wsjf:Prüfung ✓.json", "wsjf:Prüfung ✓.json"),
+]
+
+
+@pytest.mark.parametrize(("source", "stored"), HOSTILE_SOURCES)
+def test_any_source_is_queued_escaped_and_reads_back_the_same(
+    qpath: Path, source: str, stored: str
+) -> None:
+    with ReportQueue.open(qpath) as q:
+        e = q.put(rid(1), wsjf(1), source=source, now=NOW)
+        assert e.source == stored
+    [f] = payload_files(qpath)
+    header = f.read_bytes().partition(b"\n")[0]
+    header.decode("utf-8")  # valid UTF-8: any JSON reader can read it
+    with ReportQueue.open(qpath) as q:
+        [back] = q.list()
+        assert back == e
+        assert q.read(q.start(back)) == wsjf(1)
+
+
+def test_a_huge_source_is_cut_and_the_entry_stays_readable(qpath: Path) -> None:
+    with ReportQueue.open(qpath) as q:
+        e = q.put(rid(1), wsjf(1), source="\n" * 100_000, now=NOW)
+        assert e.source is not None
+        assert len(e.source) <= 4096
+        assert e.source.endswith("…")
+    with ReportQueue.open(qpath) as q:
+        [back] = q.list()
+        assert back.source == e.source
+        assert q.verify().corrupt == 0
+
+
+def test_an_error_quoting_an_undecodable_name_is_kept(qpath: Path) -> None:
+    error = "cannot read " + os.fsdecode(b"\xff.json")
+    with ReportQueue.open(qpath) as q:
+        [a] = put_n(q, 1)
+        f = q.fail(q.start(a), error=error, now=NOW)
+        d = q.reject(q.start(f), reason=error)
+    with ReportQueue.open(qpath) as q:
+        [back] = q.list()
+        assert back.seq == d.seq
+        assert back.dead_reason == "cannot read \\xff.json"
+        assert back.last_error == "cannot read \\xff.json"
+
+
 # -- retry and purge ----------------------------------------------------------------------------
 
 
