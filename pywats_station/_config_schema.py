@@ -139,6 +139,10 @@ class ConverterConfig(_Section):
     settle: float = 2.0  # Seconds a file must stay unchanged before it is read.
     timeout: float = 120.0  # Seconds one conversion may take (user converters).
     memory_mb: int = 1024  # Memory limit of a user converter's process.
+    # Larger inputs (a folder input: all its files) go to Error unread. Real exports are KBs to
+    # a few MB; parsing takes several times the file's size in memory.
+    max_file_size: ByteSize = 100 * 10**6
+    follow_symlinks: bool = False  # True: links into the watch folder's tree are converted.
     alarm_threshold: float = 0.5
     reject_threshold: float = 0.2
     ready_marker: str = ""
@@ -253,4 +257,6 @@ def document(config: StationConfig) -> dict[str, Any]:
     # TOML has dates and times of its own: keep those in converter arguments as they are.
     document: dict[str, Any] = msgspec.to_builtins(config, builtin_types=(date, datetime, time))
     document["queue"]["max_bytes"] = format_size(config.queue.max_bytes)
+    for conv, conv_doc in zip(config.converters, document["converters"], strict=True):
+        conv_doc["max_file_size"] = format_size(conv.max_file_size)
     return document

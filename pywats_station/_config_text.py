@@ -15,6 +15,7 @@ from pywats_station._config_schema import (
     ConverterConfig,
     StationConfig,
     document,
+    format_size,
 )
 from pywats_station.paths import InstancePaths
 
@@ -91,6 +92,8 @@ _HELP = {
     "converters.settle": "seconds a file must stay unchanged",
     "converters.timeout": "seconds one conversion may take (user converters)",
     "converters.memory_mb": "memory limit of a user converter's process",
+    "converters.max_file_size": "bigger inputs go to Error unread",
+    "converters.follow_symlinks": "convert links that stay inside the watch folder",
     "converters.alarm_threshold": "confidence below this is flagged",
     "converters.reject_threshold": "confidence below this is rejected",
     "converters.ready_marker": "folder type: ready once this file exists",
@@ -138,6 +141,7 @@ def default_config_text(paths: InstancePaths) -> str:
             name="wsjf", kind="wsjf", watch="/srv/test-results/wsjf", patterns=["*.json"]
         )
     )
+    example["max_file_size"] = format_size(example["max_file_size"])
     lines += ["", "# One [[converters]] table per watched folder, for example:", "# [[converters]]"]
     lines += _section_lines("converters", example, paths)
     if paths.instance != "default":

@@ -330,6 +330,8 @@ def _check_converters(converters: list[ConverterConfig], problems: list[ConfigPr
             bad("timeout", f"must be more than 0 seconds; got {conv.timeout!r}")
         if conv.memory_mb < 64:
             bad("memory_mb", f"must be at least 64; got {conv.memory_mb}")
+        if conv.max_file_size <= 0:
+            bad("max_file_size", f"must be greater than 0; got {conv.max_file_size}")
         if not (math.isfinite(conv.settle) and conv.settle >= 0):
             bad("settle", f"must be 0 or more seconds; got {conv.settle!r}")
         if conv.min_files < 0:

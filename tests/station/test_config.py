@@ -145,6 +145,9 @@ INVALID = [
     (CONVERTER + 'patterns = ["*.json", ""]', "converters[0].patterns", "empty patterns"),
     (CONVERTER + "timeout = 0.0", "converters[0].timeout", "more than 0"),
     (CONVERTER + "memory_mb = 10", "converters[0].memory_mb", "at least 64"),
+    (CONVERTER + "max_file_size = 0", "converters[0].max_file_size", "greater than 0"),
+    (CONVERTER + 'max_file_size = "lots"', "converters[0].max_file_size", "size"),
+    (CONVERTER + 'follow_symlinks = "yes"', "converters[0].follow_symlinks", "expected bool"),
     (CONVERTER + 'patterns = ["*.json", 1]', "converters[0].patterns[1]", "expected str"),
     (CONVERTER + 'schedule = "sometimes"', "converters[0].schedule", "cron"),
     (CONVERTER + "arguments = 3", "converters[0].arguments", "expected object, got int"),
@@ -270,6 +273,17 @@ def test_sizes_are_saved_the_way_people_write_them(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     save_config(load_config(write(tmp_path, '[queue]\nmax_bytes = "500 MB"'), env={}), path, env={})
     assert 'max_bytes = "500 MB"' in path.read_text()
+
+
+def test_converter_input_limits(tmp_path: Path) -> None:
+    default = load_config(write(tmp_path, CONVERTER), env={}).converters[0]
+    assert (default.max_file_size, default.follow_symlinks) == (100_000_000, False)
+    text = CONVERTER + 'max_file_size = "2 GiB"\nfollow_symlinks = true\n'
+    path = tmp_path / "saved.toml"
+    save_config(load_config(write(tmp_path, text), env={}), path, env={})
+    conv = load_config(path, env={}).converters[0]
+    assert (conv.max_file_size, conv.follow_symlinks) == (2 << 30, True)
+    assert 'max_file_size = "2 GiB"' in path.read_text()
 
 
 # --- environment ------------------------------------------------------------------------------
