@@ -41,6 +41,8 @@ import signal
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -49,15 +51,23 @@ import trio
 
 from pywats import AsyncWATS, RateLimit, RetryPolicy
 from pywats.models.app import Process
-from pywats_station._supervisor import AUXILIARY_BACKOFF_MAX, ChildSpec, Supervisor
+from pywats_station._supervisor import (
+    AUXILIARY_BACKOFF_MAX,
+    ChildSpec,
+    Supervisor,
+    SupervisorStatistics,
+)
 from pywats_station.actors.connection import run_connection
 from pywats_station.actors.control import ControlState, build_registry, run_control
+from pywats_station.actors.control_config import commit_change, plan_change
 from pywats_station.actors.converter import ConverterHost, LoadedConverter
 from pywats_station.actors.converters import converter_spec, load_converters, load_one
 from pywats_station.actors.sync import MetadataCache, run_sync
 from pywats_station.actors.uploader import run_uploader
 from pywats_station.config import ConfigError, StationConfig, diff_config, load_config
 from pywats_station.control import ControlHub, Registry, ensure_control_token
+from pywats_station.control.events import LogLevel, LogRecord
+from pywats_station.control.models import ConfigSetResult
 from pywats_station.converters import StationInfo
 from pywats_station.logbuffer import LogBuffer
 from pywats_station.paths import InstancePaths
@@ -145,6 +155,66 @@ class Daemon:
     def stop(self) -> None:
         """Ask for a graceful stop, as SIGTERM does."""
         self.stopping.set()
+
+    # --- the control channel's ports (actors/control_port.py) ---------------------------------
+
+    @property
+    def instance(self) -> str:
+        """The instance's name."""
+        return self.paths.instance
+
+    @property
+    def config_file(self) -> Path:
+        """The configuration file."""
+        return self.paths.config_file
+
+    def tree_statistics(self) -> SupervisorStatistics | None:
+        """The supervision tree's state (``None`` before it runs)."""
+        return self.tree.statistics() if self.tree is not None else None
+
+    def converter_statistics(self) -> SupervisorStatistics | None:
+        """The converters' supervisor's state (``None`` before it runs)."""
+        tree = self.converter_tree
+        return tree.statistics() if tree is not None else None
+
+    def control_connections(self) -> int:
+        """Control clients connected now."""
+        return len(self.hub.connections()) if self.hub is not None else 0
+
+    def tail_logs(self, lines: int, level: LogLevel) -> list[LogRecord]:
+        """The latest log records, secrets masked."""
+        return self.logs.tail(lines, level) if self.logs is not None else []
+
+    async def server_version(self) -> str | None:
+        """The server's version (``None`` when no server is configured); raises PyWATSError."""
+        if self.api is None:
+            return None
+        return await self.api.app.get_version()
+
+    async def set_converter_enabled(self, name: str, enabled: bool) -> None:
+        """Persist ``converters.<name>.enabled`` (the reload starts or stops its actor)."""
+        await self.change_config(f"converters.{name}.enabled", enabled, dry_run=False)
+
+    async def restart_converter(self, name: str) -> None:
+        """Restart a converter's actor, or load a broken (never started) one again."""
+        tree = self.converter_tree
+        if tree is None:
+            raise RuntimeError("the converters are not running")
+        if any(spec.name == f"converter:{name}" for spec in tree.children):
+            await tree.restart_child(f"converter:{name}")
+        else:  # broken: load it again, it may have been fixed
+            await self.reload_converter(name)
+
+    async def change_config(self, key: str, value: Any, *, dry_run: bool) -> ConfigSetResult:
+        """``config.set``: plan (validate, check roots), save atomically, reload what changed."""
+        path = self.paths.config_file
+        async with self.config_lock:  # one change at a time: each is planned against the last
+            change = await trio.to_thread.run_sync(partial(plan_change, path, self.env, key, value))
+            if dry_run or not change.changed:
+                return ConfigSetResult(changed=change.changed, saved=False)
+            await trio.to_thread.run_sync(partial(commit_change, path, self.env, change))
+            restarted = await self.reload()
+        return ConfigSetResult(changed=change.changed, restarted=restarted, saved=True)
 
     def station_info(self) -> StationInfo:
         """Who the converters' reports say made them (WATS needs all three)."""

@@ -41,6 +41,7 @@ from pywats_station.actors.control_methods import (
     register_service_methods,
     register_station_methods,
 )
+from pywats_station.actors.control_port import AdminPort, OperatorPort
 from pywats_station.config import ControlConfig, parse_listen
 from pywats_station.control import ControlServer, Registry, serve_control
 from pywats_station.control import methods as m
@@ -131,16 +132,19 @@ def tls_context(control: ControlConfig, base_dir: Path) -> ssl.SSLContext:
     return context
 
 
-def build_registry(daemon: Daemon) -> Registry:
-    """A registry with a handler for every catalogue method, bound to ``daemon``.
+def build_registry(station: AdminPort) -> Registry:
+    """A registry with a handler for every catalogue method, bound to ``station``.
 
-    Registered in catalogue order, which is the order ``rpc.discover`` lists them in.
+    Each group gets the port of the role its methods need (``control_port`` says what each
+    reaches): only ``config.set`` is handed the admin port. Registered in catalogue order,
+    which is the order ``rpc.discover`` lists them in.
     """
+    operator: OperatorPort = station
     registry = Registry()
-    register_station_methods(registry, daemon)
-    register_converter_methods(registry, daemon)
-    register_config_methods(registry, daemon)
-    register_service_methods(registry, daemon)
+    register_station_methods(registry, operator)
+    register_converter_methods(registry, operator)
+    register_config_methods(registry, operator, admin=station)
+    register_service_methods(registry, operator)
     return registry
 
 

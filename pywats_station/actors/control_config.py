@@ -9,7 +9,7 @@
 3. read the file again just before writing: if it changed meanwhile (an editor, another client)
    the call is -32011 and nothing is written, so no one's edit is lost silently;
 4. save atomically (:func:`~pywats_station.config.save_config` keeps ``config.toml.bak``) and
-   let :meth:`Daemon.reload <pywats_station.daemon.Daemon.reload>` restart only what changed.
+   let the daemon's reload restart only what changed (``AdminPort.change_config`` runs 1-4).
 
 Keys are TOML paths: ``queue.upload_workers``, ``queue`` (a table of fields to change), and for
 converters their *name*: ``converters.ict.enabled``, ``converters.ict`` (a table of fields; a
@@ -25,12 +25,10 @@ import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-import trio
 
 from pywats_station.config import (
     ConfigError,
@@ -47,9 +45,9 @@ from pywats_station.control import methods as m
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from pywats_station.daemon import Daemon
+    from pywats_station.actors.control_port import AdminPort, OperatorPort
 
-__all__ = ["ConfigChange", "change_config", "lookup", "plan_change", "register_config_methods"]
+__all__ = ["ConfigChange", "commit_change", "lookup", "plan_change", "register_config_methods"]
 
 _SECTIONS = {
     info.encode_name: info.type
@@ -257,28 +255,14 @@ def commit_change(path: Path, env: Mapping[str, str], change: ConfigChange) -> N
         ) from None
 
 
-async def change_config(
-    daemon: Daemon, key: str, value: Any, *, dry_run: bool = False
-) -> m.ConfigSetResult:
-    """``config.set``: validate, save atomically and hot-reload one change (see the module doc)."""
-    path = daemon.paths.config_file
-    async with daemon.config_lock:  # one change at a time: each is planned against the last
-        change = await trio.to_thread.run_sync(partial(plan_change, path, daemon.env, key, value))
-        if dry_run or not change.changed:
-            return m.ConfigSetResult(changed=change.changed, saved=False)
-        await trio.to_thread.run_sync(partial(commit_change, path, daemon.env, change))
-        restarted = await daemon.reload()
-    return m.ConfigSetResult(changed=change.changed, restarted=restarted, saved=True)
-
-
-def register_config_methods(registry: Registry, daemon: Daemon) -> None:
-    """Register ``config.get`` and ``config.set`` for ``daemon``."""
+def register_config_methods(registry: Registry, station: OperatorPort, admin: AdminPort) -> None:
+    """Register ``config.get`` (operator) and ``config.set`` (admin)."""
 
     @registry.implement(m.CONFIG_GET)
     async def config_get(ctx: CallContext, params: m.ConfigGetParams) -> m.ConfigGetResult:
-        value = lookup(redacted(daemon.config), params.key)
-        return m.ConfigGetResult(key=params.key, value=value, path=str(daemon.paths.config_file))
+        value = lookup(redacted(station.config), params.key)
+        return m.ConfigGetResult(key=params.key, value=value, path=str(station.config_file))
 
     @registry.implement(m.CONFIG_SET)
     async def config_set(ctx: CallContext, params: m.ConfigSetParams) -> m.ConfigSetResult:
-        return await change_config(daemon, params.key, params.value, dry_run=params.dry_run)
+        return await admin.change_config(params.key, params.value, dry_run=params.dry_run)

@@ -18,7 +18,6 @@ import trio
 
 from pywats.models.report import UURReport, UUTReport
 from pywats_station._supervisor import ChildStatistics, SupervisorStatistics
-from pywats_station.actors.control_config import change_config
 from pywats_station.actors.control_methods import not_found, report_header
 from pywats_station.config import ConverterConfig
 from pywats_station.control import CallContext, ControlError, ErrorCode, Registry
@@ -38,31 +37,31 @@ from pywats_station.converters.sandbox import ContextData, convert_in_child, val
 from pywats_station.converters.tryit import try_convert
 
 if TYPE_CHECKING:
-    from pywats_station.daemon import Daemon
+    from pywats_station.actors.control_port import OperatorPort
 
 __all__ = ["converter_info", "register_converter_methods"]
 
 
-def _actor(daemon: Daemon, name: str) -> ChildStatistics | SupervisorStatistics | None:
-    tree = daemon.converter_tree
+def _actor(station: OperatorPort, name: str) -> ChildStatistics | SupervisorStatistics | None:
+    tree = station.converter_statistics()
     if tree is None:
         return None
     actor = f"converter:{name}"
-    return next((c for c in tree.statistics().children if c.name == actor), None)
+    return next((c for c in tree.children if c.name == actor), None)
 
 
-def _config(daemon: Daemon, name: str) -> ConverterConfig:
-    for cfg in daemon.config.converters:
+def _config(station: OperatorPort, name: str) -> ConverterConfig:
+    for cfg in station.config.converters:
         if cfg.name == name:
             return cfg
     raise not_found(f"no converter named {name!r}", name=name)
 
 
-def _patterns(daemon: Daemon, cfg: ConverterConfig) -> list[str]:
+def _patterns(station: OperatorPort, cfg: ConverterConfig) -> list[str]:
     """The patterns a converter uses: configured, else its own (known once it was loaded)."""
     if cfg.patterns:
         return list(cfg.patterns)
-    loaded = daemon.converters.get(cfg.name)
+    loaded = station.converters.get(cfg.name)
     if loaded is not None and loaded.stats.state not in ("disabled", "broken"):
         return list(loaded.description.patterns)
     if is_builtin(cfg.kind):  # a disabled built-in: its class says (user code stays unloaded)
@@ -70,16 +69,16 @@ def _patterns(daemon: Daemon, cfg: ConverterConfig) -> list[str]:
     return []
 
 
-def converter_info(daemon: Daemon, name: str) -> m.ConverterInfo:
+def converter_info(station: OperatorPort, name: str) -> m.ConverterInfo:
     """One configured converter and how it is doing.
 
     Raises:
         ControlError: -32010 when no converter has that name.
     """
-    cfg = _config(daemon, name)
-    loaded = daemon.converters.get(name)
+    cfg = _config(station, name)
+    loaded = station.converters.get(name)
     stats = loaded.stats if loaded is not None else None
-    actor = _actor(daemon, name)
+    actor = _actor(station, name)
     if not cfg.enabled:
         state = "disabled"
     elif actor is not None:
@@ -95,7 +94,7 @@ def converter_info(daemon: Daemon, name: str) -> m.ConverterInfo:
         enabled=cfg.enabled,
         state=state,
         watch=None if cfg.type == "scheduled" else cfg.watch,
-        patterns=_patterns(daemon, cfg),
+        patterns=_patterns(station, cfg),
         converted=stats.converted if stats else 0,
         failed=stats.failed if stats else 0,
         restarts=actor.restarts if actor is not None else 0,
@@ -118,18 +117,18 @@ class _Lines(logging.Handler):
 
 
 def _dry_run(
-    daemon: Daemon, path: Path, kind: str, cfg: ConverterConfig | None
+    station: OperatorPort, path: Path, kind: str, cfg: ConverterConfig | None
 ) -> tuple[ConversionResult, Validation | None, list[str]]:
     """Convert ``path`` as the station would, without queueing (runs in a worker thread)."""
-    base_dir = daemon.paths.config_file.parent
+    base_dir = station.config_file.parent
     arguments = dict(cfg.arguments) if cfg is not None else {}
     if is_builtin(kind):
         tried = try_convert(
             path,
             kind=kind,
             arguments=arguments,
-            station=daemon.station_info(),
-            processes=daemon.processes(),
+            station=station.station_info(),
+            processes=station.processes(),
             base_dir=base_dir,
         )
         warnings = [line.split(": ", 1)[1] for line in tried.log if line.startswith("WARNING: ")]
@@ -139,7 +138,7 @@ def _dry_run(
     log = logging.Logger(f"pywats_station.converter.dry_run.{path.name}")  # not propagated
     log.addHandler(lines)
     data = ContextData(
-        station=daemon.station_info(), processes=daemon.processes(), arguments=arguments
+        station=station.station_info(), processes=station.processes(), arguments=arguments
     )
     timeout = cfg.timeout if cfg is not None else 120.0
     memory = cfg.memory_mb if cfg is not None else 1024
@@ -173,18 +172,18 @@ def _reports(reports: list[UUTReport | UURReport]) -> list[m.ConvertedReport]:
     return out
 
 
-def register_converter_methods(registry: Registry, daemon: Daemon) -> None:
-    """Register the ``converters.*`` methods for ``daemon``."""
+def register_converter_methods(registry: Registry, station: OperatorPort) -> None:
+    """Register the ``converters.*`` methods for ``station``."""
 
     @registry.implement(m.CONVERTERS_LIST)
     async def converters_list(ctx: CallContext, params: m.NoParams) -> m.ConvertersListResult:
-        infos = [converter_info(daemon, cfg.name) for cfg in daemon.config.converters]
+        infos = [converter_info(station, cfg.name) for cfg in station.config.converters]
         return m.ConvertersListResult(converters=infos)
 
     async def set_enabled(name: str, enabled: bool) -> m.ConverterInfo:
-        _config(daemon, name)  # -32010 before anything is written
-        await change_config(daemon, f"converters.{name}.enabled", enabled)
-        return converter_info(daemon, name)
+        _config(station, name)  # -32010 before anything is written
+        await station.set_converter_enabled(name, enabled)
+        return converter_info(station, name)
 
     @registry.implement(m.CONVERTERS_ENABLE)
     async def converters_enable(ctx: CallContext, params: m.ConverterNameParams) -> m.ConverterInfo:
@@ -200,23 +199,19 @@ def register_converter_methods(registry: Registry, daemon: Daemon) -> None:
     async def converters_restart(
         ctx: CallContext, params: m.ConverterNameParams
     ) -> m.ConverterInfo:
-        cfg = _config(daemon, params.name)
+        cfg = _config(station, params.name)
         if not cfg.enabled:
             raise ControlError(
                 ErrorCode.CONFLICT,
                 f"converter {params.name!r} is disabled: enable it (converters.enable)",
             )
-        tree = daemon.converter_tree
-        if tree is None:
+        if station.converter_statistics() is None:
             raise ControlError(ErrorCode.CONFLICT, "the converters are not running")
         try:
-            if _actor(daemon, params.name) is not None:
-                await tree.restart_child(f"converter:{params.name}")
-            else:  # broken (never started): load it again, it may have been fixed
-                await daemon.reload_converter(params.name)
+            await station.restart_converter(params.name)
         except (KeyError, RuntimeError) as exc:
             raise ControlError(ErrorCode.CONFLICT, f"cannot restart it now: {exc}") from None
-        return converter_info(daemon, params.name)
+        return converter_info(station, params.name)
 
     @registry.implement(m.CONVERTERS_CONVERT_FILE)
     async def convert_file(ctx: CallContext, params: m.ConvertFileParams) -> m.ConvertFileResult:
@@ -228,11 +223,11 @@ def register_converter_methods(registry: Registry, daemon: Daemon) -> None:
             kind, label = params.kind, params.kind
         else:
             named = params.converter
-            cfg = _config(daemon, named) if named else _matching(daemon, path)
+            cfg = _config(station, named) if named else _matching(station, path)
             kind, label = cfg.kind, cfg.name
         started = time.monotonic()
         result, validation, warnings = await trio.to_thread.run_sync(
-            partial(_dry_run, daemon, path, kind, cfg)
+            partial(_dry_run, station, path, kind, cfg)
         )
         duration = time.monotonic() - started
         if validation is not None:
@@ -269,12 +264,12 @@ def _existing(raw: str) -> Path | None:
     return path if path.exists() else None
 
 
-def _matching(daemon: Daemon, path: Path) -> ConverterConfig:
+def _matching(station: OperatorPort, path: Path) -> ConverterConfig:
     """The first configured file or folder converter whose patterns match ``path``'s name."""
-    for cfg in daemon.config.converters:
+    for cfg in station.config.converters:
         if cfg.type == "scheduled":
             continue
-        if matches_patterns(path.name, _patterns(daemon, cfg) or ["*"]):
+        if matches_patterns(path.name, _patterns(station, cfg) or ["*"]):
             return cfg
     raise ControlError(
         ErrorCode.VALIDATION_FAILED,

@@ -1,8 +1,9 @@
 """Control methods about the station itself: status, tree, queue, connection, test report, logs.
 
-Every handler is bound to one :class:`~pywats_station.daemon.Daemon`. Queue operations and
-anything else that touches files run in a worker thread (``trio.to_thread.run_sync``); the
-queue's own lock makes that safe next to the uploader's workers.
+Every handler is bound to an :class:`~pywats_station.actors.control_port.OperatorPort` (what an
+operator may reach; see that module). Queue operations and anything else that touches files run
+in a worker thread (``trio.to_thread.run_sync``); the queue's own lock makes that safe next to
+the uploader's workers.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pywats_station.queue import (
 from pywats_station.runtime import Runtime
 
 if TYPE_CHECKING:
-    from pywats_station.daemon import Daemon
+    from pywats_station.actors.control_port import OperatorPort
 
 __all__ = [
     "counters_event",
@@ -130,20 +131,20 @@ def _bad_selector(exc: ValueError) -> ControlError:
 # --- the handlers --------------------------------------------------------------------------------
 
 
-def register_station_methods(registry: Registry, daemon: Daemon) -> None:
-    """Register ``station.*`` and ``queue.*`` for ``daemon``."""
-    queue = daemon.queue
+def register_station_methods(registry: Registry, station: OperatorPort) -> None:
+    """Register ``station.*`` and ``queue.*`` for ``station``."""
+    queue = station.queue
 
     @registry.implement(m.STATION_STATUS)
     async def station_status(ctx: CallContext, params: m.NoParams) -> m.StationStatus:
-        rt = daemon.runtime
+        rt = station.runtime
         stats = await trio.to_thread.run_sync(queue.stats)
         return m.StationStatus(
-            instance=daemon.paths.instance,
+            instance=station.instance,
             pid=os.getpid(),
             version=__version__,
             station=rt.station_name,
-            server_url=daemon.safe_server_url(),
+            server_url=station.safe_server_url(),
             connection=rt.connection.value,
             connection_error=rt.connection_error,
             server_version=rt.server_version,
@@ -154,14 +155,15 @@ def register_station_methods(registry: Registry, daemon: Daemon) -> None:
             counters=counters_event(rt),
             processes_cached=rt.processes_cached,
             processes_synced_at=rt.processes_synced_at,
-            control_connections=len(daemon.hub.connections()) if daemon.hub else 0,
+            control_connections=station.control_connections(),
         )
 
     @registry.implement(m.STATION_TREE)
     async def station_tree(ctx: CallContext, params: m.NoParams) -> m.TreeNode:
-        if daemon.tree is None:
+        tree = station.tree_statistics()
+        if tree is None:
             return m.TreeNode(name="station", kind="supervisor", state="stopped")
-        return tree_node(daemon.tree.statistics())
+        return tree_node(tree)
 
     @registry.implement(m.QUEUE_LIST)
     async def queue_list(ctx: CallContext, params: m.QueueListParams) -> m.QueueListResult:
@@ -207,7 +209,7 @@ def register_station_methods(registry: Registry, daemon: Daemon) -> None:
             raise _bad_selector(exc) from None
         if count:
             log.info("control: %d queue entries sent again (%s)", count, params.selector)
-            daemon.runtime.wake_uploader()
+            station.runtime.wake_uploader()
         return m.QueueCountResult(count=count)
 
     @registry.implement(m.QUEUE_PURGE)
@@ -229,19 +231,16 @@ def register_station_methods(registry: Registry, daemon: Daemon) -> None:
         return m.QueueVerifyResult(ok=report.ok, corrupt=report.corrupt, orphans=report.orphans)
 
 
-def register_service_methods(registry: Registry, daemon: Daemon) -> None:
-    """Register ``connection.test``, ``reports.send_test`` and ``logs.tail`` for ``daemon``."""
-    queue = daemon.queue
+def register_service_methods(registry: Registry, station: OperatorPort) -> None:
+    """Register ``connection.test``, ``reports.send_test`` and ``logs.tail`` for ``station``."""
+    queue = station.queue
 
     @registry.implement(m.CONNECTION_TEST)
     async def connection_test(ctx: CallContext, params: m.NoParams) -> m.ConnectionTestResult:
-        api = daemon.api
-        url = daemon.safe_server_url()
-        if api is None:
-            raise station_error("no server configured (server.url)", "not_configured")
+        url = station.safe_server_url()
         started = trio.current_time()
         try:
-            version = await api.app.get_version()
+            version = await station.server_version()
         except HTTPError as exc:
             reason = "auth_failed" if exc.status in (401, 403) else "server_error"
             raise station_error(
@@ -249,13 +248,15 @@ def register_service_methods(registry: Registry, daemon: Daemon) -> None:
             ) from None
         except PyWATSError as exc:
             raise station_error(f"{url} is unreachable: {exc}", "unreachable", url=url) from None
+        if version is None:
+            raise station_error("no server configured (server.url)", "not_configured")
         latency = trio.current_time() - started
         return m.ConnectionTestResult(url=url, server_version=version, latency=latency)
 
     @registry.implement(m.REPORTS_SEND_TEST)
     async def send_test(ctx: CallContext, params: m.SendTestParams) -> m.SendTestResult:
-        station = daemon.config.station
-        tests = [p.code for p in daemon.processes() if p.is_test_operation and p.active]
+        identity = station.config.station
+        tests = [p.code for p in station.processes() if p.is_test_operation and p.active]
         serial = params.serial_number or (
             f"TEST-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2).upper()}"
         )
@@ -265,9 +266,9 @@ def register_service_methods(registry: Registry, daemon: Daemon) -> None:
                 sn=serial,
                 rev="1",
                 process_code=params.process_code or (tests[0] if tests else 10),
-                station=daemon.runtime.station_name,
-                location=station.location or "Unknown",
-                purpose=station.purpose or "Production",
+                station=station.runtime.station_name,
+                location=identity.location or "Unknown",
+                purpose=identity.purpose or "Production",
                 operator="pywats-station",
             )
             builder.root.numeric("Supply voltage", 5.0, CompOp.GELE, low=4.75, high=5.25, unit="V")
@@ -288,17 +289,15 @@ def register_service_methods(registry: Registry, daemon: Daemon) -> None:
             raise station_error(str(exc), "queue_full") from None
         except OSError as exc:
             raise station_error(f"the queue refused the report: {exc}", "queue_error") from None
-        daemon.runtime.counters.queued += 1
-        daemon.runtime.wake_uploader()
+        station.runtime.counters.queued += 1
+        station.runtime.wake_uploader()
         queued = m.ReportQueued(
             report_id=report_id, seq=entry.seq, source=source, size=entry.size, depth=depth
         )
-        daemon.publish("report_queued", queued)
+        station.publish("report_queued", queued)
         log.info("control: test report %s queued (seq %d)", report_id, entry.seq)
         return m.SendTestResult(report_id=report_id, seq=entry.seq)
 
     @registry.implement(m.LOGS_TAIL)
     async def logs_tail(ctx: CallContext, params: m.LogsTailParams) -> m.LogsTailResult:
-        if daemon.logs is None:
-            return m.LogsTailResult(records=[])
-        return m.LogsTailResult(records=daemon.logs.tail(params.lines, params.level))
+        return m.LogsTailResult(records=station.tail_logs(params.lines, params.level))
