@@ -103,12 +103,21 @@ class ControlConfig(_Section):
 
     ``allow_remote`` must be set to listen on a non-loopback address without TLS: it is the
     explicit acknowledgement that the control token then crosses the network in clear text.
+    ``remote_admin`` lets a client on another machine hold the admin role (``config.set``…)
+    with the admin token; without it such a client gets the operator role whatever token it
+    presents. It needs a non-loopback ``listen`` with TLS (the admin token must not cross the
+    network in clear text).
     """
 
     listen: str = "127.0.0.1:8765"
     tls_cert: str = ""
     tls_key: str = ""
     allow_remote: bool = False
+    # Folders that paths set over the channel (config.set) must lie inside: converters' watch,
+    # done and error folders, a user converter's .py file, queue.path. Only the file declares
+    # them ([control] cannot be changed over the channel); none: no path can be set that way.
+    roots: list[str] = msgspec.field(default_factory=list)
+    remote_admin: bool = False
 
 
 class LogConfig(_Section):
