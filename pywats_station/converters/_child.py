@@ -65,7 +65,10 @@ def _serve(request: ChildRequest) -> ChildReply:
         if target is None or isinstance(converter, ScheduledConverter):
             return ChildReply(validation=Validation(confidence=0.0, message="nothing to validate"))
         return ChildReply(validation=_validate(converter, target, ctx, request.memory_mb))
-    return ChildReply(result=run_conversion(converter, target, ctx, memory_mb=request.memory_mb))
+    result = run_conversion(
+        converter, target, ctx, memory_mb=request.memory_mb, limits=request.limits
+    )
+    return ChildReply(result=result)
 
 
 def _validate(

@@ -1,9 +1,14 @@
 """Running a conversion so that the converter cannot harm the station.
 
-Two ways, both blocking (the daemon calls them through ``trio.to_thread.run_sync``):
+Three ways, all blocking (the daemon calls them through ``trio.to_thread.run_sync``):
 
-* :func:`run_conversion` — in this process, for the trusted built-in converters: exceptions
-  become ``Failed``, and every report is validated before it can be queued.
+* :func:`run_conversion` — in this process: exceptions become ``Failed``, every report is
+  validated, and the reports' sizes are checked against :class:`OutputLimits` (the largest
+  report the server accepts, the most the station takes from one input) before anything can be
+  queued.
+* :func:`convert_builtin` — the trusted built-in converters: small inputs in this process (fast),
+  large ones in a child process as below, whose memory goes back to the system when it exits
+  (a Python heap that grew for a big conversion rarely shrinks again).
 * :func:`convert_in_child` / :func:`validate_in_child` — for user converters: a child Python
   process (``python -m pywats_station.converters._child``) with an address-space limit
   (``RLIMIT_AS``) and a CPU-time limit (``RLIMIT_CPU``) that it sets on itself before importing
@@ -45,12 +50,22 @@ from pywats_station.converters.api import (
     StationInfo,
     Validation,
 )
+from pywats_station.converters.builtin._budget import (
+    OutputBudget,
+    OutputLimits,
+    TooBigForThread,
+    human_size,
+    using_budget,
+)
 
 __all__ = [
     "ChildReply",
     "ChildRequest",
     "ContextData",
     "ConverterDescription",
+    "OutputLimits",
+    "check_sizes",
+    "convert_builtin",
     "convert_in_child",
     "describe",
     "describe_in_child",
@@ -60,7 +75,7 @@ __all__ = [
 
 _MAX_PROBLEMS = 10  # problems named in a Failed reason; the rest are counted
 _STDERR_TAIL = 64 * 1024  # bytes of the child's stderr kept for messages and the log
-_MAX_REPLY = 512 * 1024 * 1024  # a reply larger than this is refused (the parent's memory)
+_REPLY_ENVELOPE = 1 << 20  # a reply's bytes besides the reports (reasons, messages, JSON)
 _ENV_KEEP = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "SYSTEMROOT")
 _ENV_KEEP_PREFIX = ("LC_", "PYTHON", "VIRTUAL_ENV")
 
@@ -83,6 +98,7 @@ class ChildRequest(msgspec.Struct, kw_only=True):
     context: ContextData
     memory_mb: int
     cpu_seconds: int
+    limits: OutputLimits = msgspec.field(default_factory=OutputLimits)
 
 
 class ConverterDescription(msgspec.Struct, kw_only=True):
@@ -132,13 +148,16 @@ def run_conversion(
     *,
     strict: bool | None = None,
     memory_mb: int | None = None,
+    limits: OutputLimits | None = None,
+    thread_limit: int | None = None,
 ) -> ConversionResult:
     """Run one conversion in this process and check its outcome; never raises for the input.
 
-    ``target`` is the file or folder (``None`` for a scheduled converter). Reports are
-    validated with ``report.validate(server_rules=strict)``; ``strict`` defaults to the
-    converter's ``strict`` argument when it has one, else ``False`` (real server exports break
-    the server's consistency rules). An invalid report fails the whole input, naming the
+    ``target`` is the file or folder (``None`` for a scheduled converter). Reports are checked
+    against ``limits`` (:func:`check_sizes`), then validated with
+    ``report.validate(server_rules=strict)``; ``strict`` defaults to the converter's ``strict``
+    argument when it has one, else ``False`` (real server exports break the server's
+    consistency rules). A report too large or invalid fails the whole input, naming the
     problems.
 
     Args:
@@ -147,15 +166,26 @@ def run_conversion(
         ctx: the context (arguments already parsed).
         strict: apply the live server's consistency rules too.
         memory_mb: the memory limit in force, only to name it when memory runs out.
+        limits: the caps on the reports (default: :class:`OutputLimits`'s defaults); the
+            built-in converters also check them while they build (the output budget).
+        thread_limit: the most WSJF a built-in may build before it gives up with
+            :class:`TooBigForThread` (see :func:`convert_builtin`); ``None``: no such limit.
+
+    Raises:
+        TooBigForThread: only with a ``thread_limit``: convert the input in a child instead.
     """
     if target is None and not isinstance(converter, ScheduledConverter):
         return Failed(reason=f"{converter.name}: no file or folder to convert")
+    limits = limits or OutputLimits()
     try:
-        if isinstance(converter, ScheduledConverter):
-            result: object = converter.run(ctx)
-        else:
-            assert target is not None
-            result = converter.convert(target, ctx)
+        with using_budget(OutputBudget(limits, thread_limit=thread_limit)):
+            if isinstance(converter, ScheduledConverter):
+                result: object = converter.run(ctx)
+            else:
+                assert target is not None
+                result = converter.convert(target, ctx)
+    except TooBigForThread:
+        raise
     except ConversionError as exc:
         return Failed(reason=str(exc) or type(exc).__name__)
     except MemoryError:
@@ -174,11 +204,40 @@ def run_conversion(
     if isinstance(result, Converted):
         if strict is None:
             strict = getattr(ctx.arguments, "strict", False) is True
+        too_large = check_sizes(result, limits)
+        if too_large is not None:
+            return too_large
         return check_reports(
             result, scheduled=isinstance(converter, ScheduledConverter), strict=strict
         )
     assert isinstance(result, ConversionResult)
     return result
+
+
+def check_sizes(result: Converted, limits: OutputLimits) -> Failed | None:
+    """A ``Failed`` naming the report, its size and the limit when a report is too large (or
+    all of them together are), else ``None``. Sizes are bytes of WSJF, as the server gets them.
+    """
+    total = 0
+    count = len(result.reports)
+    for number, report in enumerate(result.reports, start=1):
+        size = len(_encoder.encode(report))
+        total += size
+        if size > limits.max_report_size:
+            which = f"report {number} of {count}" if count > 1 else "the report"
+            return Failed(
+                reason=f"{which} (sn {report.sn!r}) is {human_size(size)} as WSJF; the server "
+                f"accepts at most {human_size(limits.max_report_size)} "
+                f"({limits.key('max_report_size')})"
+            )
+    if total > limits.max_output_size:
+        return Failed(
+            reason=f"the {count:,} reports of this input are {human_size(total)} as WSJF "
+            f"together; the station takes at most {human_size(limits.max_output_size)} of "
+            f"reports from one input ({limits.key('max_output_size')}): split the file or "
+            "raise the limit"
+        )
+    return None
 
 
 def check_reports(result: Converted, *, scheduled: bool, strict: bool) -> ConversionResult:
@@ -203,6 +262,65 @@ def _last_line(exc: BaseException) -> str:
     return traceback.format_exception_only(exc)[-1].strip()
 
 
+# --- built-ins: in this process or in a child -------------------------------------------------
+
+
+def convert_builtin(
+    converter: FileConverter | FolderConverter | ScheduledConverter,
+    kind: str,
+    target: Path | None,
+    ctx: ConverterContext,
+    ctx_data: ContextData,
+    *,
+    limits: OutputLimits,
+    child_above: int,
+    timeout: float = 120.0,
+    memory_mb: int = 1024,
+    log: logging.Logger | None = None,
+) -> ConversionResult:
+    """Convert with a built-in converter where its memory is given back afterwards.
+
+    An input of at most ``child_above`` bytes is converted in this process (a worker thread of
+    the daemon): quick, and small enough that the heap it leaves behind does not matter. A larger
+    input, or one whose reports outgrow ``child_above`` bytes of WSJF while they are built (the
+    output budget's ``thread_limit``: a small CSV can make many steps), is converted in a child
+    process (:func:`convert_in_child`, with ``timeout`` and ``memory_mb``), which exits with
+    everything it allocated; only the reports come back, as WSJF, at most ``limits`` of them.
+
+    Args:
+        converter: the built-in converter, arguments parsed (``ctx``).
+        kind: its kind, for the child to create it again (``"csv"``…).
+        target: the file (or folder) to convert; ``None`` for a scheduled converter.
+        ctx: the context for a conversion in this process.
+        ctx_data: the same context as plain data, for the child.
+        limits: the caps on the reports.
+        child_above: the size, in bytes of input or of reports, above which the child converts.
+        timeout: the child's wall-clock limit in seconds.
+        memory_mb: the child's address-space limit.
+        log: where the child's log lines go.
+    """
+    if target is None or _input_size(target) <= child_above:
+        try:
+            return run_conversion(converter, target, ctx, limits=limits, thread_limit=child_above)
+        except TooBigForThread as exc:
+            name = target.name if target is not None else converter.name
+            (log or ctx.log).info("%s: %s; converting it again in a child process", name, exc)
+    return convert_in_child(
+        kind, None, target, ctx_data, timeout=timeout, memory_mb=memory_mb, log=log, limits=limits
+    )
+
+
+def _input_size(target: Path) -> int:
+    """The bytes to read: a file's size, or the sum of a folder's files (0 if unreadable: the
+    converter then says what is wrong with it)."""
+    try:
+        if target.is_dir():
+            return sum(entry.stat().st_size for entry in target.iterdir() if entry.is_file())
+        return target.stat().st_size
+    except OSError:
+        return 0
+
+
 # --- in a child process ---------------------------------------------------------------------
 
 
@@ -215,8 +333,9 @@ def convert_in_child(
     timeout: float = 120.0,
     memory_mb: int = 1024,
     log: logging.Logger | None = None,
+    limits: OutputLimits | None = None,
 ) -> ConversionResult:
-    """Run one conversion of a user converter in a child process with limits.
+    """Run one conversion of a user converter (or a large built-in one) in a child process.
 
     Args:
         kind: the converter kind (``module:Class`` or a ``.py`` path, see the registry).
@@ -227,11 +346,13 @@ def convert_in_child(
         timeout: wall-clock seconds before the child is killed (also its CPU-time limit).
         memory_mb: the child's address-space limit.
         log: where the converter's log lines and prints go (default: this module's logger).
+        limits: the caps on the reports, checked in the child; the reply may not be larger
+            than their sum allows (default: :class:`OutputLimits`'s defaults).
 
     Returns:
         The converter's result, or ``Failed`` naming what went wrong with the child.
     """
-    reply = _run_child("convert", kind, base_dir, target, ctx_data, timeout, memory_mb, log)
+    reply = _run_child("convert", kind, base_dir, target, ctx_data, timeout, memory_mb, log, limits)
     if isinstance(reply, Failed):
         return reply
     if reply.result is None:
@@ -311,8 +432,13 @@ def _run_child(
     timeout: float,
     memory_mb: int,
     log: logging.Logger | None,
+    limits: OutputLimits | None = None,
 ) -> ChildReply | Failed:
     log = log or logging.getLogger("pywats_station.converters.child")
+    limits = limits or OutputLimits()
+    # The reports were checked in the child; a reply beyond them (and a margin for the JSON
+    # around them) is refused unread, so the daemon never holds more than the limits allow.
+    max_reply = limits.max_output_size + limits.max_output_size // 100 + _REPLY_ENVELOPE
     request = ChildRequest(
         action=action,
         kind=kind,
@@ -321,6 +447,7 @@ def _run_child(
         context=ctx_data,
         memory_mb=memory_mb,
         cpu_seconds=max(1, int(timeout + 0.999)),
+        limits=limits,
     )
     try:
         proc = subprocess.Popen(
@@ -336,7 +463,7 @@ def _run_child(
         return Failed(reason=f"converter process could not be started: {exc}")
     with proc:  # closes the pipes and reaps the child, whatever happens
         try:
-            out, err, outcome = _exchange(proc, msgspec.json.encode(request), timeout)
+            out, err, outcome = _exchange(proc, msgspec.json.encode(request), timeout, max_reply)
         finally:
             if proc.poll() is None:
                 _kill(proc)
@@ -344,7 +471,10 @@ def _run_child(
     if outcome == "timeout":
         return Failed(reason=f"converter timed out after {timeout:g} s")
     if outcome == "too big":
-        return Failed(reason=f"converter reply exceeds {_MAX_REPLY // 2**20} MB")
+        return Failed(
+            reason=f"converter reply exceeds {human_size(max_reply)} (the reports may be at most "
+            f"{human_size(limits.max_output_size)}, {limits.key('max_output_size')})"
+        )
     code = proc.returncode
     if code < 0:
         return Failed(reason=_signal_reason(-code, memory_mb, request.cpu_seconds))
@@ -365,7 +495,7 @@ def _run_child(
 
 
 def _exchange(
-    proc: subprocess.Popen[bytes], request: bytes, timeout: float, max_reply: int = _MAX_REPLY
+    proc: subprocess.Popen[bytes], request: bytes, timeout: float, max_reply: int
 ) -> tuple[bytes, bytes, str]:
     """Send the request; read stdout and stderr until both close or a limit is hit.
 
@@ -432,6 +562,8 @@ def _last_stderr_line(err: bytes) -> str:
     lines = [line.strip() for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
     return lines[-1] if lines else ""
 
+
+_encoder = msgspec.json.Encoder()
 
 _LEVELS = {
     name: getattr(logging, name) for name in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

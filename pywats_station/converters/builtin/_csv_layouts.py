@@ -6,7 +6,9 @@ complaint names the line and the column.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from pywats._errors import ReportInvalidError
 from pywats.models.report import CompOp, UUTReport
-from pywats.report_builder import ReportBuilder, SequenceBuilder, UUTBuilder
+from pywats.report_builder import ReportBuilder, SequenceBuilder, StepHandle, UUTBuilder
 from pywats_station.converters.api import ConversionError, ConverterContext
+from pywats_station.converters.builtin._budget import current_budget
 from pywats_station.converters.builtin._common import (
     file_time,
     infer_comp_op,
@@ -155,21 +158,17 @@ def _build(builder: UUTBuilder, line: int) -> UUTReport:
         raise ConversionError(f"report of line {line}: {exc}") from None
 
 
-def steps_report(table: Table, args: CsvArguments, path: Path, ctx: ConverterContext) -> UUTReport:
-    """Layout ``steps``: every row a step of one report."""
+def steps_report(
+    table: Table, first: Row, args: CsvArguments, path: Path, ctx: ConverterContext
+) -> UUTReport:
+    """Layout ``steps``: every row a step of one report; ``first`` is the first data row.
+
+    The rows are read as the steps are added, each step counted against the output budget
+    (:func:`~pywats_station.converters.builtin._budget.current_budget`).
+    """
+    budget = current_budget()
+    budget.start_report()
     header = _Header.resolve(table, args, path)
-    first = table.rows[0]
-    for key in ("serial_number", "part_number"):  # one file, one unit: they must agree
-        index = header.columns[key]
-        expected = table.cell(first, index)
-        for row in table.rows[1:]:
-            found = table.cell(row, index)
-            if index is not None and found and expected and found != expected:
-                raise ConversionError(
-                    f"{table.where(row, index)}: {found!r} differs from {expected!r} on line "
-                    f"{first.line} (layout 'steps' makes one report per file; rows of several "
-                    "units need layout 'units')"
-                )
     builder = header.builder(table, first, path, ctx)
     col = {
         key: table.column(getattr(args, key), defaults, key)
@@ -181,27 +180,44 @@ def steps_report(table: Table, args: CsvArguments, path: Path, ctx: ConverterCon
                 f"line {table.header_line}: no {'/'.join(STEP_DEFAULTS[key])} column "
                 f"(set arguments.{key}); the columns are: {', '.join(table.columns)}"
             )
+    # One file, one unit: the serial and part numbers of every row must agree with the first.
+    same = [(index, table.cell(first, index)) for index in _agreeing(header)]
     sequences: dict[str, SequenceBuilder] = {}
-    for row in table.rows:
+    for row in itertools.chain([first], table.rows):
+        for index, expected in same:
+            found = table.cell(row, index)
+            if found and expected and found != expected:
+                raise ConversionError(
+                    f"{table.where(row, index)}: {found!r} differs from {expected!r} on line "
+                    f"{first.line} (layout 'steps' makes one report per file; rows of several "
+                    "units need layout 'units')"
+                )
         parent = builder.root
         sequence = table.cell(row, col["sequence_column"])
         if sequence:
             if sequence not in sequences:
                 sequences[sequence] = builder.root.sequence(sequence)
+                budget.add_step(sequences[sequence].step, row.line)
             parent = sequences[sequence]
         try:
-            _step_row(parent, table, row, col, args.decimal)
+            added = _step_row(parent, table, row, col, args.decimal)
         except (ValueError, TypeError) as exc:
             raise ConversionError(f"line {row.line}: {exc}") from None
+        budget.add_step(added.step, row.line)
     result = table.cell(first, header.columns["result"])
     if result:
         _set_result(builder, result, table.where(first, header.columns["result"] or 0))
     return _build(builder, first.line)
 
 
+def _agreeing(header: _Header) -> list[int]:
+    columns = (header.columns["serial_number"], header.columns["part_number"])
+    return [index for index in columns if index is not None]
+
+
 def _step_row(
     parent: SequenceBuilder, table: Table, row: Row, col: dict[str, int | None], decimal: str
-) -> None:
+) -> StepHandle:
     def cell(key: str) -> str:
         return table.cell(row, col[key])
 
@@ -230,8 +246,7 @@ def _step_row(
             raise ConversionError(
                 f"{table.where(row, value_index)}: empty value (and no Passed/Failed status)"
             )
-        parent.pass_fail(name, status == "P", status=status)
-        return
+        return parent.pass_fail(name, status == "P", status=status)
     value_at = table.where(row, value_index)
     try:
         measured = parse_number(value, value_at, decimal)
@@ -241,17 +256,15 @@ def _step_row(
         low, high = number("low_column"), number("high_column")
         op, low, high = infer_comp_op(cell("comp_column") or None, low, high, f"line {row.line}")
         unit = cell("unit_column") or None
-        parent.numeric(name, measured, op, low=low, high=high, unit=unit, status=status)
-        return
+        return parent.numeric(name, measured, op, low=low, high=high, unit=unit, status=status)
     op_text, limit = cell("comp_column"), cell("low_column") or None
     if cell("high_column") or (limit is not None and _is_number(limit, decimal)):
         # Numeric limits: the value was meant to be a number.
         raise ConversionError(f"{value_at}: {value!r} is not a number")
     if is_bool_word(value) and limit is None and not op_text:
-        parent.pass_fail(name, parse_bool(value, value_at), status=status)
-        return
+        return parent.pass_fail(name, parse_bool(value, value_at), status=status)
     op = CompOp.parse(op_text) if op_text else CompOp.CASESENSIT if limit else CompOp.LOG
-    parent.string(name, value, op, limit=limit, status=status)
+    return parent.string(name, value, op, limit=limit, status=status)
 
 
 def _is_number(text: str, decimal: str) -> bool:
@@ -269,13 +282,18 @@ def _set_result(builder: UUTBuilder, text: str, where: str) -> None:
 
 
 def unit_reports(
-    table: Table, args: CsvArguments, path: Path, ctx: ConverterContext
-) -> list[UUTReport]:
-    """Layout ``units``: every row one report, a step per measurement column."""
+    table: Table, first: Row, args: CsvArguments, path: Path, ctx: ConverterContext
+) -> Iterator[UUTReport]:
+    """Layout ``units``: every row one report, a step per measurement column.
+
+    A generator: each report is made when it is asked for, as its row is read, and counted
+    against the output budget.
+    """
+    budget = current_budget()
     header = _Header.resolve(table, args, path)
     measurements = _measurements(table, args, header)
-    reports = []
-    for row in table.rows:
+    for row in itertools.chain([first], table.rows):
+        budget.start_report()
         builder = header.builder(table, row, path, ctx)
         sequences: dict[str, SequenceBuilder] = {}
         for index, spec in measurements:
@@ -286,16 +304,19 @@ def unit_reports(
             if spec.sequence:
                 if spec.sequence not in sequences:
                     sequences[spec.sequence] = builder.root.sequence(spec.sequence)
+                    budget.add_step(sequences[spec.sequence].step, row.line)
                 parent = sequences[spec.sequence]
             try:
-                _measurement(parent, spec, text, table.where(row, index), args.decimal)
+                added = _measurement(parent, spec, text, table.where(row, index), args.decimal)
             except (ValueError, TypeError) as exc:
                 raise ConversionError(f"{table.where(row, index)}: {exc}") from None
+            budget.add_step(added.step, row.line)
         result = table.cell(row, header.columns["result"])
         if result:
             _set_result(builder, result, table.where(row, header.columns["result"] or 0))
-        reports.append(_build(builder, row.line))
-    return reports
+        report = _build(builder, row.line)
+        budget.add_report(report, row.line)
+        yield report
 
 
 def _measurements(
@@ -320,11 +341,10 @@ def _measurements(
 
 def _measurement(
     parent: SequenceBuilder, spec: Measurement, text: str, where: str, decimal: str
-) -> None:
+) -> StepHandle:
     name = spec.name or spec.column
     if spec.type == "pass_fail":
-        parent.pass_fail(name, parse_bool(text, where))
-        return
+        return parent.pass_fail(name, parse_bool(text, where))
     if spec.type == "string":
         op = (
             CompOp.parse(spec.comp)
@@ -333,14 +353,12 @@ def _measurement(
             if spec.limit
             else CompOp.LOG
         )
-        parent.string(name, text, op, limit=spec.limit)
-        return
+        return parent.string(name, text, op, limit=spec.limit)
     try:
         value = parse_number(text, where, decimal)
     except ConversionError:
         if spec.low is None and spec.high is None and spec.comp is None:
-            parent.string(name, text)  # an auto-logged column holding text
-            return
+            return parent.string(name, text)  # an auto-logged column holding text
         raise
     op, low, high = infer_comp_op(spec.comp, spec.low, spec.high, where)
-    parent.numeric(name, value, op, low=low, high=high, unit=spec.unit)
+    return parent.numeric(name, value, op, low=low, high=high, unit=spec.unit)

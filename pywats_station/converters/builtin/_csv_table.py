@@ -1,18 +1,25 @@
-"""Reading a CSV/TSV file into rows with line numbers, and finding columns by name.
+"""Reading a CSV/TSV file row by row with line numbers, and finding columns by name.
 
-Part of the ``csv`` converter (:mod:`pywats_station.converters.builtin.csv`).
+Part of the ``csv`` converter (:mod:`pywats_station.converters.builtin.csv`). A :class:`Table`
+knows its columns up front and reads its rows as they are asked for, so a file of any length
+costs one row of memory (:func:`open_table`); :func:`parse_table` reads a text already in memory
+(the head of a file, for ``validate()``) the same way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from pywats_station.converters.api import ConversionError
+from pywats_station.converters.builtin._textfile import iter_lines
 
-__all__ = ["Row", "Table", "detect_delimiter", "read_table"]
+__all__ = ["Row", "Table", "detect_delimiter", "open_table", "parse_table"]
 
 _CANDIDATES = ("\t", ";", ",", "|")
 
@@ -27,10 +34,10 @@ class Row:
 
 @dataclass
 class Table:
-    """A CSV file: its column names (as written) and its data rows."""
+    """A CSV file: its column names (as written) and its data rows, read once, in order."""
 
     columns: list[str]
-    rows: list[Row]
+    rows: Iterator[Row]
     header_line: int
 
     def find(self, names: Sequence[str]) -> int | None:
@@ -76,38 +83,85 @@ def detect_delimiter(line: str) -> str:
     return best[2] if best[0] > 0 else ","
 
 
-def read_table(text: str, *, delimiter: str | None, skip_rows: int, header_row: bool) -> Table:
-    """Parse ``text``: ``skip_rows`` lines dropped, then a header row (or numbered columns).
-
-    Blank rows are ignored. Without a header row the columns are named ``1``, ``2``, …
-
-    Raises:
-        ConversionError: the file has no header row, or a quoted cell is not closed.
-    """
-    lines = text.splitlines(keepends=True)
-    body = "".join(lines[skip_rows:])
-    first = next((line for line in lines[skip_rows:] if line.strip()), "")
-    if not first:
-        raise ConversionError(
-            "the file holds no rows" + (f" after {skip_rows} skipped lines" if skip_rows else "")
-        )
-    sep = delimiter or detect_delimiter(first)
-    reader = csv.reader(io.StringIO(body, newline=""), delimiter=sep, strict=True)
-    columns: list[str] | None = None
-    header_line = skip_rows + 1
-    rows: list[Row] = []
+def _rows(lines: Iterator[str], sep: str, skip_rows: int) -> Iterator[Row]:
+    """Every non-blank row after the skipped lines, with its line number."""
+    reader = csv.reader(lines, delimiter=sep, strict=True)
     try:
         for cells in reader:
-            line = skip_rows + reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if columns is None and header_row:
-                columns, header_line = [c.strip() for c in cells], line
-                continue
-            rows.append(Row(line, cells))
+            if any(c.strip() for c in cells):
+                yield Row(skip_rows + reader.line_num, cells)
     except csv.Error as exc:
         raise ConversionError(f"line {skip_rows + reader.line_num}: {exc}") from None
-    if columns is None:
-        width = max((len(r.cells) for r in rows), default=0)
-        columns = [str(i) for i in range(1, width + 1)]
-    return Table(columns=columns, rows=rows, header_line=header_line)
+
+
+def _start(
+    lines: Iterator[str], skip_rows: int, delimiter: str | None
+) -> tuple[str, Iterator[str]]:
+    """Skip ``skip_rows`` lines; return the delimiter (detected on the first non-blank line if
+    not given) and the lines from there on, none of them consumed.
+
+    Raises:
+        ConversionError: nothing but blank lines follow.
+    """
+    for _ in itertools.islice(lines, skip_rows):
+        pass
+    blank: list[str] = []
+    for line in lines:
+        if line.strip():
+            return delimiter or detect_delimiter(line), itertools.chain(blank, [line], lines)
+        blank.append(line)
+    raise ConversionError(
+        "the file holds no rows" + (f" after {skip_rows} skipped lines" if skip_rows else "")
+    )
+
+
+def _table(
+    lines: Callable[[], Iterator[str]], *, delimiter: str | None, skip_rows: int, header_row: bool
+) -> Table:
+    sep, start = _start(lines(), skip_rows, delimiter)
+    rows = _rows(start, sep, skip_rows)
+    if header_row:
+        header = next(rows, None)
+        assert header is not None  # _start found a non-blank line
+        return Table([c.strip() for c in header.cells], rows, header.line)
+    # Without a header the columns are numbered up to the widest row: one pass to count them
+    # (nothing kept), then the rows are read from the start again.
+    width = max((len(row.cells) for row in rows), default=0)
+    rows = _rows(_start(lines(), skip_rows, sep)[1], sep, skip_rows)
+    return Table([str(i) for i in range(1, width + 1)], rows, skip_rows + 1)
+
+
+@contextlib.contextmanager
+def open_table(
+    path: Path, *, encoding: str, delimiter: str | None, skip_rows: int, header_row: bool
+) -> Iterator[Table]:
+    """Open a CSV file as a :class:`Table` whose rows are read as they are iterated.
+
+    ``skip_rows`` lines are dropped, then comes a header row (or the columns are numbered
+    ``1``, ``2``, … when ``header_row`` is false). Blank rows are ignored. The file is closed
+    when the ``with`` block ends.
+
+    Raises:
+        ConversionError: the file has no row, a byte is not in ``encoding``, or a quoted cell is
+            not closed (naming the line); raised on opening or while the rows are read.
+    """
+    opened: list[Generator[str, None, None]] = []
+
+    def lines() -> Iterator[str]:
+        opened.append(iter_lines(path, encoding))
+        return opened[-1]
+
+    try:
+        yield _table(lines, delimiter=delimiter, skip_rows=skip_rows, header_row=header_row)
+    finally:
+        for reader in opened:  # closes the file at once, even when the rows were not all read
+            reader.close()
+
+
+def parse_table(text: str, *, delimiter: str | None, skip_rows: int, header_row: bool) -> Table:
+    """A :class:`Table` over a text in memory (see :func:`open_table`)."""
+
+    def lines() -> Iterator[str]:
+        return iter(io.StringIO(text, newline=""))  # lines split as in open_table
+
+    return _table(lines, delimiter=delimiter, skip_rows=skip_rows, header_row=header_row)

@@ -36,6 +36,7 @@ line number and column name.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -52,13 +53,13 @@ from pywats_station.converters.api import (
     Preview,
     Validation,
 )
-from pywats_station.converters.builtin._common import decode_text, read_head, read_text
 from pywats_station.converters.builtin._csv_layouts import (
     STEP_DEFAULTS,
     steps_report,
     unit_reports,
 )
-from pywats_station.converters.builtin._csv_table import Table, read_table
+from pywats_station.converters.builtin._csv_table import Table, open_table, parse_table
+from pywats_station.converters.builtin._textfile import head_text
 
 __all__ = ["CsvArguments", "CsvConverter", "Measurement", "read_csv"]
 
@@ -140,25 +141,35 @@ def _args(ctx: ConverterContext) -> CsvArguments:
     return ctx.arguments if isinstance(ctx.arguments, CsvArguments) else CsvArguments()
 
 
-def _table(text: str, args: CsvArguments) -> Table:
-    return read_table(
-        text, delimiter=args.delimiter, skip_rows=args.skip_rows, header_row=args.header_row
+def _open(path: Path, args: CsvArguments) -> contextlib.AbstractContextManager[Table]:
+    return open_table(
+        path,
+        encoding=args.encoding,
+        delimiter=args.delimiter,
+        skip_rows=args.skip_rows,
+        header_row=args.header_row,
     )
 
 
-def read_csv(text: str, path: Path, ctx: ConverterContext) -> list[UUTReport]:
-    """Convert a CSV text per the context's arguments.
+def read_csv(path: Path, ctx: ConverterContext) -> list[UUTReport]:
+    """Convert a CSV file per the context's arguments, reading it row by row.
+
+    Every step and report is counted against the output budget
+    (:mod:`~pywats_station.converters.builtin._budget`): a file whose reports are certainly
+    over a cap stops at that row.
 
     Raises:
-        ConversionError: a missing column or bad cell, naming the line and column.
+        ConversionError: a missing column or bad cell, naming the line and column; reports
+            over a cap (``OutputTooLarge``).
     """
     args = _args(ctx)
-    table = _table(text, args)
-    if not table.rows:
-        raise ConversionError(f"line {table.header_line}: the file holds no data rows")
-    if args.layout == "units":
-        return unit_reports(table, args, path, ctx)
-    return [steps_report(table, args, path, ctx)]
+    with _open(path, args) as table:
+        first = next(table.rows, None)
+        if first is None:
+            raise ConversionError(f"line {table.header_line}: the file holds no data rows")
+        if args.layout == "units":
+            return list(unit_reports(table, first, args, path, ctx))
+        return [steps_report(table, first, args, path, ctx)]
 
 
 class CsvConverter(FileConverter):
@@ -172,9 +183,14 @@ class CsvConverter(FileConverter):
     def validate(self, path: Path, ctx: ConverterContext) -> Validation:
         """0.9 when the header has the columns the layout needs, 0.2 when not, 0 if unreadable."""
         args = _args(ctx)
-        head = read_head(path, _SNIFF)
         try:
-            table = _table(decode_text(head, args.encoding), args)
+            table = parse_table(
+                head_text(path, _SNIFF, args.encoding),
+                delimiter=args.delimiter,
+                skip_rows=args.skip_rows,
+                header_row=args.header_row,
+            )
+            first = next(table.rows, None)
         except ConversionError as exc:
             return Validation(confidence=0.0, message=str(exc))
         if args.layout == "steps":
@@ -192,8 +208,8 @@ class CsvConverter(FileConverter):
         if missing:
             return Validation(confidence=0.2, message=f"no column {', '.join(missing)}")
         preview = Preview()
-        if table.rows:
-            row = table.rows[0]
+        if first is not None:
+            row = first
             sn = table.find([args.serial_number_column or "SerialNumber", "SN"])
             pn = table.find([args.part_number_column or "PartNumber", "PN"])
             preview = Preview(
@@ -203,5 +219,5 @@ class CsvConverter(FileConverter):
         return Validation(confidence=0.9, preview=preview)
 
     def convert(self, path: Path, ctx: ConverterContext) -> ConversionResult:
-        """Read the file through the column mapping."""
-        return Converted(reports=list(read_csv(read_text(path, _args(ctx).encoding), path, ctx)))
+        """Read the file through the column mapping, row by row."""
+        return Converted(reports=list(read_csv(path, ctx)))
