@@ -384,23 +384,34 @@ class _ServerRules:
     def add(self, rule: str, path: str, message: str) -> None:
         self.problems.append(Problem(rule, path, message))
 
-    def visit(self, step: Step, path: str) -> None:
-        self.status(step, path)
-        children = step.steps or []
-        for child in children:
-            loop = child.loop
-            if loop is not None and loop.is_summary:
-                iterations = [
-                    c
-                    for c in children
-                    if c is not child
-                    and c.name == child.name
-                    and c.loop is not None
-                    and c.loop.idx is not None
-                ]
-                if iterations:
-                    self.loop(child, iterations, f"{path} -> loop {child.name}")
-            self.visit(child, f"{path} -> step {child.name}")
+    def visit(self, root: Step, path: str) -> None:
+        # An explicit stack, not recursion: a report built in Python can nest steps deeper than
+        # the interpreter's recursion limit. Problems come out in the recursive order: a step's
+        # status, then per child its loop agreement followed by the child's whole subtree.
+        stack: list[tuple[Step, str] | tuple[Step, list[Step], str]] = [(root, path)]
+        while stack:
+            item = stack.pop()
+            if len(item) == 3:
+                summary, iterations, loop_path = item
+                self.loop(summary, iterations, loop_path)
+                continue
+            step, here = item
+            self.status(step, here)
+            children = step.steps or []
+            for child in reversed(children):
+                stack.append((child, f"{here} -> step {child.name}"))
+                loop = child.loop
+                if loop is not None and loop.is_summary:
+                    iterations = [
+                        c
+                        for c in children
+                        if c is not child
+                        and c.name == child.name
+                        and c.loop is not None
+                        and c.loop.idx is not None
+                    ]
+                    if iterations:
+                        stack.append((child, iterations, f"{here} -> loop {child.name}"))
 
     def status(self, step: Step, path: str) -> None:
         meas = [*(step.numeric_meas or ()), *(step.string_meas or ()), *(step.boolean_meas or ())]

@@ -17,6 +17,7 @@ from typing import TypeVar
 import msgspec
 
 from pywats._errors import ReportFormatError
+from pywats.formats._nesting import MAX_XML_NESTING, DepthLimitedTreeBuilder, NestingTooDeep
 from pywats.models.report import (
     BooleanMeasurement,
     CallExe,
@@ -65,12 +66,13 @@ class _DoctypeFound(Exception):
     """Raised from inside the parser the moment a DOCTYPE declaration starts."""
 
 
-class _NoDoctypeBuilder(ET.TreeBuilder):
-    """A tree builder that refuses DOCTYPE declarations.
+class _NoDoctypeBuilder(DepthLimitedTreeBuilder):
+    """A tree builder that refuses DOCTYPE declarations and elements nested too deeply.
 
     ElementTree never fetches external entities, but internal ``<!ENTITY>`` declarations (the
     "billion laughs" bomb) live inside a DOCTYPE, and WSXF never needs one. Refusing the DOCTYPE
-    when it *starts* means no declaration inside it is ever processed.
+    when it *starts* means no declaration inside it is ever processed. The nesting limit keeps
+    the reader, which recurses once per level of steps, far from the interpreter's limit.
     """
 
     def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
@@ -78,7 +80,7 @@ class _NoDoctypeBuilder(ET.TreeBuilder):
 
 
 def _parse_xml(data: bytes | str) -> ET.Element:
-    parser = ET.XMLParser(target=_NoDoctypeBuilder())
+    parser = ET.XMLParser(target=_NoDoctypeBuilder(MAX_XML_NESTING))
     try:
         parser.feed(data)
         return parser.close()
@@ -86,6 +88,11 @@ def _parse_xml(data: bytes | str) -> ET.Element:
         raise ReportFormatError(
             f"WSXF documents must not contain a DOCTYPE declaration (found <!DOCTYPE {exc}>); "
             "remove it (WSXF needs no DTD or entity declarations)"
+        ) from None
+    except NestingTooDeep as exc:
+        raise ReportFormatError(
+            f"WSXF elements are nested more than {exc.limit} levels deep; the limit is "
+            f"{exc.limit} (about {exc.limit - 3} levels of nested steps)"
         ) from None
     except ET.ParseError as exc:
         # The message already ends with "line L, column C" (column is 0-based, as expat counts).
@@ -118,12 +125,9 @@ def read_reports(data: bytes | str) -> list[UUTReport]:
             f"not a WSXF document: the root element is <{_describe_tag(root.tag)}>, expected "
             f"<Reports> in namespace {NAMESPACE}"
         )
-    try:
-        return [
-            _read_report(elem, f"Report #{n + 1}") for n, elem in enumerate(root.findall("Report"))
-        ]
-    except RecursionError:
-        raise ReportFormatError("WSXF steps are nested too deeply to read") from None
+    # No RecursionError to fear below: the parser refused anything nested deeper than
+    # MAX_XML_NESTING elements, and the reader recurses once per element level of steps.
+    return [_read_report(elem, f"Report #{n + 1}") for n, elem in enumerate(root.findall("Report"))]
 
 
 def _describe_tag(tag: str) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from pywats._errors import ReportFormatError
+from pywats.formats._nesting import MAX_XML_NESTING
 from pywats.formats._wsxf_read import GROUP_WORDS, NAMESPACE, REPORT_TYPE_UUT, STATUS_WORDS
 from pywats.models.report import (
     Chart,
@@ -33,6 +34,9 @@ from pywats.models.report import (
 __all__ = ["write_report"]
 
 # Characters XML 1.0 cannot carry at all, not even as character references.
+# A step at level n (the root step is level 1) is element n + 2 (<Reports><Report> first) and its
+# deepest content, <Chart><Series>, two more: what the reader accepts, the writer writes.
+_MAX_STEP_LEVEL = MAX_XML_NESTING - 4
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # ElementTree escapes CR in attributes but writes it raw in text, where every parser turns it
 # into LF. Text CRs are therefore written as this placeholder (NUL, which _NOT_XML keeps out of
@@ -148,7 +152,7 @@ def _report(elem: ET.Element, report: UUTReport) -> None:
     for n, unit in enumerate(report.sub_units or []):
         _sub_unit(ET.SubElement(elem, "ReportUnitHierarchy"), unit, n)
     if report.root is not None:
-        _step(ET.SubElement(elem, "Step"), report.root, 0, itertools.count(-1))
+        _step(ET.SubElement(elem, "Step"), report.root, 0, itertools.count(-1), 1)
 
 
 def _uut(elem: ET.Element, uut: UUTInfo) -> None:
@@ -200,15 +204,22 @@ def _sub_unit(elem: ET.Element, unit: SubUnit, position: int) -> None:
 # --- steps ----------------------------------------------------------------------------------
 
 
-def _step(elem: ET.Element, step: Step, step_index: int, order: Iterator[int]) -> None:
+def _step(elem: ET.Element, step: Step, step_index: int, order: Iterator[int], level: int) -> None:
     """Write ``step`` and its children.
 
     Args:
         step_index: the step's ``StepIndex`` (see :func:`_step_indexes`).
         order: the report-wide ``MeasOrderNumber`` counter; the real export numbers its
             measurements -1, 0, 1, … in document order, so it starts at -1.
+        level: how deep the step is nested (1 for the root step); checked before recursing
+            further, so a step tree of any depth fails with a clear message.
     """
     where = f"Step Id={step.id}" if step.id is not None else f"Step {step.name!r}"
+    if level > _MAX_STEP_LEVEL:
+        raise ReportFormatError(
+            f"{where}: steps are nested {level} levels deep here; WSXF allows at most "
+            f"{_MAX_STEP_LEVEL} (documents nest at most {MAX_XML_NESTING} elements)"
+        )
     _set(
         elem,
         where,
@@ -249,7 +260,7 @@ def _step(elem: ET.Element, step: Step, step_index: int, order: Iterator[int]) -
         _chart(ET.SubElement(elem, "Chart"), step.chart, where)
     children = step.steps or []
     for child, index in zip(children, _step_indexes(children), strict=True):
-        _step(ET.SubElement(elem, "Step"), child, index, order)
+        _step(ET.SubElement(elem, "Step"), child, index, order, level + 1)
 
 
 def _step_indexes(children: list[Step]) -> list[int]:

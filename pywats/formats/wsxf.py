@@ -42,17 +42,23 @@ Lossy by nature of the format:
   and the step members ``start``, ``tsGuid``, ``interactiveExeNum``, ``causedSeqFailure``,
   ``attachment`` and ``additionalResults``.
 
-Documents with a DOCTYPE are refused (no DTDs, no entity declarations: no XML bombs).
+Documents with a DOCTYPE are refused (no DTDs, no entity declarations: no XML bombs), and so
+are documents nesting more than :data:`MAX_NESTING` elements (``<Reports>`` included; the real
+export nests 8): the parser stops at the first element too deep, before the reader recurses.
 """
 
 from __future__ import annotations
 
 from pywats._errors import ReportFormatError
+from pywats.formats._nesting import MAX_XML_NESTING
 from pywats.formats._wsxf_read import NAMESPACE, read_reports
 from pywats.formats._wsxf_write import write_report
 from pywats.models.report import UURReport, UUTReport
 
-__all__ = ["NAMESPACE", "dumps", "loads", "loads_all"]
+__all__ = ["MAX_NESTING", "NAMESPACE", "dumps", "loads", "loads_all"]
+
+MAX_NESTING = MAX_XML_NESTING
+"""The most XML elements a WSXF document may nest inside each other (128)."""
 
 
 def loads(data: bytes | str) -> UUTReport | UURReport:
@@ -60,7 +66,8 @@ def loads(data: bytes | str) -> UUTReport | UURReport:
 
     Raises:
         ReportFormatError: the document is not well-formed XML (the message gives line and
-            column), has a DOCTYPE, is not ``<Reports>``, holds no report or several (use
+            column), has a DOCTYPE, nests more than :data:`MAX_NESTING` elements, is not
+            ``<Reports>``, holds no report or several (use
             :func:`loads_all`), holds a repair report, or an attribute has the wrong form (the
             message names the element and attribute).
     """
@@ -88,7 +95,8 @@ def dumps(report: UUTReport | UURReport) -> bytes:
 
     Raises:
         ReportFormatError: ``report`` is a repair report, holds a status or group letter that
-            has no WSXF word, or holds a character XML cannot represent.
+            has no WSXF word, holds a character XML cannot represent, or nests its steps too
+            deeply to fit in :data:`MAX_NESTING` elements.
     """
     if isinstance(report, UURReport):
         raise ReportFormatError(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
+
+from pywats.testing._http import MAX_BODY, READ_TIMEOUT
 
 __all__ = ["main"]
 
@@ -32,6 +35,21 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--admin", action="store_true", help="enable the /_emulator admin routes (faults, log)"
     )
+    serve.add_argument(
+        "--read-timeout",
+        type=_positive_seconds,
+        default=READ_TIMEOUT,
+        metavar="SECONDS",
+        help="time a client has to send a request's headers, then its body; a late body "
+        f"is answered 408 (default {READ_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--max-body",
+        type=_byte_count,
+        default=MAX_BODY,
+        metavar="BYTES",
+        help=f"largest request body accepted; a larger one is answered 413 (default {MAX_BODY})",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -44,7 +62,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     tokens = args.token or ["test-token"]
-    emulator = FakeWATS(tokens[0], strict=args.strict, data_dir=args.data, admin=args.admin)
+    emulator = FakeWATS(
+        tokens[0],
+        strict=args.strict,
+        data_dir=args.data,
+        admin=args.admin,
+        max_body=args.max_body,
+        read_timeout=args.read_timeout,
+    )
     for token in tokens[1:]:
         emulator.state.add_token(token)
     try:
@@ -59,6 +84,22 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, not {text!r}")
+    return value
+
+
+def _byte_count(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of bytes, not {text!r}")
+    return int(text)
 
 
 def _os_error(exc: BaseException) -> OSError | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,17 +25,30 @@ import httpx
 import msgspec
 
 from pywats.formats import wsjf
+from pywats.formats._nesting import MAX_JSON_NESTING, json_too_deep
 from pywats.models.report import UURReport, UUTReport
+from pywats.testing._asgi import Dropped, Receive, Scope, Send, serve_asgi
 from pywats.testing._faults import Fault, Faults, Outcome
 from pywats.testing._headers import build_header, guid
-from pywats.testing._http import HTTPFailure, Request, Response, Router, error, json_response
+from pywats.testing._http import (
+    MAX_BODY,
+    READ_TIMEOUT,
+    HTTPFailure,
+    Request,
+    Response,
+    Router,
+    decode_json,
+    error,
+    json_response,
+)
 from pywats.testing._meta_routes import add_meta_routes
 from pywats.testing._report_routes import add_report_routes
 from pywats.testing._seed import State
+from pywats.testing._storable import storage_problems
 from pywats.testing._store import ReportStore, StoredReport
 from pywats.validation import FieldLimits, validate_report
 
-__all__ = ["FakeWATS", "LogEntry"]
+__all__ = ["Dropped", "FakeWATS", "LogEntry"]
 
 _DENIED = "Authorization has been denied for this request."
 _ADMIN = "/_emulator"
@@ -64,6 +77,11 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
         data_dir: keep reports in a SQLite file there (survives restarts); memory otherwise.
         admin: serve the admin routes under ``/_emulator`` (faults, log, reset).
         seed: seed of the random choices of fractional faults.
+        log_size: how many requests :attr:`log` keeps (the oldest go first).
+        max_body: the largest request body accepted, in bytes; a larger one is answered 413
+            (the default is IIS's ``maxAllowedContentLength``, which WATS servers run behind).
+        read_timeout: over TCP, the seconds a client has to send a request's headers, and then
+            its whole body; a body that does not arrive in time is answered 408.
     """
 
     def __init__(
@@ -75,7 +93,15 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
         admin: bool = False,
         seed: int = 0,
         log_size: int = 100_000,
+        max_body: int = MAX_BODY,
+        read_timeout: float = READ_TIMEOUT,
     ) -> None:
+        if max_body < 0:
+            raise ValueError(f"max_body must be at least 0 bytes, not {max_body}")
+        if not read_timeout > 0:
+            raise ValueError(f"read_timeout must be more than 0 seconds, not {read_timeout}")
+        self.max_body = max_body
+        self.read_timeout = read_timeout
         self.state = State()
         if token:
             self.state.add_token(token, "api")
@@ -183,6 +209,10 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
             ref = report.uur.ref_uut
             if self.strict and ref is not None and str(ref) not in self.reports:
                 problems.append(f"uur.refUUT: the referenced test report {ref} was not found.")
+        if not problems:
+            # Only now: the rules above name the common faults in the server's own words, and
+            # listing the same bad character twice would not help.
+            problems = storage_problems(report)
         return problems
 
     def accept_report(self, report: UUTReport | UURReport, req: Request) -> dict[str, Any]:
@@ -248,6 +278,15 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def handle(self, req: Request) -> tuple[Outcome, Response]:
         """Answer one request; the outcome says whether to delay, refuse or drop it."""
+        if len(req.body) > self.max_body:
+            # Refused before anything else looks at it, as IIS's request filtering does.
+            response = error(
+                413,
+                f"The request body is too large: {len(req.body):,} bytes; "
+                f"the limit is {self.max_body:,} bytes.",
+            )
+            self.log_answer(Request(req.method, req.path), response)  # no need to sniff an id
+            return Outcome(), response
         if self.admin and req.path.lower().startswith(_ADMIN):
             return Outcome(), self._guarded(req, self._admin)
         outcome = self.faults.decide(req.method, req.path)
@@ -263,6 +302,10 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
             response = self._guarded(req, self._route)
         self._log(req, response.status, response, dropped=outcome.drop)
         return outcome, response
+
+    def log_answer(self, req: Request, response: Response) -> None:
+        """Record in :attr:`log` a request answered without :meth:`handle` (a 408 over TCP)."""
+        self._log(req, response.status, response)
 
     def _guarded(self, req: Request, inner: Callable[[Request], Response]) -> Response:
         identity = self.state.identify(req.headers.get("authorization"))
@@ -308,10 +351,10 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
         path = req.path.lower().rstrip("/")
         method = req.method.upper()
         if path == f"{_ADMIN}/faults" and method == "POST":
+            fault = decode_json(req.body, Fault, "Invalid fault:")
             try:
-                fault = msgspec.json.decode(req.body, type=Fault)
                 return json_response(self.faults.add(fault))
-            except (msgspec.DecodeError, ValueError) as exc:
+            except ValueError as exc:
                 raise HTTPFailure(400, f"Invalid fault: {exc}") from exc
         if path == f"{_ADMIN}/faults" and method == "DELETE":
             self.faults.clear()
@@ -385,60 +428,9 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     # --- ASGI -----------------------------------------------------------------------------
 
-    async def __call__(
-        self,
-        scope: MutableMapping[str, Any],
-        receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
-        send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
-    ) -> None:
-        """ASGI application protocol."""
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "http":
-            return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        raw_query = scope.get("query_string", b"").decode("latin-1")
-        req = Request(
-            method=scope["method"],
-            path=scope["path"],
-            query=list(httpx.QueryParams(raw_query).multi_items()),
-            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
-            body=b"".join(chunks),
-        )
-        outcome, response = await anyio.to_thread.run_sync(self.handle, req)
-        if outcome.delay > 0:
-            await anyio.sleep(outcome.delay)
-        if outcome.refuse or outcome.drop:
-            # Promise a full body, send half of it, then give up: the client sees the
-            # connection close mid-answer.
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status or 200,
-                    "headers": [(b"content-length", b"%d" % (len(response.body) + 64))],
-                }
-            )
-            await send({"type": "http.response.body", "body": b"{", "more_body": True})
-            raise Dropped("connection dropped by fault injection")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status,
-                "headers": [(k.encode(), v.encode()) for k, v in response.header_list()],
-            }
-        )
-        await send({"type": "http.response.body", "body": response.body})
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI application protocol (see :mod:`pywats.testing._asgi`)."""
+        await serve_asgi(self, scope, receive, send)
 
 
 def _number_steps(report: UUTReport) -> None:
@@ -455,12 +447,10 @@ def _number_steps(report: UUTReport) -> None:
             next_id += 1
 
 
-class Dropped(Exception):
-    """Raised by the ASGI app to make the server abort the connection."""
-
-
 def _sniff_id(body: bytes) -> str | None:
     """The report id of a (possibly rejected) WSJF submit, for the request log."""
+    if json_too_deep(body, MAX_JSON_NESTING) is not None:
+        return None  # msgspec would recurse once per level
     try:
         value = msgspec.json.decode(body)
     except msgspec.DecodeError:

@@ -68,11 +68,14 @@ class Faults:
         self.clock = time.monotonic
 
     def add(self, fault: Fault) -> Fault:
-        """Activate ``fault`` and return it."""
+        """Activate ``fault`` and return it.
+
+        Raises:
+            ValueError: a member out of range (the admin route answers it with 400).
+        """
+        _check(fault)
         if fault.kind == "down" and fault.until is None:
             fault.until = self.clock() + fault.seconds
-        if fault.fraction is not None and not 0 <= fault.fraction <= 1:
-            raise ValueError("fraction must be between 0 and 1")
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -216,6 +219,20 @@ class Faults:
 
 
 _PRIORITY: tuple[FaultKind, ...] = ("down", "drop", "rate_limit", "error", "reject")
+
+
+def _check(fault: Fault) -> None:
+    """Refuse a fault the emulator could not carry out (it arrives as JSON from anyone)."""
+    # A day is longer than any test waits; a larger number would only overflow timers.
+    for name, value in (("seconds", fault.seconds), ("retry_after", fault.retry_after)):
+        if not 0 <= value <= 86_400:
+            raise ValueError(f"{name} must be between 0 and 86400, not {value}")
+    if fault.kind == "error" and not 500 <= fault.status <= 599:
+        raise ValueError(f"status must be a 5xx status, not {fault.status}; use kind 'reject'")
+    if fault.count is not None and fault.count < 0:
+        raise ValueError(f"count must not be negative, not {fault.count}")
+    if fault.fraction is not None and not 0 <= fault.fraction <= 1:
+        raise ValueError("fraction must be between 0 and 1")
 
 
 def _seconds(value: float) -> str:

@@ -9,13 +9,32 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
-__all__ = ["HTTPFailure", "Request", "Response", "Router", "error", "json_response"]
+from pywats.formats._nesting import MAX_JSON_NESTING, json_too_deep
+
+__all__ = [
+    "MAX_BODY",
+    "READ_TIMEOUT",
+    "HTTPFailure",
+    "Request",
+    "Response",
+    "Router",
+    "decode_json",
+    "error",
+    "json_response",
+]
+
+MAX_BODY = 30_000_000
+"""The default request body limit in bytes: IIS's default ``maxAllowedContentLength``."""
+
+READ_TIMEOUT = 10.0
+"""The default seconds a TCP client has to send a request's headers, and then its body."""
 
 _encoder = msgspec.json.Encoder()
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -80,6 +99,29 @@ def json_response(value: Any, status: int = 200) -> Response:
 def error(status: int, message: str) -> Response:
     """An ASP.NET-style error answer: ``{"Message": "…"}``."""
     return json_response({"Message": message}, status)
+
+
+def decode_json(body: bytes, type: type[_T], prefix: str = "The request is invalid.") -> _T:  # noqa: A002
+    """Decode a JSON request body as ``type``, or answer 400.
+
+    The nesting is measured first: msgspec recurses once per nested array or object, and a
+    body of ``[[[[…`` would otherwise end in RecursionError (a 500).
+
+    Raises:
+        HTTPFailure: 400 with ``prefix`` and what is wrong (too deep, not JSON, not UTF-8, a
+            member of the wrong type, naming it).
+    """
+    depth = json_too_deep(body, MAX_JSON_NESTING)
+    if depth is not None:
+        raise HTTPFailure(
+            400,
+            f"{prefix} The JSON nests arrays and objects {depth} levels deep; "
+            f"at most {MAX_JSON_NESTING} are allowed.",
+        )
+    try:
+        return msgspec.json.decode(body, type=type)
+    except msgspec.DecodeError as exc:
+        raise HTTPFailure(400, f"{prefix} {exc}") from exc
 
 
 Handler = Callable[..., Response]

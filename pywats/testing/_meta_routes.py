@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from pywats.models.system import StationClient
-from pywats.testing._http import HTTPFailure, Request, Response, Router, json_response
+from pywats.testing._http import HTTPFailure, Request, Response, Router, decode_json, json_response
 
 if TYPE_CHECKING:
     from pywats.testing._emulator import FakeWATS
@@ -119,10 +119,7 @@ def get_client(emu: FakeWATS, req: Request) -> Response:
 def put_client(emu: FakeWATS, req: Request) -> Response:
     """``PUT /api/SystemManager/Client``: update display name, location, purpose, level."""
     _flag(req, "moveWithHistory")  # accepted; the emulator keeps no history to move
-    try:
-        update = msgspec.json.decode(req.body, type=StationClient)
-    except msgspec.DecodeError as exc:
-        raise HTTPFailure(400, f"The request is invalid. {exc}") from exc
+    update = decode_json(req.body, StationClient)
     state = emu.state
     with state.lock:
         for i, client in enumerate(state.clients):
@@ -160,10 +157,7 @@ def get_level(emu: FakeWATS, req: Request) -> Response:
 
 def post_level(emu: FakeWATS, req: Request) -> Response:
     """``POST /api/SystemManager/Level`` with a JSON array: create missing levels."""
-    try:
-        hierarchy: Any = msgspec.json.decode(req.body, type=list[str])
-    except msgspec.DecodeError as exc:
-        raise HTTPFailure(400, f"The request is invalid. {exc}") from exc
+    hierarchy = decode_json(req.body, list[str])
     if not hierarchy:
         raise HTTPFailure(400, "The hierarchy must not be empty.")
     return json_response(emu.state.level_id(hierarchy, create=True))

@@ -22,9 +22,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 __all__ = [
-    "CASE_INSENSITIVE_STRINGS", "And", "Call", "Compare", "In", "Lambda", "Literal", "Node",
-    "Not", "ODataError", "Or", "Property", "Query", "apply", "compile_filter", "evaluate",
-    "parse_filter", "parse_query",
+    "CASE_INSENSITIVE_STRINGS", "MAX_FILTER_DEPTH", "And", "Call", "Compare", "In", "Lambda",
+    "Literal", "Node", "Not", "ODataError", "Or", "Property", "Query", "apply", "compile_filter",
+    "evaluate", "parse_filter", "parse_query",
 ]  # fmt: skip
 
 # OData itself compares strings case-sensitively, but WATS stores data in SQL Server whose
@@ -35,6 +35,16 @@ CASE_INSENSITIVE_STRINGS = True
 
 class ODataError(ValueError):
     """A query option the server would reject with 400 Bad Request."""
+
+
+MAX_FILTER_DEPTH = 64
+"""The deepest ``$filter`` expression tree accepted.
+
+Parentheses, ``not``, function calls, ``any``/``all`` and each ``and``/``or`` of a chain add a
+level. The parser recurses up to seven frames per level and the evaluator one, so the limit
+keeps both far from the interpreter's recursion limit. ASP.NET OData's own default is stricter
+still: at most 100 *nodes* (``MaxNodeCount``), where a comparison alone is three.
+"""
 
 
 # --- AST ---------------------------------------------------------------------------------
@@ -224,6 +234,7 @@ class _Parser:
     def __init__(self, text: str, properties: Collection[str] | None) -> None:
         self.tokens = _tokenize(text)
         self.i = 0
+        self.nesting = 0  # recursive descents in progress: checked before each one
         self.scope: list[str] = []  # lambda variables visible at this point
         # casefolded -> declared spelling; None: names are not checked
         self.names = None if properties is None else {p.casefold(): p for p in properties}
@@ -261,7 +272,17 @@ class _Parser:
         node = self._or()
         if self.tok.kind != "end":
             raise self._fail("'and', 'or' or end of input")
+        depth = _depth(node)
+        if depth > MAX_FILTER_DEPTH:  # a long and/or chain: deep, though parsed without recursion
+            raise _too_deep(f"{depth} levels deep")
         return node
+
+    def _descend(self) -> None:
+        """Count one more level of recursion, refusing it past :data:`MAX_FILTER_DEPTH`."""
+        self.nesting += 1
+        if self.nesting > MAX_FILTER_DEPTH:
+            where = f"nested more than {MAX_FILTER_DEPTH} levels deep at position {self.tok.pos}"
+            raise _too_deep(where)
 
     def _or(self) -> Node:
         node = self._and()
@@ -307,7 +328,10 @@ class _Parser:
     def _unary(self) -> Node:
         if self._word() == "not":
             self.i += 1
-            return Not(self._unary())
+            self._descend()
+            operand = self._unary()
+            self.nesting -= 1
+            return Not(operand)
         return self._primary()
 
     def _primary(self) -> Node:
@@ -316,7 +340,9 @@ class _Parser:
             self.i += 1
             return Literal(tok.value)
         if self._accept("("):
+            self._descend()
             node = self._or()
+            self.nesting -= 1
             self._expect(")")
             return node
         if tok.kind != "name" or self._word() in _RESERVED:
@@ -331,9 +357,11 @@ class _Parser:
             raise ODataError(f"function {tok.text!r} at position {tok.pos} is not supported")
         if name not in _FUNCTIONS:
             raise ODataError(f"unknown function {tok.text!r} at position {tok.pos}")
+        self._descend()
         args = [self._or()]
         while self._accept(","):
             args.append(self._or())
+        self.nesting -= 1
         self._expect(")")
         low, high = _FUNCTIONS[name]
         if not low <= len(args) <= high:
@@ -369,10 +397,41 @@ class _Parser:
         var = self._advance().text
         self._expect(":")
         self.scope.append(var)
+        self._descend()
         body = self._or()
+        self.nesting -= 1
         self.scope.pop()
         self._expect(")")
         return Lambda(kind, collection, var, body)
+
+
+def _too_deep(where: str) -> ODataError:
+    return ODataError(f"the $filter expression is {where}; at most {MAX_FILTER_DEPTH} are allowed")
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Compare | And | Or):
+        return (node.left, node.right)
+    if isinstance(node, Not):
+        return (node.operand,)
+    if isinstance(node, In):
+        return (node.operand, *node.values)
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, Lambda):
+        return (node.collection,) if node.body is None else (node.collection, node.body)
+    return ()
+
+
+def _depth(root: Node) -> int:
+    """The levels of an expression tree, counted without recursion."""
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in _children(node))
+    return deepest
 
 
 def parse_filter(text: str) -> Node:
@@ -563,7 +622,8 @@ _OPTIONS = frozenset({"$filter", "$top", "$skip", "$orderby", "$select", "$expan
 
 
 def _count(option: str, raw: str, maximum: int | None) -> int:
-    if re.fullmatch(r"\s*\d+\s*", raw) and (maximum is None or int(raw) <= maximum):
+    # At most 18 digits: int() refuses texts of thousands of digits with a ValueError of its own.
+    if re.fullmatch(r"\s*\d{1,18}\s*", raw) and (maximum is None or int(raw) <= maximum):
         return int(raw)
     bound = f"between 0 and {maximum}" if maximum is not None else ">= 0"
     raise ODataError(f"{option} must be an integer {bound}, got {raw!r}")

@@ -98,22 +98,30 @@ def _stored_doc(emu: FakeWATS, report_id: str) -> dict[str, Any]:
     return doc
 
 
-def _trim_steps(step: dict[str, Any], *, charts: bool, attachments: bool) -> None:
-    if not charts:
-        step.pop("chart", None)
-    if not attachments:
-        step.pop("attachment", None)
-    for child in step.get("steps") or ():
-        _trim_steps(child, charts=charts, attachments=attachments)
+def _step_dicts(root: dict[str, Any]) -> list[dict[str, Any]]:
+    """``root`` and every step below it, depth-first pre-order (without recursion)."""
+    out: list[dict[str, Any]] = []
+    stack = [root]
+    while stack:
+        step = stack.pop()
+        out.append(step)
+        stack.extend(reversed([c for c in step.get("steps") or () if isinstance(c, dict)]))
+    return out
 
 
-def _number_steps(step: dict[str, Any], next_id: int) -> int:
-    if step.get("id") is None:
-        step["id"] = next_id
-    next_id = max(next_id, int(step["id"])) + 1
-    for child in step.get("steps") or ():
-        next_id = _number_steps(child, next_id)
-    return next_id
+def _trim_steps(root: dict[str, Any], *, charts: bool, attachments: bool) -> None:
+    for step in _step_dicts(root):
+        if not charts:
+            step.pop("chart", None)
+        if not attachments:
+            step.pop("attachment", None)
+
+
+def _number_steps(root: dict[str, Any], next_id: int) -> None:
+    for step in _step_dicts(root):
+        if step.get("id") is None:
+            step["id"] = next_id
+        next_id = max(next_id, int(step["id"])) + 1
 
 
 def export_document(emu: FakeWATS, report_id: str, req: Request) -> dict[str, Any]:
@@ -172,7 +180,13 @@ def get_wsxf(emu: FakeWATS, req: Request, id: str) -> Response:  # noqa: A002 - 
     report = wsjf.loads(msgspec.json.encode(doc))
     if isinstance(report, UURReport):
         raise HTTPFailure(400, "Repair reports are not available as WSXF from this emulator.")
-    return Response(body=wsxf.dumps(report), content_type="application/xml; charset=utf-8")
+    try:
+        body = wsxf.dumps(report)
+    except ReportFormatError as exc:
+        # Not reached by reports the emulator accepted (it refuses what WSXF cannot carry);
+        # a report stored by an older emulator in a --data folder still gets a clear answer.
+        raise HTTPFailure(400, f"Report {id} cannot be written as WSXF: {exc}") from exc
+    return Response(body=body, content_type="application/xml; charset=utf-8")
 
 
 def query_headers(emu: FakeWATS, req: Request) -> Response:

@@ -2,6 +2,12 @@
 
 A ``down`` fault really closes the listening socket for its duration (clients get "connection
 refused"), then the server binds the same port again.
+
+Slow and silent clients cannot hold the server: hypercorn closes a connection that has not sent
+complete request headers within the emulator's ``read_timeout`` (its keep-alive timeout, which
+runs from the connection's start and between requests), and the application answers 408 to a
+body that does not arrive within the same time (:mod:`pywats.testing._asgi`). Each connection is
+its own task, so a stuck one never delays another.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
-from pywats.testing._emulator import Dropped, FakeWATS
+from pywats.testing._asgi import Dropped
+from pywats.testing._emulator import FakeWATS
 
 __all__ = ["serve"]
 
@@ -34,11 +41,14 @@ _errorlog = logging.getLogger("pywats.testing.hypercorn")
 _errorlog.addFilter(_QuietDrops())
 
 
-def _config(host: str, port: int) -> Config:
+def _config(host: str, port: int, read_timeout: float) -> Config:
     config = Config()
     config.bind = [f"{host}:{port}"]
     config.graceful_timeout = 0.5
-    config.keep_alive_timeout = 5
+    # The idle timer runs until a request's headers are complete, so it also bounds a client
+    # that connects and sends nothing, or trickles its headers. (hypercorn's own read_timeout
+    # is not used: it would also cut off answers held back by a latency fault.)
+    config.keep_alive_timeout = read_timeout
     config.accesslog = None
     config.errorlog = _errorlog
     return config
@@ -79,7 +89,7 @@ async def serve(
                         partial(
                             hypercorn_serve,
                             emulator,  # type: ignore[arg-type]  # hypercorn's ASGI types are narrower
-                            _config(host, port),
+                            _config(host, port, emulator.read_timeout),
                             shutdown_trigger=shutdown.wait,
                         )
                     )

@@ -92,9 +92,19 @@ def start_emulator(
     admin: bool = True,
     port: int = 0,
     timeout: float = 30.0,
+    read_timeout: float | None = None,
+    max_body: int | None = None,
 ) -> EmulatorProcess:
-    """Start the emulator process and wait until it accepts connections."""
+    """Start the emulator process and wait until it accepts connections.
+
+    ``read_timeout`` and ``max_body`` are the server's ``--read-timeout``/``--max-body``
+    (``None``: its defaults).
+    """
     args = [sys.executable, "-m", "pywats.testing", "serve", "--port", str(port), "--token", token]
+    if read_timeout is not None:
+        args += ["--read-timeout", str(read_timeout)]
+    if max_body is not None:
+        args += ["--max-body", str(max_body)]
     if data_dir is not None:
         args += ["--data", str(data_dir)]
     if strict:

@@ -608,5 +608,5 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
         + "</Step>" * depth
         + "</Report></Reports>"
     )
-    with pytest.raises(ReportFormatError, match="nested too deeply"):
+    with pytest.raises(ReportFormatError, match="nested more than 128 levels deep"):
         wsxf.loads(xml)
