@@ -17,12 +17,24 @@ One actor per configured converter, under the ``converters`` supervisor:
   moves a file to the error folder: the queue absorbs outages.
 * Events (``host.publish``): ``file_converted``, then ``report_queued`` per report, once the
   reports are durable; ``file_failed`` when a file goes to the error folder.
+* Nothing in a watch folder is trusted (see :mod:`pywats_station.converters._intake`): links are
+  not followed unless allowed, and never out of the watch folder; FIFOs, sockets, devices and
+  folders named like inputs are left alone, said once per path; an input over
+  ``max_file_size`` goes to the error folder unread. Names are shown escaped
+  (:func:`~pywats_station._display.display_name`) in logs, events, status and the queue.
+* One input can fail only itself: whatever goes wrong while handling it, a bug of ours
+  included, sends it to the error folder ("internal error: …", the traceback logged once) and
+  the converter goes on with the next; the supervisor restarts an actor only when its loop
+  itself breaks.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +48,7 @@ import watchfiles
 
 from pywats.formats import wsjf
 from pywats.models.app import Process
+from pywats_station._display import display_name, display_text
 from pywats_station.config import ConverterConfig
 from pywats_station.control.events import FileConverted, FileFailed, ReportQueued
 from pywats_station.converters import (
@@ -51,12 +64,20 @@ from pywats_station.converters import (
     folder_ready,
     matches_patterns,
 )
+from pywats_station.converters._intake import (
+    InputPolicy,
+    InputRefused,
+    NotAnInput,
+    check_input,
+    input_state,
+    inspect,
+    release_fifo,
+)
 from pywats_station.converters._sources import (
     SourceState,
     content_key,
     is_kept,
     post_process,
-    source_state,
     to_error,
 )
 from pywats_station.converters.sandbox import (
@@ -74,6 +95,7 @@ __all__ = ["ConverterHost", "ConverterStats", "LoadedConverter", "run_converter"
 
 _RESCAN = 10.0  # seconds between safety-net scans of a watch folder
 _QUEUE_FULL_RETRY = 5.0
+_FIFO_CHECK = 1.0  # seconds between checks that the input being read is still not a FIFO
 _ID_NAMESPACE = uuid.UUID("6f1c1f4e-3a53-4d43-9a37-0f6a5f0c2b1e")
 
 
@@ -95,6 +117,8 @@ class ConverterStats(msgspec.Struct, kw_only=True):
     suspended: int = 0
     reports: int = 0
     pending: int = 0
+    refused: int = 0  # entries in the watch folder that are not inputs (links, FIFOs, …) now
+    last_refused: str | None = None  # the latest of them and why
     last_file: str | None = None
     last_error: str | None = None
     last_at: float | None = None
@@ -165,6 +189,16 @@ class _Worker:
         self.not_before: dict[Path, float] = {}
         # sources skipped or kept, with their state: not looked at again while unchanged
         self.ignored: dict[Path, SourceState] = {}
+        # entries that are not inputs (links, FIFOs…) -> why; each is logged once
+        self.refused: dict[Path, str] = {}
+        # the input being read now and since when (monotonic): see _guard_reads
+        self.current: tuple[Path, float] | None = None
+        self.policy = InputPolicy(
+            root=Path(self.cfg.watch).expanduser().absolute(),
+            folders=self.folder_mode,
+            follow_symlinks=self.cfg.follow_symlinks,
+            max_size=self.cfg.max_file_size,
+        )
 
     # --- context ------------------------------------------------------------------------
 
@@ -196,20 +230,27 @@ class _Worker:
                 due = schedule.next_after(now)
                 await trio.sleep(max(0.0, (due - now).total_seconds()))
             run_now = False
-            started = time.monotonic()
-            result = await self._convert(None)
             label = f"scheduled run of {self.cfg.name}"
-            if isinstance(result, Converted):
-                try:
-                    await self._enqueue(
-                        result, source=label, key=f"{time.time_ns()}", path=label, started=started
-                    )
-                except QueueFull as exc:
-                    self._failed(label, f"queue full, run skipped: {exc}")
-                    continue
-                self._done(label, result)
-            elif isinstance(result, Failed):
-                self._failed(label, result.reason)
+            try:
+                await self._scheduled_run(label)
+            except Exception as exc:  # a bug of ours: this run fails, the schedule goes on
+                self.log.error("%s: internal error", label, exc_info=exc)
+                self._failed(label, f"internal error: {_one_line(exc)}")
+
+    async def _scheduled_run(self, label: str) -> None:
+        started = time.monotonic()
+        result = await self._convert(None)
+        if isinstance(result, Converted):
+            try:
+                await self._enqueue(
+                    result, source=label, key=f"{time.time_ns()}", path=label, started=started
+                )
+            except QueueFull as exc:
+                self._failed(label, f"queue full, run skipped: {exc}")
+                return
+            self._done(label, result)
+        elif isinstance(result, Failed):
+            self._failed(label, result.reason)
 
     # --- watched folders ----------------------------------------------------------------
 
@@ -225,7 +266,9 @@ class _Worker:
                 # is (or will be) at that path, with a new watcher (the old one follows the
                 # moved folder, or nothing).
                 self.stats.state, self.stats.error = "waiting", f"watch folder lost: {exc}"
-                self.log.warning("%s: watch folder %s lost (%s)", self.cfg.name, watch, exc)
+                self.log.warning(
+                    "%s: watch folder %s lost (%s)", self.cfg.name, display_name(watch), exc
+                )
 
     async def _wait_for_folders(self) -> tuple[Path, Path, Path]:
         while True:
@@ -234,8 +277,9 @@ class _Worker:
             except OSError as exc:
                 # A folder that cannot be created (permissions, a share not mounted): say so
                 # and try again, instead of a restart loop that would take the others down.
-                self.stats.state, self.stats.error = "waiting", f"folders unavailable: {exc}"
-                self.log.error("%s: %s; retrying in %.0f s", self.cfg.name, exc, _RESCAN)
+                why = display_text(str(exc))
+                self.stats.state, self.stats.error = "waiting", f"folders unavailable: {why}"
+                self.log.error("%s: %s; retrying in %.0f s", self.cfg.name, why, _RESCAN)
                 await trio.sleep(_RESCAN)
             else:
                 self.stats.state, self.stats.error = "watching", None
@@ -245,6 +289,7 @@ class _Worker:
         kick = trio.Event()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._watch_events, watch, lambda: kick.set())
+            nursery.start_soon(self._guard_reads)
             while True:
                 kick = trio.Event()
                 ready = await self._scan(watch, {done, error})
@@ -264,6 +309,8 @@ class _Worker:
         done, error = self.cfg.done_dir, self.cfg.error_dir
         for folder in (watch, done, error):
             folder.mkdir(parents=True, exist_ok=True)
+        # Links may lead into the watch folder's real tree only (it may itself be a link).
+        self.policy = dataclasses.replace(self.policy, root=watch.resolve())
         return watch, done.resolve(), error.resolve()
 
     async def _watch_events(self, watch: Path, kick: Callable[[], None]) -> None:
@@ -274,11 +321,17 @@ class _Worker:
                 kick()
         except (OSError, RuntimeError) as exc:
             # No change events (e.g. the folder was removed): the periodic rescan carries on.
-            self.log.warning("watching %s failed (%s); falling back to rescans", watch, exc)
+            self.log.warning(
+                "watching %s failed (%s); falling back to rescans", display_name(watch), exc
+            )
 
     async def _scan(self, watch: Path, skip: set[Path]) -> list[Path]:
         """Candidates that stopped changing, oldest first (one folder listing, in a thread)."""
-        listing = await trio.to_thread.run_sync(self._list, watch, skip)
+        listed = await trio.to_thread.run_sync(self._list, watch, skip)
+        if listed is None:  # the listing failed (said so): keep what is known until next time
+            return []
+        listing, refused = listed
+        self._note_refused(refused)
         now = time.monotonic()
         ready: list[tuple[int, Path]] = []
         present = set()
@@ -306,44 +359,138 @@ class _Worker:
         self.stats.pending = len(self.settling)
         return [path for _, path in sorted(ready)]
 
-    def _list(self, watch: Path, skip: set[Path]) -> list[tuple[Path, SourceState]]:
+    def _list(
+        self, watch: Path, skip: set[Path]
+    ) -> tuple[list[tuple[Path, SourceState]], dict[Path, str]] | None:
+        """The inputs in the watch folder with their state, and the entries refused (why).
+
+        ``None`` when the folder cannot be listed now. Each entry is looked at on its own: one
+        that cannot be inspected is refused, with the reason, and the others are listed.
+        """
         out: list[tuple[Path, SourceState]] = []
+        refused: dict[Path, str] = {}
         try:
-            entries = list(watch.iterdir())
+            with os.scandir(watch) as entries:
+                names = [entry.name for entry in entries]
         except (FileNotFoundError, NotADirectoryError) as exc:
             raise _WatchFolderLost(exc.strerror or str(exc)) from None
         except OSError as exc:  # e.g. permissions changed, a share hiccup: try again later
-            self.log.warning("cannot list %s: %s", watch, exc)
-            return out
-        for entry in entries:
-            if entry.name.startswith(".") or entry.resolve() in skip:
+            self.log.warning("cannot list %s: %s", display_name(watch), display_text(str(exc)))
+            return None
+        root = self.policy.root
+        for name in names:
+            if name.startswith(".") or root / name in skip:
                 continue
-            if self.folder_mode:
-                if not entry.is_dir() or not matches_patterns(entry.name, self.patterns):
-                    continue
-                if not folder_ready(
-                    entry,
-                    marker=self.cfg.ready_marker or self.desc.ready_marker,
-                    min_files=self.cfg.min_files or self.desc.min_files,
-                    expected=tuple(self.desc.expected),
-                ):
-                    continue
-            elif not entry.is_file() or not matches_patterns(entry.name, self.patterns):
+            if not matches_patterns(name, self.patterns):
                 continue
-            state = source_state(entry)
-            if state is None:
+            path = watch / name
+            try:
+                found = self._inspect(path)
+            except NotAnInput as exc:
+                refused[path] = str(exc)
                 continue
-            if self.cfg.post_action == "keep" and is_kept(self.cfg.done_dir, entry, state):
+            except Exception as exc:  # unreadable (permissions), or a bug: this entry only
+                refused[path] = f"cannot be inspected: {_one_line(exc)}"
                 continue
-            out.append((entry, state))
-        return out
+            if found is not None:
+                out.append((path, found))
+        return out, refused
+
+    def _inspect(self, path: Path) -> SourceState | None:
+        """One entry's state if it is an input ready to settle; see :func:`inspect`."""
+        found = inspect(path, self.policy)
+        if found is None:
+            return None
+        target, st = found
+        if self.folder_mode and not folder_ready(
+            target,
+            marker=self.cfg.ready_marker or self.desc.ready_marker,
+            min_files=self.cfg.min_files or self.desc.min_files,
+            expected=tuple(self.desc.expected),
+        ):
+            return None
+        state = input_state(target, st, self.policy)
+        if self.cfg.post_action == "keep" and is_kept(self.cfg.done_dir, path, state):
+            return None
+        return state
+
+    def _note_refused(self, refused: dict[Path, str]) -> None:
+        """Log each refused entry once (again only if its reason changes); count them."""
+        for path, reason in refused.items():
+            if self.refused.get(path) != reason:
+                self._refuse(path, reason)
+        self.refused = refused
+        self.stats.refused = len(refused)
+
+    def _refuse(self, path: Path, reason: str) -> None:
+        shown = f"{display_name(path.name)} {display_text(reason)}"
+        self.refused[path] = reason
+        self.stats.refused = len(self.refused)
+        self.stats.last_refused = shown
+        self.log.warning("%s: %s; it is left where it is", self.cfg.name, shown)
+
+    async def _guard_reads(self) -> None:
+        """Free a read of the current input that waits on a FIFO swapped in for the file.
+
+        The input is checked to be a regular file just before it is read, but a converter
+        opens it again by name: if the name is a FIFO by then, that open would wait for a
+        writer for ever, and the converter with it. Checked once a second, only while an
+        input is being read.
+        """
+        while True:
+            await trio.sleep(_FIFO_CHECK)
+            current = self.current
+            if current is None or time.monotonic() - current[1] < _FIFO_CHECK:
+                continue
+            if await trio.to_thread.run_sync(release_fifo, current[0]):
+                self.log.warning(
+                    "%s: %s became a FIFO while it was read; its reader was released",
+                    self.cfg.name,
+                    display_name(current[0].name),
+                )
 
     async def _handle(self, path: Path) -> None:
+        """Take one settled input through the pipeline; whatever fails, fails this input alone.
+
+        Expected outcomes (converted, skipped, suspended, failed, queue full, disk full) are
+        handled in :meth:`_process`. Anything else is a bug, ours or a converter's that got
+        past the sandbox: logged once with its traceback, and the input goes to the error
+        folder as an internal error; the converter goes on with the next input.
+        """
         state = self.settling.pop(path, (None, 0.0))[0]
         if state is None:
             return
-        name = path.name
+        self.current = (path, time.monotonic())
+        try:
+            await self._process(path, state)
+        except Exception as exc:
+            self.log.error(
+                "%s: internal error while handling %s",
+                self.cfg.name,
+                display_name(path.name),
+                exc_info=exc,
+            )
+            await self._to_error(path, f"internal error: {_one_line(exc)}", state)
+        finally:
+            self.current = None
+
+    async def _process(self, path: Path, state: SourceState) -> None:
+        name = display_name(path.name)
         started = time.monotonic()
+        try:
+            # What it is *now*, opened the safe way: the listing may be seconds old.
+            await trio.to_thread.run_sync(check_input, path, self.policy)
+        except NotAnInput as exc:  # swapped for a link or a FIFO since it was listed
+            self._refuse(path, str(exc))
+            return
+        except InputRefused as exc:  # too big, or a folder holding a link or a FIFO
+            await self._to_error(path, str(exc), state)
+            return
+        except FileNotFoundError:
+            return  # gone meanwhile (moved away by someone else)
+        except OSError as exc:
+            await self._to_error(path, f"cannot be read: {exc}", state)
+            return
         validation = await self._validate(path)
         verdict = classify_confidence(
             validation, alarm=self.cfg.alarm_threshold, reject=self.cfg.reject_threshold
@@ -354,6 +501,7 @@ class _Worker:
                 path,
                 f"confidence {validation.confidence:.2f} is below the reject threshold "
                 f"{self.cfg.reject_threshold:.2f}: {why}",
+                state,
             )
             return
         if verdict == "alarm":
@@ -365,48 +513,71 @@ class _Worker:
             )
         result = await self._convert(path)
         if isinstance(result, Converted):
-            try:
-                key = await trio.to_thread.run_sync(content_key, path)
-                source = f"{self.cfg.name}:{name}"
-                await self._enqueue(result, source=source, key=key, path=str(path), started=started)
-            except QueueFull as exc:
-                # Backpressure: the source stays where it is until the queue has room.
-                self.log.warning("%s: queue full (%s); %s waits", self.cfg.name, exc, name)
-                self.not_before[path] = time.monotonic() + _QUEUE_FULL_RETRY
-                self.settling[path] = (state, 0.0)
-                return
-            except OSError as exc:
-                # Reading the input again for its id, or writing the queue (disk full, read-only
-                # file system): nothing was lost, the source stays and is tried again.
-                self.not_before[path] = time.monotonic() + _QUEUE_FULL_RETRY
-                self.log.warning(
-                    "%s: %s not queued (%s); it stays and is tried again in %.0f s",
-                    self.cfg.name,
-                    name,
-                    exc,
-                    _QUEUE_FULL_RETRY,
-                )
-                return
-            try:
-                await trio.to_thread.run_sync(
-                    post_process, self.cfg.post_action, path, self.cfg.done_dir, state
-                )
-            except OSError as exc:
-                # The reports are safe in the queue; only tidying failed.
-                self.log.error("%s: post action %s failed: %s", name, self.cfg.post_action, exc)
-            if self.cfg.post_action == "keep":
-                self.ignored[path] = state
-            self._done(name, result)
+            await self._queue_and_tidy(path, state, result, started)
         elif isinstance(result, Skipped):
             self.stats.skipped += 1
             self.ignored[path] = state
-            self.log.info("%s skipped: %s", name, result.reason)
+            self.log.info("%s skipped: %s", name, display_text(result.reason))
         elif isinstance(result, Suspended):
             self.stats.suspended += 1
             self.not_before[path] = time.monotonic() + max(0.0, result.retry_after)
-            self.log.info("%s suspended for %.0f s: %s", name, result.retry_after, result.reason)
+            self.log.info(
+                "%s suspended for %.0f s: %s", name, result.retry_after, display_text(result.reason)
+            )
         else:
-            await self._to_error(path, result.reason)
+            await self._to_error(path, result.reason, state)
+
+    async def _queue_and_tidy(
+        self, path: Path, state: SourceState, result: Converted, started: float
+    ) -> None:
+        """Queue the reports of a converted input, then apply the post action to it."""
+        name = display_name(path.name)
+        try:
+            key = await trio.to_thread.run_sync(content_key, path, self.policy)
+            source = f"{self.cfg.name}:{name}"
+            await self._enqueue(
+                result, source=source, key=key, path=display_name(path), started=started
+            )
+        except QueueFull as exc:
+            # Backpressure: the source stays where it is until the queue has room.
+            self.log.warning("%s: queue full (%s); %s waits", self.cfg.name, exc, name)
+            self.not_before[path] = time.monotonic() + _QUEUE_FULL_RETRY
+            self.settling[path] = (state, 0.0)
+            return
+        except NotAnInput as exc:  # swapped for a link or a FIFO while it was converted
+            self._refuse(path, str(exc))
+            return
+        except OSError as exc:
+            # Reading the input again for its id, or writing the queue (disk full, read-only
+            # file system): nothing was lost, the source stays and is tried again.
+            self.not_before[path] = time.monotonic() + _QUEUE_FULL_RETRY
+            self.log.warning(
+                "%s: %s not queued (%s); it stays and is tried again in %.0f s",
+                self.cfg.name,
+                name,
+                display_text(str(exc)),
+                _QUEUE_FULL_RETRY,
+            )
+            return
+        # The reports are durable from here: whatever happens to the source now, it must not
+        # go to the error folder (it was converted), nor be converted again while unchanged.
+        try:
+            await trio.to_thread.run_sync(
+                post_process, self.cfg.post_action, path, self.cfg.done_dir, state, self.policy
+            )
+        except Exception as exc:
+            # Only tidying failed; a bug here is logged with its traceback.
+            self.ignored[path] = state
+            self.log.error(
+                "%s: post action %s failed: %s; the source stays (its reports are queued)",
+                name,
+                self.cfg.post_action,
+                display_text(str(exc)),
+                exc_info=None if isinstance(exc, OSError) else exc,
+            )
+        if self.cfg.post_action == "keep":
+            self.ignored[path] = state
+        self._done(name, result)
 
     # --- running the converter ----------------------------------------------------------
 
@@ -478,16 +649,23 @@ class _Worker:
             reports=[entry.report_id for entry in entries],
             duration=time.monotonic() - started,
         )
-        self.host.publish("file_converted", converted)
+        self._publish("file_converted", converted)
         for entry in entries:
             queued = ReportQueued(
                 report_id=entry.report_id,
                 seq=entry.seq,
-                source=source,
+                source=entry.source,
                 size=entry.size,
                 depth=depth,
             )
-            self.host.publish("report_queued", queued)
+            self._publish("report_queued", queued)
+
+    def _publish(self, event: str, payload: msgspec.Struct) -> None:
+        """Publish an event; a failure to announce never fails the input (it is done)."""
+        try:
+            self.host.publish(event, payload)
+        except Exception as exc:
+            self.log.error("%s: event %s not published", self.cfg.name, event, exc_info=exc)
 
     # --- outcomes -----------------------------------------------------------------------
 
@@ -501,6 +679,8 @@ class _Worker:
     def _failed(
         self, name: str, reason: str, *, path: str | None = None, moved_to: str | None = None
     ) -> None:
+        """Count and announce an input that failed; ``name``/``path`` are already escaped."""
+        reason = display_text(reason) or "failed"
         self.stats.failed += 1
         self.stats.last_file, self.stats.last_error, self.stats.last_at = name, reason, time.time()
         self.host.runtime.counters.conversion_failures += 1
@@ -508,19 +688,41 @@ class _Worker:
         event = FileFailed(
             converter=self.cfg.name,
             path=path or name,
-            error=reason.splitlines()[0] if reason else "failed",
+            error=reason,
             moved_to=moved_to,
         )
-        self.host.publish("file_failed", event)
+        self._publish("file_failed", event)
 
-    async def _to_error(self, path: Path, reason: str) -> None:
+    async def _to_error(self, path: Path, reason: str, state: SourceState | None) -> None:
+        """Move a failed input to the error folder with its reason; never raises.
+
+        If even that fails, the input stays and is remembered with its state: it is not tried
+        again (in a loop, logging each time) until it changes or the daemon restarts.
+        """
+
         def move() -> str:
-            return str(to_error(path, self.cfg.error_dir, converter=self.cfg.name, reason=reason))
+            target = to_error(path, self.cfg.error_dir, converter=self.cfg.name, reason=reason)
+            return display_name(target)
 
         moved_to: str | None = None
         try:
             moved_to = await trio.to_thread.run_sync(move)
-        except OSError as exc:
-            self.log.error("%s: cannot move to the error folder: %s", path.name, exc)
-            self.not_before[path] = time.monotonic() + _RESCAN
-        self._failed(path.name, reason, path=str(path), moved_to=moved_to)
+        except Exception as exc:
+            self.log.error(
+                "%s: %s cannot be moved to the error folder (%s); it stays and is tried "
+                "again when it changes",
+                self.cfg.name,
+                display_name(path.name),
+                display_text(str(exc)),
+                exc_info=None if isinstance(exc, OSError) else exc,
+            )
+            if state is not None:
+                self.ignored[path] = state
+            else:
+                self.not_before[path] = time.monotonic() + _RESCAN
+        self._failed(display_name(path.name), reason, path=display_name(path), moved_to=moved_to)
+
+
+def _one_line(exc: BaseException) -> str:
+    """``ValueError: message``: an exception as the one line a reason or status shows."""
+    return display_text(traceback.format_exception_only(exc)[-1].strip())
