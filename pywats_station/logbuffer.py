@@ -12,6 +12,8 @@ Rules it keeps:
 * **no feedback loop**: records of the ``pywats_station.control`` loggers (the control
   channel's own, e.g. "client dropped", "event not sent: it contains a secret") are neither
   kept nor published, or publishing a record could log a record to publish, and so on;
+* **always encodable**: a message quoting a file name that is not UTF-8 carries lone
+  surrogates; they are kept as ``\\udcff`` escapes, so the record can always be sent as JSON;
 * **no secrets**: registered secrets (the API token, the control token) are replaced by
   ``***`` before a record is kept, so neither a tail nor an event can carry them.
 """
@@ -103,6 +105,10 @@ class LogBuffer(logging.Handler):
                 message += "\n" + record.exc_text
             for secret in self._secrets:
                 message = message.replace(secret, "***")
+            if not message.isascii():
+                # A lone surrogate (a file name that is not UTF-8, quoted by a converter or an
+                # exception) cannot be encoded: the event would fail on the loop, for everyone.
+                message = message.encode("utf-8", "backslashreplace").decode("utf-8")
             event = LogRecord(
                 time=record.created, level=level_name(record.levelno), logger=name, message=message
             )

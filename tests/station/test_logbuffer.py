@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 
+import msgspec
 import pytest
 import trio
 
@@ -39,6 +41,17 @@ def test_keeps_the_latest_records_oldest_first(logger: logging.Logger) -> None:
     assert len(buffer) == 3
     with pytest.raises(ValueError, match="capacity"):
         LogBuffer(capacity=0)
+
+
+def test_a_message_quoting_an_undecodable_file_name_can_still_be_sent(
+    logger: logging.Logger,
+) -> None:
+    buffer = attach(logger)
+    name = os.fsdecode(b"bad\xff.json")  # as Python gives a name that is not UTF-8
+    logger.warning("cannot read %s", name)
+    [record] = buffer.tail(1)
+    assert record.message == "cannot read bad\\udcff.json"
+    assert b"bad\\\\udcff.json" in msgspec.json.encode(record)  # the event's JSON
 
 
 def test_levels_and_tracebacks(logger: logging.Logger) -> None:
