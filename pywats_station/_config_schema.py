@@ -146,12 +146,21 @@ class ConverterConfig(_Section):
     post_action: PostAction = "move"
     patterns: list[str] = msgspec.field(default_factory=list)  # Empty: the converter's own.
     settle: float = 2.0  # Seconds a file must stay unchanged before it is read.
-    timeout: float = 120.0  # Seconds one conversion may take (user converters).
-    memory_mb: int = 1024  # Memory limit of a user converter's process.
+    timeout: float = 120.0  # Seconds one conversion may take in a child process.
+    memory_mb: int = 1024  # Memory limit of a converter's child process.
     # Larger inputs (a folder input: all its files) go to Error unread. Real exports are KBs to
     # a few MB; parsing takes several times the file's size in memory.
     max_file_size: ByteSize = 100 * 10**6
     follow_symlinks: bool = False  # True: links into the watch folder's tree are converted.
+    # The largest report, in bytes of WSJF: WATS runs on IIS, whose default request limit
+    # (maxAllowedContentLength) is 30,000,000 bytes; a bigger report could never be uploaded.
+    max_report_size: ByteSize = 30_000_000
+    # All reports of one input together: the daemon holds them in memory (several times this)
+    # while it queues them.
+    max_output_size: ByteSize = 30_000_000
+    # Built-in converters convert a bigger input (or one that makes more WSJF than this) in a
+    # child process, whose memory goes back to the system when it ends; 0: every input.
+    child_process_above: ByteSize = 1 << 20
     alarm_threshold: float = 0.5
     reject_threshold: float = 0.2
     ready_marker: str = ""
@@ -268,4 +277,6 @@ def document(config: StationConfig) -> dict[str, Any]:
     document["queue"]["max_bytes"] = format_size(config.queue.max_bytes)
     for conv, conv_doc in zip(config.converters, document["converters"], strict=True):
         conv_doc["max_file_size"] = format_size(conv.max_file_size)
+        for key in ("max_report_size", "max_output_size", "child_process_above"):
+            conv_doc[key] = format_size(getattr(conv, key))
     return document

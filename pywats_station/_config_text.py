@@ -90,10 +90,13 @@ _HELP = {
     "converters.post_action": "move (to done), delete, zip or keep",
     "converters.patterns": "file (folder: sub-folder) names, any case; [] = the converter's",
     "converters.settle": "seconds a file must stay unchanged",
-    "converters.timeout": "seconds one conversion may take (user converters)",
-    "converters.memory_mb": "memory limit of a user converter's process",
+    "converters.timeout": "seconds one conversion may take in a child process",
+    "converters.memory_mb": "memory limit of a converter's child process",
     "converters.max_file_size": "bigger inputs go to Error unread",
     "converters.follow_symlinks": "convert links that stay inside the watch folder",
+    "converters.max_report_size": "largest report (WSJF) the server accepts",
+    "converters.max_output_size": "most WSJF of reports from one input",
+    "converters.child_process_above": "built-ins convert bigger inputs in a child",
     "converters.alarm_threshold": "confidence below this is flagged",
     "converters.reject_threshold": "confidence below this is rejected",
     "converters.ready_marker": "folder type: ready once this file exists",
@@ -141,7 +144,8 @@ def default_config_text(paths: InstancePaths) -> str:
             name="wsjf", kind="wsjf", watch="/srv/test-results/wsjf", patterns=["*.json"]
         )
     )
-    example["max_file_size"] = format_size(example["max_file_size"])
+    for key in ("max_file_size", "max_report_size", "max_output_size", "child_process_above"):
+        example[key] = format_size(example[key])
     lines += ["", "# One [[converters]] table per watched folder, for example:", "# [[converters]]"]
     lines += _section_lines("converters", example, paths)
     if paths.instance != "default":

@@ -332,6 +332,9 @@ def _check_converters(converters: list[ConverterConfig], problems: list[ConfigPr
             bad("memory_mb", f"must be at least 64; got {conv.memory_mb}")
         if conv.max_file_size <= 0:
             bad("max_file_size", f"must be greater than 0; got {conv.max_file_size}")
+        for name in ("max_report_size", "max_output_size"):
+            if getattr(conv, name) <= 0:
+                bad(name, f"must be greater than 0; got {getattr(conv, name)}")
         if not (math.isfinite(conv.settle) and conv.settle >= 0):
             bad("settle", f"must be 0 or more seconds; got {conv.settle!r}")
         if conv.min_files < 0:

@@ -83,8 +83,9 @@ from pywats_station.converters._sources import (
 from pywats_station.converters.sandbox import (
     ContextData,
     ConverterDescription,
+    OutputLimits,
+    convert_builtin,
     convert_in_child,
-    run_conversion,
     validate_in_child,
 )
 from pywats_station.converters.schedule import parse_schedule
@@ -608,10 +609,31 @@ class _Worker:
         )
 
     async def _convert(self, target: Path | None) -> ConversionResult:
-        if self.loaded.builtin:
-            instance, ctx = self.instance, self._context()
-            return await trio.to_thread.run_sync(lambda: run_conversion(instance, target, ctx))
+        # The caps on the reports, named as the user configures them in error messages.
+        limits = OutputLimits(
+            max_report_size=self.cfg.max_report_size,
+            max_output_size=self.cfg.max_output_size,
+            settings=f"converters.{self.cfg.name}",
+        )
         data = self._context_data()
+        if self.loaded.builtin:
+            # Small inputs in a worker thread; big ones in a child process, so that the memory
+            # a big conversion takes goes back to the system (see convert_builtin).
+            instance, ctx = self.instance, self._context()
+            return await trio.to_thread.run_sync(
+                lambda: convert_builtin(
+                    instance,
+                    self.cfg.kind,
+                    target,
+                    ctx,
+                    data,
+                    limits=limits,
+                    child_above=self.cfg.child_process_above,
+                    timeout=self.cfg.timeout,
+                    memory_mb=self.cfg.memory_mb,
+                    log=self.log,
+                )
+            )
         return await trio.to_thread.run_sync(
             lambda: convert_in_child(
                 self.cfg.kind,
@@ -621,6 +643,7 @@ class _Worker:
                 timeout=self.cfg.timeout,
                 memory_mb=self.cfg.memory_mb,
                 log=self.log,
+                limits=limits,
             )
         )
 

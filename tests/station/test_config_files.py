@@ -216,6 +216,9 @@ _RULES: dict[str, st.SearchStrategy[Any]] = {
     "converters.reject_threshold": st.floats(0.0, 0.5),
     "converters.memory_mb": st.integers(64, 2**20),
     "converters.max_file_size": st.integers(1, 2**50),
+    "converters.max_report_size": st.integers(1, 2**50),
+    "converters.max_output_size": st.integers(1, 2**50),
+    "converters.child_process_above": st.integers(0, 2**50),
     "converters.arguments": st.dictionaries(st.text(), _TOML_VALUES, max_size=4),
 }
 

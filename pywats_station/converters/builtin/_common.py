@@ -12,6 +12,7 @@ from pywats.models.report import CompOp, StepStatus, UURReport, UUTReport
 from pywats_station.converters.api import ConversionError, Preview, Validation
 
 __all__ = [
+    "BOMS",
     "decode_text",
     "infer_comp_op",
     "parse_bool",
@@ -23,11 +24,12 @@ __all__ = [
     "recognised",
 ]
 
-_BOMS = (
+BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+"""Byte-order marks and their encodings: a mark wins over the configured encoding."""
 _STATUS_WORDS = {
     "p": "P",
     "pass": "P",
@@ -60,7 +62,7 @@ def decode_text(data: bytes, encoding: str = "utf-8") -> str:
     Raises:
         ConversionError: the bytes are not in that encoding (the message gives the line).
     """
-    for bom, name in _BOMS:
+    for bom, name in BOMS:
         if data.startswith(bom):
             data, encoding = data[len(bom) :], name
             break

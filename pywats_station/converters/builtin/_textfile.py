@@ -22,21 +22,16 @@ from collections.abc import Generator
 from pathlib import Path
 
 from pywats_station.converters.api import ConversionError
-from pywats_station.converters.builtin._common import read_head
+from pywats_station.converters.builtin._common import BOMS, read_head
 
 __all__ = ["head_text", "iter_lines"]
 
 _CHUNK = 64 * 1024
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
 
 
 def _encoding(first: bytes, encoding: str) -> tuple[str, int]:
     """The encoding to use (a byte-order mark's, else ``encoding``) and the mark's length."""
-    for bom, name in _BOMS:
+    for bom, name in BOMS:
         if first.startswith(bom):
             return name, len(bom)
     try:

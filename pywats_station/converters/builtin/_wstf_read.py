@@ -1,16 +1,24 @@
-"""Reading the WATS Standard Text Format into units of header, step rows and footer.
+"""Reading the WATS Standard Text Format unit by unit: header, step rows, footer.
 
 The layout accepted is documented in :mod:`pywats_station.converters.builtin.wstf`; this module
-only splits the text into its sections, keeping every line number for error messages.
+only splits the lines into their sections, keeping every line number for error messages.
+
+A file is read in one go, in bounded memory: :func:`read_units` yields each UUT as a
+:class:`Unit` (its header and footer fields) together with an iterator of its step rows, read
+as they are asked for. The footer takes the same keys as the header and wins over it, but comes
+after the steps; so the fields of each unit are read ahead by a second reader of the same lines
+that skips the step rows (:func:`read_headers`), and a unit's report can be started with all
+its fields known before its first step row is read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from pywats_station.converters.api import ConversionError
 
-__all__ = ["COLUMNS", "Field", "StepRow", "Unit", "read_units"]
+__all__ = ["COLUMNS", "Field", "StepRow", "Unit", "read_headers", "read_units"]
 
 HEADER_START = "--header-start--"
 HEADER_END = "--header-end--"
@@ -70,13 +78,13 @@ class StepRow:
 
 @dataclass
 class Unit:
-    """One UUT of the file: header fields, sub-units, step rows, footer fields."""
+    """One UUT of the file: header and footer fields, sub-units, whether it has step data."""
 
     start_line: int
+    end_line: int = 0
     header: dict[str, Field] = field(default_factory=dict)  # keys folded to lower case
     header_names: dict[str, str] = field(default_factory=dict)  # folded key -> as written
     subunits: list[tuple[int, list[str]]] = field(default_factory=list)
-    rows: list[StepRow] = field(default_factory=list)
     steps_seen: bool = False
 
     def value(self, key: str) -> Field | None:
@@ -84,61 +92,130 @@ class Unit:
         return self.header.get(key.lower())
 
 
-def read_units(text: str) -> list[Unit]:
-    """Split a WSTF text into its units.
+class _Sections:
+    """The section state machine: feeds each line to the unit it belongs to.
 
-    Raises:
-        ConversionError: a section marker is out of place, a key line has no value column, or a
-            step data header row names an unknown column; the message names the line.
+    ``on_row`` receives the step rows (``None``: they are skipped unparsed); a finished unit is
+    appended to :attr:`done`.
     """
-    units: list[Unit] = []
-    unit: Unit | None = None
-    section = "outside"  # outside | header | between | steps | footer
-    columns = COLUMNS
-    for number, raw in enumerate(text.splitlines(), start=1):
+
+    def __init__(self, on_row: Callable[[StepRow], None] | None) -> None:
+        self.on_row = on_row
+        self.unit: Unit | None = None
+        self.section = "outside"  # outside | header | between | steps | footer
+        self.columns = COLUMNS
+        self.done: list[Unit] = []
+
+    def feed(self, raw: str, number: int) -> None:
         line = raw.rstrip("\r\n")
         marker = line.strip().lower()
         if not marker:
-            continue
+            return
         if marker == HEADER_START:
-            if section not in ("outside",):
+            if self.section != "outside":
                 raise ConversionError(f"line {number}: --Header-Start-- before --UUT-End--")
-            unit, section = Unit(start_line=number), "header"
-            continue
-        if unit is None:
+            self.unit, self.section = Unit(start_line=number), "header"
+            return
+        if self.unit is None:
             # Lenient: a file may start with its header lines directly.
-            unit, section = Unit(start_line=number), "header"
+            self.unit, self.section = Unit(start_line=number), "header"
+        unit = self.unit
         if marker == HEADER_END:
-            section = _expect(section, ("header",), "--Header-End--", number, "between")
+            self.section = _expect(self.section, ("header",), "--Header-End--", number, "between")
         elif marker == STEPS_START:
-            section = _expect(
-                section, ("header", "between"), "--Step-Data-Start--", number, "steps"
+            self.section = _expect(
+                self.section, ("header", "between"), "--Step-Data-Start--", number, "steps"
             )
-            unit.steps_seen, columns = True, COLUMNS
+            unit.steps_seen, self.columns = True, COLUMNS
         elif marker == STEPS_END:
-            section = _expect(section, ("steps",), "--Step-Data-End--", number, "footer")
+            self.section = _expect(self.section, ("steps",), "--Step-Data-End--", number, "footer")
         elif marker == UUT_END:
-            if section == "steps":
+            if self.section == "steps":
                 raise ConversionError(f"line {number}: --UUT-End-- inside the step data")
-            units.append(unit)
-            unit, section = None, "outside"
-        elif section == "steps":
+            self._finish(number)
+        elif self.section == "steps":
+            if self.on_row is None:
+                return
             cells = line.split("\t")
             if cells[0].strip().lower() == "steptype":
-                columns = _columns(cells, number)
-                continue
-            unit.rows.append(_row(cells, columns, number))
-        elif section in ("header", "between", "footer"):
+                self.columns = _columns(cells, number)
+                return
+            self.on_row(_row(cells, self.columns, number))
+        elif self.section in ("header", "between", "footer"):
             _key_line(unit, line, number)
         else:  # pragma: no cover - every section is handled above
-            raise AssertionError(section)
-    if unit is not None:
-        if section == "steps":
-            raise ConversionError(
-                f"line {unit.start_line}: the file ends inside the step data (no --Step-Data-End--)"
-            )
-        units.append(unit)
-    return units
+            raise AssertionError(self.section)
+
+    def end(self, number: int) -> None:
+        """The lines are over: the last unit ends (it needs no ``--UUT-End--``)."""
+        if self.unit is not None:
+            if self.section == "steps":
+                raise ConversionError(
+                    f"line {self.unit.start_line}: the file ends inside the step data (no "
+                    "--Step-Data-End--)"
+                )
+            self._finish(number)
+
+    def _finish(self, number: int) -> None:
+        assert self.unit is not None
+        self.unit.end_line = number
+        self.done.append(self.unit)
+        self.unit, self.section = None, "outside"
+
+
+def read_headers(lines: Iterable[str]) -> Iterator[Unit]:
+    """The units of a WSTF text, header and footer fields only (step rows are skipped).
+
+    Raises:
+        ConversionError: a section marker is out of place, or a key line has no value column;
+            the message names the line.
+    """
+    sections = _Sections(on_row=None)
+    number = 0
+    for number, raw in enumerate(lines, start=1):
+        sections.feed(raw, number)
+        yield from sections.done
+        sections.done.clear()
+    sections.end(number)
+    yield from sections.done
+
+
+def read_units(
+    lines: Iterable[str], ahead: Iterable[str]
+) -> Iterator[tuple[Unit, Iterator[StepRow]]]:
+    """Each unit of a WSTF text with its step rows, both read as they are asked for.
+
+    ``lines`` and ``ahead`` are the same lines, read twice: ``ahead`` for each unit's fields
+    (:func:`read_headers`), ``lines`` for its rows. A unit's rows must be read (or left) before
+    the next unit is asked for.
+
+    Raises:
+        ConversionError: as :func:`read_headers`; a step data header row names an unknown
+            column, or a row has more cells than columns (naming the line).
+    """
+    rows: list[StepRow] = []
+    sections = _Sections(on_row=rows.append)
+    numbered = enumerate(lines, start=1)
+    last = 0
+
+    def unit_rows(unit: Unit) -> Iterator[StepRow]:
+        nonlocal last
+        # Feed lines up to the end of this unit, passing its rows on one at a time.
+        while last < unit.end_line:
+            found = next(numbered, None)
+            if found is None:
+                break
+            last = found[0]
+            sections.feed(found[1], last)
+            sections.done.clear()  # the fields came from `ahead` already
+            yield from rows
+            rows.clear()
+
+    for unit in read_headers(ahead):
+        pending = unit_rows(unit)
+        yield unit, pending
+        for _ in pending:  # rows the caller did not want: read past them
+            pass
 
 
 def _expect(section: str, allowed: tuple[str, ...], marker: str, number: int, then: str) -> str:

@@ -6,11 +6,18 @@ have…) is re-raised as a :class:`ConversionError` naming the row's line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 from pywats.models.report import CompOp
-from pywats.report_builder import Measure, SequenceBuilder, StepOptions, StringMeasure
+from pywats.report_builder import (
+    Measure,
+    SequenceBuilder,
+    StepHandle,
+    StepOptions,
+    StringMeasure,
+)
 from pywats_station.converters.api import ConversionError
+from pywats_station.converters.builtin._budget import OutputBudget
 from pywats_station.converters.builtin._common import (
     infer_comp_op,
     parse_bool,
@@ -19,7 +26,7 @@ from pywats_station.converters.builtin._common import (
 )
 from pywats_station.converters.builtin._wstf_read import StepRow
 
-__all__ = ["STEP_TYPES", "add_steps"]
+__all__ = ["MAX_MEASUREMENTS", "STEP_TYPES", "add_steps"]
 
 _SEQUENCE = "sequencecall"
 _END = "endsequencecall"
@@ -30,6 +37,9 @@ _STRING = "stringvaluetest"
 _ACTION = "actionstep"
 _UNSUPPORTED = frozenset({"chart", "series"})
 _GROUPABLE = frozenset({_NUMERIC, _MULTI_NUMERIC, _PASS_FAIL, _STRING})
+# The rows of one multi-measurement step are held until the step is complete: a bound keeps a
+# file of one endless step from filling memory before the report's size can be judged.
+MAX_MEASUREMENTS = 10_000
 STEP_TYPES = (
     "SequenceCall",
     "EndSequenceCall",
@@ -41,22 +51,30 @@ STEP_TYPES = (
 )
 
 
-def add_steps(root: SequenceBuilder, rows: Sequence[StepRow], decimal: str) -> None:
+def add_steps(
+    root: SequenceBuilder, rows: Iterable[StepRow], decimal: str, budget: OutputBudget
+) -> None:
     """Add the steps of ``rows`` under ``root``, nesting at SequenceCall/EndSequenceCall.
+
+    The rows are read as the steps are made, each step counted against ``budget``.
 
     Raises:
         ConversionError: a row is wrong, or the sequences do not balance; naming the line.
+        OutputTooLarge: the report is certainly over its cap.
+        TooBigForThread: the report outgrew the budget's ``thread_limit``.
     """
     stack: list[tuple[SequenceBuilder, StepRow | None]] = [(root, None)]
     for group in _groups(rows):
         first = group[0]
         kind = first.step_type.lower()
         parent = stack[-1][0]
+        added: StepHandle | None = None
         try:
             if kind == _SEQUENCE:
                 status = parse_status(first.get("Status"), f"line {first.line}, Status")
                 child = parent.sequence(_name(first), status=status, **_options(first, decimal))
                 stack.append((child, first))
+                added = child
             elif kind == _END:
                 if len(stack) == 1:
                     raise ConversionError(
@@ -65,11 +83,13 @@ def add_steps(root: SequenceBuilder, rows: Sequence[StepRow], decimal: str) -> N
                 stack.pop()
             elif kind == _ACTION:
                 status = parse_status(first.get("Status"), f"line {first.line}, Status")
-                parent.action(_name(first), status=status, **_options(first, decimal))
+                added = parent.action(_name(first), status=status, **_options(first, decimal))
             else:
-                _test(parent, group, kind, decimal)
+                added = _test(parent, group, kind, decimal)
         except (ValueError, TypeError) as exc:
             raise ConversionError(f"line {first.line}: {exc}") from None
+        if added is not None:
+            budget.add_step(added.step, group[-1].line)
     if len(stack) > 1:
         opened = stack[-1][1]
         assert opened is not None
@@ -78,7 +98,7 @@ def add_steps(root: SequenceBuilder, rows: Sequence[StepRow], decimal: str) -> N
         )
 
 
-def _groups(rows: Sequence[StepRow]) -> Iterator[list[StepRow]]:
+def _groups(rows: Iterable[StepRow]) -> Iterator[list[StepRow]]:
     """Rows in steps: consecutive measurement rows of one multi step stay together."""
     group: list[StepRow] = []
     for row in rows:
@@ -102,6 +122,11 @@ def _groups(rows: Sequence[StepRow]) -> Iterator[list[StepRow]]:
             and group[0].name == row.name
             and group[0].get("MeasureName")
         ):
+            if len(group) >= MAX_MEASUREMENTS:
+                raise ConversionError(
+                    f"line {row.line}: step {row.name!r} (line {group[0].line}) has more than "
+                    f"{MAX_MEASUREMENTS:,} measurements"
+                )
             group.append(row)
             continue
         if group:
@@ -174,7 +199,7 @@ def _string(row: StepRow) -> tuple[str, CompOp, str | None]:
     return row.cells.get("Value", "").strip(), op, limit
 
 
-def _test(parent: SequenceBuilder, group: list[StepRow], kind: str, decimal: str) -> None:
+def _test(parent: SequenceBuilder, group: list[StepRow], kind: str, decimal: str) -> StepHandle:
     first = group[0]
     name = _name(first)
     statuses = [parse_status(r.get("Status"), f"line {r.line}, Status") for r in group]
@@ -185,13 +210,13 @@ def _test(parent: SequenceBuilder, group: list[StepRow], kind: str, decimal: str
         if kind == _NUMERIC:
             value, op, low, high = _numeric(first, decimal)
             unit = first.get("Unit") or None
-            parent.numeric(name, value, op, low=low, high=high, unit=unit, status=status, **options)
-        elif kind == _PASS_FAIL:
-            parent.pass_fail(name, _passed(first, status), status=status, **options)
-        else:
-            value_text, op, limit = _string(first)
-            parent.string(name, value_text, op, limit=limit, status=status, **options)
-        return
+            return parent.numeric(
+                name, value, op, low=low, high=high, unit=unit, status=status, **options
+            )
+        if kind == _PASS_FAIL:
+            return parent.pass_fail(name, _passed(first, status), status=status, **options)
+        value_text, op, limit = _string(first)
+        return parent.string(name, value_text, op, limit=limit, status=status, **options)
     for row in group:
         if not row.get("MeasureName"):
             raise ConversionError(f"line {row.line}: a measurement of {name!r} has no MeasureName")
@@ -213,18 +238,17 @@ def _test(parent: SequenceBuilder, group: list[StepRow], kind: str, decimal: str
                 )
             except (ValueError, TypeError) as exc:
                 raise ConversionError(f"line {row.line}: {exc}") from None
-        parent.multi_numeric(name, measures, **options)
-    elif kind == _PASS_FAIL:
+        return parent.multi_numeric(name, measures, **options)
+    if kind == _PASS_FAIL:
         results = {
             r.get("MeasureName"): _passed(r, s) for r, s in zip(group, statuses, strict=True)
         }
-        parent.multi_pass_fail(name, results, **options)
-    else:
-        strings = []
-        for row, status in zip(group, statuses, strict=True):
-            value_text, op, limit = _string(row)
-            try:
-                strings.append(StringMeasure(row.get("MeasureName"), value_text, op, limit, status))
-            except (ValueError, TypeError) as exc:
-                raise ConversionError(f"line {row.line}: {exc}") from None
-        parent.multi_string(name, strings, **options)
+        return parent.multi_pass_fail(name, results, **options)
+    strings = []
+    for row, status in zip(group, statuses, strict=True):
+        value_text, op, limit = _string(row)
+        try:
+            strings.append(StringMeasure(row.get("MeasureName"), value_text, op, limit, status))
+        except (ValueError, TypeError) as exc:
+            raise ConversionError(f"line {row.line}: {exc}") from None
+    return parent.multi_string(name, strings, **options)

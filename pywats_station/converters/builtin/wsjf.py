@@ -17,7 +17,7 @@ from typing import ClassVar
 import msgspec
 
 from pywats.models.report import UURReport, UUTReport
-from pywats_station.converters.api import ConversionError
+from pywats_station.converters.api import ConversionError, Preview
 from pywats_station.converters.builtin._common import decode_text, position
 from pywats_station.converters.builtin._standard import StandardFormatConverter
 
@@ -70,6 +70,22 @@ class WsjfConverter(StandardFormatConverter):
     def looks_like(self, head: bytes) -> bool:
         """A report names its type early in an export and always has one of these members."""
         return _looks_like_report(head)
+
+    def preview(self, head: bytes) -> Preview:
+        """The first ``sn``, ``pn`` and ``result`` members (a report's header comes first)."""
+        found = {key: _member(head, key) for key in ("sn", "pn", "result")}
+        return Preview(serial_number=found["sn"], part_number=found["pn"], result=found["result"])
+
+
+def _member(head: bytes, key: str) -> str | None:
+    match = re.search(rb'"' + key.encode() + rb'"\s*:\s*("(?:[^"\\]|\\.)*")', head)
+    if match is None:
+        return None
+    try:
+        value = msgspec.json.decode(match.group(1))
+    except msgspec.DecodeError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _looks_like_report(head: bytes) -> bool:

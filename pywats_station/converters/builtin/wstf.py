@@ -51,6 +51,7 @@ the header has none), ``time_format`` (``strptime`` format of the start times), 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -69,15 +70,15 @@ from pywats_station.converters.api import (
     Preview,
     Validation,
 )
+from pywats_station.converters.builtin._budget import OutputBudget, current_budget
 from pywats_station.converters.builtin._common import (
-    decode_text,
     file_time,
     parse_number,
     parse_status,
     parse_time,
-    read_head,
 )
-from pywats_station.converters.builtin._wstf_read import Unit, read_units
+from pywats_station.converters.builtin._textfile import head_text, iter_lines
+from pywats_station.converters.builtin._wstf_read import StepRow, Unit, read_units
 from pywats_station.converters.builtin._wstf_steps import add_steps
 
 __all__ = ["WstfArguments", "WstfConverter", "read_wstf"]
@@ -120,17 +121,32 @@ class WstfArguments(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     encoding: str = "utf-8"
 
 
-def read_wstf(text: str, path: Path, ctx: ConverterContext) -> list[UUTReport]:
-    """Convert a WSTF text into one report per UUT.
+def read_wstf(path: Path, ctx: ConverterContext) -> Iterator[UUTReport]:
+    """Convert a WSTF file into one report per UUT, reading it line by line.
+
+    A generator: each report is made when it is asked for; every step and report is counted
+    against the output budget (:mod:`~pywats_station.converters.builtin._budget`).
 
     Raises:
-        ConversionError: anything wrong, naming the line.
+        ConversionError: anything wrong, naming the line; reports over a cap
+            (``OutputTooLarge``).
     """
     args = ctx.arguments if isinstance(ctx.arguments, WstfArguments) else WstfArguments()
-    units = read_units(text)
-    if not units:
-        raise ConversionError("the file holds no UUT (no --Header-Start--)")
-    return [_report(unit, path, ctx, args) for unit in units]
+    budget = current_budget()
+    lines, ahead = iter_lines(path, args.encoding), iter_lines(path, args.encoding)
+    try:
+        found = False
+        for unit, rows in read_units(lines, ahead):
+            found = True
+            budget.start_report()
+            report = _report(unit, rows, path, ctx, args, budget)
+            budget.add_report(report, unit.end_line)
+            yield report
+        if not found:
+            raise ConversionError("the file holds no UUT (no --Header-Start--)")
+    finally:
+        lines.close()
+        ahead.close()
 
 
 def _required(unit: Unit, key: str, fallback: str | None = None) -> str:
@@ -142,7 +158,14 @@ def _required(unit: Unit, key: str, fallback: str | None = None) -> str:
     raise ConversionError(f"line {unit.start_line}: the UUT has no {key} in its header")
 
 
-def _report(unit: Unit, path: Path, ctx: ConverterContext, args: WstfArguments) -> UUTReport:
+def _report(
+    unit: Unit,
+    rows: Iterator[StepRow],
+    path: Path,
+    ctx: ConverterContext,
+    args: WstfArguments,
+    budget: OutputBudget,
+) -> UUTReport:
     sn, pn = _required(unit, "SerialNumber"), _required(unit, "PartNumber")
     rev = _required(unit, "Revision", args.revision)
     builder = ReportBuilder.uut(
@@ -158,7 +181,7 @@ def _report(unit: Unit, path: Path, ctx: ConverterContext, args: WstfArguments) 
     )
     _header(builder, unit, args)
     if unit.steps_seen:
-        add_steps(builder.root, unit.rows, args.decimal)
+        add_steps(builder.root, rows, args.decimal, budget)
     try:
         return builder.build()
     except (ReportInvalidError, ValueError) as exc:
@@ -251,9 +274,8 @@ class WstfConverter(FileConverter):
     def validate(self, path: Path, ctx: ConverterContext) -> Validation:
         """1.0 when the file starts with ``--Header-Start--`` (preview from the header)."""
         args = ctx.arguments if isinstance(ctx.arguments, WstfArguments) else WstfArguments()
-        head = read_head(path, _SNIFF)
         try:
-            text = decode_text(head, args.encoding)
+            text = head_text(path, _SNIFF, args.encoding)
         except ConversionError as exc:
             return Validation(confidence=0.0, message=str(exc))
         lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -275,7 +297,5 @@ class WstfConverter(FileConverter):
         return Validation(confidence=1.0, preview=preview)
 
     def convert(self, path: Path, ctx: ConverterContext) -> ConversionResult:
-        """One report per UUT of the file."""
-        args = ctx.arguments if isinstance(ctx.arguments, WstfArguments) else WstfArguments()
-        text = decode_text(path.read_bytes(), args.encoding)
-        return Converted(reports=list(read_wstf(text, path, ctx)))
+        """One report per UUT of the file, read line by line."""
+        return Converted(reports=list(read_wstf(path, ctx)))

@@ -11,6 +11,8 @@ Arguments:
 
 from __future__ import annotations
 
+import html
+import re
 from typing import ClassVar
 
 import msgspec
@@ -18,10 +20,12 @@ import msgspec
 from pywats._errors import ReportFormatError
 from pywats.formats import wsxf
 from pywats.models.report import UURReport, UUTReport
-from pywats_station.converters.api import ConversionError
+from pywats_station.converters.api import ConversionError, Preview
 from pywats_station.converters.builtin._standard import StandardFormatConverter
 
 __all__ = ["WsxfArguments", "WsxfConverter", "read_wsxf"]
+
+_RESULTS = {"Passed": "P", "Failed": "F", "Error": "E", "Terminated": "T"}
 
 
 class WsxfArguments(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -62,3 +66,20 @@ class WsxfConverter(StandardFormatConverter):
     def looks_like(self, head: bytes) -> bool:
         """XML in the WSXF namespace."""
         return wsxf.NAMESPACE.encode() in head
+
+    def preview(self, head: bytes) -> Preview:
+        """The ``SN``, ``PN`` and ``Result`` attributes of the first ``<Report>``."""
+        match = re.search(rb"<Report\b[^>]*>", head)
+        if match is None:
+            return Preview()
+
+        def attribute(name: str) -> str | None:
+            found = re.search(rb"\s" + name.encode() + rb'\s*=\s*"([^"]*)"', match.group(0))
+            return html.unescape(found.group(1).decode("utf-8", "replace")) if found else None
+
+        result = attribute("Result")
+        return Preview(
+            serial_number=attribute("SN"),
+            part_number=attribute("PN"),
+            result=_RESULTS.get(result, result) if result else None,
+        )
