@@ -221,8 +221,32 @@ def _cmd_login(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             raise CliError(f"server.url not set:\n{exc}", ExitCode.CONFIG) from exc
         print(f"server.url set to {args.url} in {paths.config_file}")
+    _confirm_server(paths)
     _tell_running_daemon(paths)
     return ExitCode.OK
+
+
+def _confirm_server(paths: Any) -> None:
+    """Bind the token to the configured server (``token_binding``): login is the confirmation."""
+    from pywats_station.config import URL_ENV, ConfigError, load_config
+    from pywats_station.token_binding import bind_origin, read_binding
+
+    try:
+        config = load_config(paths.config_file)
+    except (ConfigError, OSError):
+        return  # no usable config yet: the first start binds the server it names
+    url = os.environ.get(URL_ENV) or config.server.url
+    if not url or os.environ.get(URL_ENV):
+        return  # none yet, or from the environment (always trusted)
+    before = read_binding(paths)
+    try:
+        origin = bind_origin(paths, url)
+    except ValueError:
+        return
+    if before.pending == origin:
+        print(f"{url} was set over the control channel; the token is now confirmed for it")
+    else:
+        print(f"the token is confirmed for {origin}")
 
 
 def _cmd_logout(args: argparse.Namespace) -> int:

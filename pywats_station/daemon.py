@@ -64,7 +64,7 @@ from pywats_station.actors.converter import ConverterHost, LoadedConverter
 from pywats_station.actors.converters import converter_spec, load_converters, load_one
 from pywats_station.actors.sync import MetadataCache, run_sync
 from pywats_station.actors.uploader import run_uploader
-from pywats_station.config import ConfigError, StationConfig, diff_config, load_config
+from pywats_station.config import URL_ENV, ConfigError, StationConfig, diff_config, load_config
 from pywats_station.control import ControlHub, Registry, ensure_control_token
 from pywats_station.control.events import LogLevel, LogRecord
 from pywats_station.control.models import ConfigSetResult
@@ -73,7 +73,7 @@ from pywats_station.logbuffer import LogBuffer
 from pywats_station.paths import InstancePaths
 from pywats_station.queue import ReportQueue
 from pywats_station.runtime import ConnectionState, Runtime
-from pywats_station.secrets import SecretsError, resolve_token, token_files
+from pywats_station.secrets import TOKEN_ENV, SecretsError, resolve_token, token_files
 from pywats_station.status import (
     read_status,
     serve_status,
@@ -82,6 +82,7 @@ from pywats_station.status import (
     status_line,
 )
 from pywats_station.systemd import Notifier
+from pywats_station.token_binding import check_binding, mark_pending
 
 __all__ = ["DRAIN_TIMEOUT", "Daemon", "read_status", "run_daemon", "status_file"]
 
@@ -125,6 +126,8 @@ class Daemon:
     # The API token in use: registered with the hub and the log buffer so that it is never
     # sent or kept; never part of any status.
     api_token: str | None = field(default=None, repr=False)
+    # Why no token is sent (none set, unusable, or bound to another server); None: all is well.
+    credential_problem: str | None = None
     stopping: trio.Event = field(default_factory=trio.Event)
     nursery: trio.Nursery | None = None
     config_lock: trio.Lock = field(default_factory=trio.Lock)
@@ -212,6 +215,9 @@ class Daemon:
             change = await trio.to_thread.run_sync(partial(plan_change, path, self.env, key, value))
             if dry_run or not change.changed:
                 return ConfigSetResult(changed=change.changed, saved=False)
+            if "server.url" in change.changed and change.config.server.url:
+                # Before the file changes: no reload may see the new server unmarked.
+                await trio.to_thread.run_sync(mark_pending, self.paths, change.config.server.url)
             await trio.to_thread.run_sync(partial(commit_change, path, self.env, change))
             restarted = await self.reload()
         return ConfigSetResult(changed=change.changed, restarted=restarted, saved=True)
@@ -291,24 +297,41 @@ class Daemon:
         async with self._reload_lock:
             return await self.reload_converters({f"converters:{name}"})
 
-    def _token_for(self, config: StationConfig) -> str | None:
-        """The token ``config`` resolves to now (``None`` if unusable: make_api logs why)."""
+    def credentials(self, config: StationConfig) -> tuple[str | None, str | None]:
+        """The token to send to ``config``'s server, and why none is sent (``None``: fine).
+
+        No token when none is set, when the configured one is unusable, or when the server is
+        not the one the token is confirmed for (:mod:`~pywats_station.token_binding`).
+        """
+        url = config.server.url
         try:
-            return resolve_token(config, self.paths, self.env)
-        except SecretsError:
-            return None
+            withheld = check_binding(
+                self.paths, url, from_env=self.env.get(URL_ENV, "") == url != ""
+            )
+        except OSError as exc:
+            withheld = f"cannot read the server binding: {exc}"
+        if withheld is not None:
+            # Never send the service account's token to a server nobody on the station confirmed.
+            return None, withheld
+        try:
+            token = resolve_token(config, self.paths, self.env)
+        except SecretsError as exc:
+            return None, f"API token unusable: {exc}"
+        if not token:
+            return None, (
+                "no API token is set: run `pywats-station login` on the station (or set "
+                f"${TOKEN_ENV} or server.token_file)"
+            )
+        return token, None
 
     def make_api(self) -> AsyncWATS | None:
         """A client for the configured server, or ``None`` when no server is configured."""
         server = self.config.server
         if not server.url:
             return None
-        try:
-            token = resolve_token(self.config, self.paths, self.env)
-        except SecretsError as exc:
-            # Run without a token: the connection actor then reports the server's 401.
-            log.error("API token unusable: %s", exc)
-            token = None
+        token, self.credential_problem = self.credentials(self.config)
+        if self.credential_problem is not None:
+            log.error("%s", self.credential_problem)
         self.api_token = token
         if token:
             if self.hub is not None:
@@ -343,6 +366,7 @@ class Daemon:
                     run_connection,
                     api,
                     self.runtime,
+                    credential_problem=self.credential_problem,
                     check_interval=cfg.connection.check_interval,
                     location=cfg.station.location or None,
                     purpose=cfg.station.purpose or None,
@@ -393,9 +417,11 @@ class Daemon:
                 return []
             changed = diff_config(self.config, new)
             if self.api is not None or new.server.url:
-                # `login`/`logout` or a rotated token file change the token, not the config.
-                token = await trio.to_thread.run_sync(self._token_for, new)
-                if token != self.api_token and "server" not in changed:
+                # `login`/`logout`, a rotated token file or a confirmed server change the
+                # credentials, not the config.
+                token, problem = await trio.to_thread.run_sync(self.credentials, new)
+                fresh = (token, problem) != (self.api_token, self.credential_problem)
+                if fresh and "server" not in changed:
                     log.info("the API token changed: reconnecting with the new one")
                     changed = {*changed, "server"}
             if not changed:

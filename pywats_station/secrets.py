@@ -43,6 +43,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from pywats_station.config import StationConfig
 from pywats_station.paths import InstancePaths, atomic_write, fsync_directory
+from pywats_station.token_binding import BINDING_FILE
 
 __all__ = [
     "TOKEN_ENV",
@@ -233,7 +234,8 @@ def token_files(
     The encrypted store (``login``/``logout``) and ``server.token_file`` if configured; the
     configuration file itself is watched anyway.
     """
-    files = [paths.secrets_dir / TOKEN_FILE]
+    # The binding too: `login` confirming a server must reach a running daemon.
+    files = [paths.secrets_dir / TOKEN_FILE, paths.secrets_dir / BINDING_FILE]
     if config.server.token_file:
         files.append(_token_file_path(config, paths, os.environ if env is None else env))
     return files

@@ -35,14 +35,23 @@ async def run_connection(
     api: AsyncWATS,
     runtime: Runtime,
     *,
+    credential_problem: str | None = None,
     check_interval: float = 30.0,
     location: str | None = None,
     purpose: str | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Track the connection until cancelled."""
-    backoff = _BACKOFF_FIRST
+    """Track the connection until cancelled.
+
+    With a ``credential_problem`` (no token, an unusable one, or one not confirmed for this
+    server) the server is not asked at all: the state is ``auth_failed`` with that reason, which
+    says what to do, until a reload brings a usable token.
+    """
     task_status.started()
+    if credential_problem is not None:
+        runtime.set_connection(ConnectionState.AUTH_FAILED, credential_problem)
+        await trio.sleep_forever()
+    backoff = _BACKOFF_FIRST
     while True:
         runtime.check_now = trio.Event()
         was_online = runtime.online.is_set()

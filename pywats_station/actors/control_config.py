@@ -11,6 +11,14 @@
 4. save atomically (:func:`~pywats_station.config.save_config` keeps ``config.toml.bak``) and
    let the daemon's reload restart only what changed (``AdminPort.change_config`` runs 1-4).
 
+What the channel may not do, whatever the role (``docs/security.md``): set the API token
+(``server.token``, ``server.token_file``) or turn TLS verification off (``server.verify_tls``);
+change ``[control]`` (who reaches the channel, with which rights, and the roots below); point a
+path (converters' ``watch``/``done``/``error``, a user converter's ``.py``, ``queue.path``)
+outside the folders ``[control] roots`` declares; name a user converter as ``module:Class``.
+A new ``server.url`` is saved, but the API token is not sent there until someone on the station
+confirms it with ``pywats-station login`` (:mod:`pywats_station.token_binding`).
+
 Keys are TOML paths: ``queue.upload_workers``, ``queue`` (a table of fields to change), and for
 converters their *name*: ``converters.ict.enabled``, ``converters.ict`` (a table of fields; a
 new name adds a converter, ``null`` removes it) or ``converters.ict.arguments.layout``.
@@ -21,6 +29,7 @@ Secrets cannot be set here: ``server.token`` and ``server.token_file`` are refus
 from __future__ import annotations
 
 import copy
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -41,13 +50,21 @@ from pywats_station.config import (
 )
 from pywats_station.control import CallContext, ControlError, ErrorCode, Registry
 from pywats_station.control import methods as m
+from pywats_station.converters.registry import is_builtin
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from pywats_station.actors.control_port import AdminPort, OperatorPort
 
-__all__ = ["ConfigChange", "commit_change", "lookup", "plan_change", "register_config_methods"]
+__all__ = [
+    "ConfigChange",
+    "commit_change",
+    "lookup",
+    "out_of_reach",
+    "plan_change",
+    "register_config_methods",
+]
 
 _SECTIONS = {
     info.encode_name: info.type
@@ -58,7 +75,14 @@ _CONVERTER_FIELDS = {info.encode_name for info in msgspec.structs.fields(Convert
 _REFUSED = {
     "server.token": "cannot be set over the control channel: use `pywats-station login`",
     "server.token_file": "cannot be set over the control channel: edit the file as root",
+    # Off, it would let a machine in the middle read the API token: the owner's decision.
+    "server.verify_tls": "cannot be set over the control channel: edit the file",
 }
+# Who may reach the channel, with which rights, and where paths may point: the file's owner's.
+_REFUSED_SECTIONS = {
+    "control": "the [control] section cannot be changed over the control channel: edit the file",
+}
+_CONVERTER_PATHS = ("watch", "done", "error")
 _INDEXED = re.compile(r"^converters\[(\d+)\]")
 
 
@@ -125,6 +149,8 @@ def _apply(document: dict[str, Any], key: str, value: Any) -> None:
         raise _refused([ConfigProblem(key, _REFUSED[key])], document)
     parts = key.split(".")
     head = parts[0]
+    if head in _REFUSED_SECTIONS:
+        raise _refused([ConfigProblem(key, _REFUSED_SECTIONS[head])], document)
     if head == "converters":
         _apply_converter(document, key, parts[1:], value)
         return
@@ -229,7 +255,80 @@ def plan_change(path: Path, env: Mapping[str, str], key: str, value: Any) -> Con
     after = _flatten(_document(new))
     old_flat = _flatten(before)
     changed = sorted(k for k in old_flat.keys() | after.keys() if old_flat.get(k) != after.get(k))
+    problems = out_of_reach(new, changed, roots=old.control.roots, base_dir=path.parent)
+    if problems:
+        raise _refused(problems, document)
     return ConfigChange(new, changed, original)
+
+
+def out_of_reach(
+    config: StationConfig, changed: list[str], *, roots: list[str], base_dir: Path
+) -> list[ConfigProblem]:
+    """The changed keys that point where the control channel may not point the station.
+
+    Paths (converters' ``watch``/``done``/``error``, a user converter's ``.py`` file,
+    ``queue.path``) must resolve inside one of ``roots`` (``[control] roots``, declared in the
+    file only); symlinks are resolved first, so a link inside a root to a folder outside does
+    not count as inside. A user converter named as ``module:Class`` can run any installed
+    module's code: only the file may name one.
+
+    Args:
+        config: The configuration after the change.
+        changed: The flattened keys that change (``converters.<name>.<field>``).
+        roots: The declared roots (``~`` and ``$VARS`` expanded).
+        base_dir: Relative ``.py`` paths are relative to it (the config file's folder).
+    """
+    allowed = [_real(os.path.expandvars(root)) for root in roots if root.strip()]
+    by_name = {conv.name: conv for conv in config.converters}
+    problems: list[ConfigProblem] = []
+
+    def check(key: str, raw: str, path: Path) -> None:
+        real = _real(str(path))
+        if any(real == root or root in real.parents for root in allowed):
+            return
+        if not allowed:
+            why = "no [control] roots are declared in the configuration file"
+        else:
+            why = "it is not inside [control] roots (" + ", ".join(map(str, allowed)) + ")"
+        problems.append(
+            ConfigProblem(key, f"{raw!r} cannot be set over the control channel: {why}")
+        )
+
+    for key in changed:
+        parts = key.split(".")
+        if parts[:2] == ["queue", "path"] and config.queue.path:
+            check(key, config.queue.path, Path(config.queue.path))
+        if len(parts) != 3 or parts[0] != "converters" or parts[1] not in by_name:
+            continue
+        conv = by_name[parts[1]]
+        if parts[2] in _CONVERTER_PATHS:
+            raw = getattr(conv, parts[2])
+            if raw:
+                check(key, raw, Path(raw))
+        elif parts[2] == "kind" and conv.kind and not is_builtin(conv.kind):
+            file_part = conv.kind.rpartition(":")[0] if _names_class(conv.kind) else conv.kind
+            if not file_part.lower().endswith(".py"):
+                problems.append(
+                    ConfigProblem(
+                        key,
+                        f"{conv.kind!r} cannot be set over the control channel: a user "
+                        "converter is set over the channel only as a .py file inside "
+                        "[control] roots (module:Class only in the file)",
+                    )
+                )
+                continue
+            target = Path(file_part).expanduser()
+            check(key, conv.kind, target if target.is_absolute() else base_dir / target)
+    return problems
+
+
+def _names_class(kind: str) -> bool:
+    head, sep, tail = kind.rpartition(":")
+    return bool(sep) and tail.isidentifier() and len(head) > 1
+
+
+def _real(raw: str) -> Path:
+    return Path(os.path.realpath(Path(raw).expanduser()))
 
 
 def commit_change(path: Path, env: Mapping[str, str], change: ConfigChange) -> None:

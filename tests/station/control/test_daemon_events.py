@@ -186,23 +186,37 @@ async def test_a_port_in_use_is_retried_while_the_station_works(tmp_path: Path) 
             assert daemon.control.port == port
 
 
-async def test_changing_the_listen_address_answers_first_then_moves(tmp_path: Path) -> None:
+async def test_changing_the_listen_address_in_the_file_moves_the_channel(tmp_path: Path) -> None:
     async with running_station(tmp_path) as station:
         daemon = station.daemon
         with trio.fail_after(5):
             await daemon.control_settled.wait()
         old_url = daemon.control.url
         assert old_url is not None
-        async with open_control_client(old_url, token=daemon.control_token) as client:
-            result = await client.call(
-                "config.set", {"key": "control.listen", "value": "localhost:0"}
-            )
-        assert result["restarted"] == ["control"]
+        text = station.config_text().replace('listen = "127.0.0.1:0"', 'listen = "localhost:0"')
+        station.paths.config_file.write_text(text, encoding="utf-8")
         await wait_until(
             lambda: daemon.control.state == "listening" and daemon.control.url != old_url,
             what="the channel on its new address",
         )
         assert daemon.control.listen == "localhost:0"
+
+
+async def test_the_control_section_cannot_be_changed_over_the_channel(tmp_path: Path) -> None:
+    """Who reaches the channel, with which rights, is the file owner's decision alone."""
+    async with running_station(tmp_path) as station:
+        before = station.config_text()
+        async with station.client(token=station.daemon.admin_token) as client:
+            for key, value in (
+                ("control.listen", "0.0.0.0:8765"),
+                ("control", {"allow_remote": True}),
+                ("control.roots", ["/"]),
+            ):
+                with pytest.raises(ControlError) as refused:
+                    await client.call("config.set", {"key": key, "value": value})
+                assert refused.value.code == ErrorCode.VALIDATION_FAILED
+                assert "cannot be changed over the control channel" in refused.value.message
+        assert station.config_text() == before
 
 
 async def test_tls_from_the_configuration(tmp_path: Path) -> None:

@@ -281,7 +281,11 @@ async def test_config_set_validates_persists_and_reloads(tmp_path: Path) -> None
 
 
 async def test_config_set_adds_and_removes_a_converter(tmp_path: Path) -> None:
-    async with running_station(tmp_path) as station, station.client() as client:
+    roots = f'roots = ["{tmp_path}"]'
+    async with (
+        running_station(tmp_path, control=roots) as station,
+        station.client(token=station.daemon.admin_token) as client,
+    ):
         watch = tmp_path / "more"
         added = await client.call(
             "config.set",
