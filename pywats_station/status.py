@@ -12,7 +12,7 @@ import os
 import time
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 import msgspec
 import trio
@@ -25,7 +25,39 @@ from pywats_station.runtime import StatusSnapshot
 from pywats_station.systemd import watchdog_interval
 
 if TYPE_CHECKING:
-    from pywats_station.daemon import Daemon
+    from collections.abc import Mapping
+
+    from pywats_station._supervisor import Supervisor
+    from pywats_station.actors.control import ControlState
+    from pywats_station.actors.converter import LoadedConverter
+    from pywats_station.queue import ReportQueue
+    from pywats_station.runtime import Runtime
+    from pywats_station.systemd import Notifier
+
+
+class Daemon(Protocol):
+    """What the status needs of the daemon (it implements this; nothing here imports it)."""
+
+    @property
+    def paths(self) -> InstancePaths: ...
+    @property
+    def env(self) -> Mapping[str, str]: ...
+    @property
+    def queue(self) -> ReportQueue: ...
+    @property
+    def runtime(self) -> Runtime: ...
+    @property
+    def tree(self) -> Supervisor | None: ...
+    @property
+    def converters(self) -> Mapping[str, LoadedConverter]: ...
+    @property
+    def control(self) -> ControlState: ...
+    @property
+    def notifier(self) -> Notifier: ...
+    @property
+    def ready(self) -> trio.Event: ...
+    def safe_server_url(self) -> str: ...
+
 
 __all__ = [
     "healthy",
