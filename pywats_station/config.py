@@ -407,6 +407,14 @@ def validate(config: StationConfig) -> list[ConfigProblem]:
             )
     if bool(control.tls_cert) != bool(control.tls_key):
         problems.append(ConfigProblem("control.tls_key", "tls_cert and tls_key go together"))
+    if control.remote_admin and not (control.tls_cert and control.tls_key):
+        problems.append(
+            ConfigProblem(
+                "control.remote_admin",
+                "needs TLS (tls_cert and tls_key): the admin token must not cross the network "
+                "in clear text",
+            )
+        )
     _check_converters(config.converters, problems)
     return problems
 

@@ -149,10 +149,19 @@ def build_registry(station: AdminPort) -> Registry:
 
 
 def control_server(daemon: Daemon) -> ControlServer:
-    """A server over the daemon's registry and hub, for in-process clients (tests, tools)."""
+    """A server over the daemon's registry and hub, for in-process clients (tests, tools).
+
+    It knows both tokens, as the TCP server does; an in-process client is local, so the admin
+    token grants it admin.
+    """
     assert daemon.registry is not None
     return ControlServer(
-        daemon.registry, token=daemon.control_token, hub=daemon.hub, secrets=daemon.secrets()
+        daemon.registry,
+        token=daemon.control_token,
+        admin_token=daemon.admin_token or None,
+        remote_admin=daemon.config.control.remote_admin,
+        hub=daemon.hub,
+        secrets=daemon.secrets(),
     )
 
 
@@ -206,6 +215,8 @@ async def _serve_once(daemon: Daemon) -> str:
                     host=host,
                     port=port,
                     token=daemon.control_token,
+                    admin_token=daemon.admin_token or None,
+                    remote_admin=cfg.remote_admin,
                     hub=daemon.hub,
                     ssl_context=context,
                     allow_remote=cfg.allow_remote,

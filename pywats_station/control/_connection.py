@@ -1,4 +1,4 @@
-"""The server's side of one client: its outgoing queue, subscriptions, auth state and limits.
+"""The server's side of one client: its outgoing queue, subscriptions, role and limits.
 
 Time comes from trio's clock, so tests drive the rate limits with ``autojump_clock``.
 """
@@ -6,128 +6,30 @@ Time comes from trio's clock, so tests drive the rate limits with ``autojump_clo
 from __future__ import annotations
 
 import contextlib
-import hmac
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
 import msgspec
 import trio
 
-from pywats_station.control.protocol import ControlError, ErrorCode
+from pywats_station.control._admission import Slot
+from pywats_station.control._bucket import TokenBucket
+from pywats_station.control._login import ConnectionLogins, Grant
+from pywats_station.control.roles import Role, RoleName
 
 __all__ = [
-    "Authenticator",
     "CloseRequest",
     "ConnectionStatistics",
     "ControlConnection",
-    "TokenBucket",
+    "LoginFunction",
 ]
 
 ALL_EVENTS: Final = "*"
 
-
-class TokenBucket:
-    """A token bucket: ``burst`` tokens at most, refilled at ``burst / period`` per second.
-
-    Args:
-        burst: Capacity: how many takes may happen at once.
-        period: Seconds to refill an empty bucket.
-        now: The current time (``trio.current_time()``).
-    """
-
-    def __init__(self, burst: int, period: float, *, now: float) -> None:
-        if burst < 1 or period <= 0:
-            raise ValueError(f"rate limit needs burst >= 1 and period > 0, got {burst}/{period}")
-        self.capacity = float(burst)
-        self.per_second = burst / period
-        self._tokens = float(burst)
-        self._stamp = now
-
-    def _refill(self, now: float) -> None:
-        elapsed = max(0.0, now - self._stamp)
-        self._tokens = min(self.capacity, self._tokens + elapsed * self.per_second)
-        self._stamp = now
-
-    def take(self, now: float) -> bool:
-        """Take one token if there is one."""
-        self._refill(now)
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
-
-    def available(self, now: float) -> bool:
-        """Whether a take would succeed now (takes nothing)."""
-        self._refill(now)
-        return self._tokens >= 1.0
-
-    def full(self, now: float) -> bool:
-        """Whether the bucket is back to its capacity."""
-        self._refill(now)
-        return self._tokens >= self.capacity
-
-    def retry_after(self, now: float) -> float:
-        """Seconds until one token is available."""
-        self._refill(now)
-        return max(0.0, (1.0 - self._tokens) / self.per_second)
-
-
-class Authenticator:
-    """Checks presented control tokens; throttles failed attempts per client address.
-
-    Only failures take from an address's bucket. While it is empty every attempt from that
-    address is refused with -32003 *without* looking at the token (a correct one included), so a
-    guesser learns nothing; a legitimate client retries after ``retry_after``.
-
-    Args:
-        token: The control token.
-        failures: ``(burst, period)`` of the per-address failure bucket.
-        max_tracked: Addresses remembered at most (full buckets are forgotten first).
-    """
-
-    def __init__(
-        self, token: str, *, failures: tuple[int, float] = (5, 10.0), max_tracked: int = 1024
-    ) -> None:
-        self._token = _utf8(token)
-        self._failures = failures
-        self._max_tracked = max_tracked
-        self._buckets: dict[str, TokenBucket] = {}
-
-    def check(self, presented: str, address: str) -> None:
-        """Accept ``presented`` or raise.
-
-        Raises:
-            ControlError: -32003 while ``address`` is throttled, -32001 for a wrong token.
-        """
-        now = trio.current_time()
-        bucket = self._buckets.get(address)
-        if bucket is not None and not bucket.available(now):
-            raise ControlError(
-                ErrorCode.RATE_LIMITED,
-                "too many failed logins; retry later",
-                {"retry_after": round(bucket.retry_after(now), 3)},
-            )
-        if hmac.compare_digest(_utf8(presented), self._token):
-            return
-        if bucket is None:
-            self._forget_some(now)
-            bucket = self._buckets[address] = TokenBucket(*self._failures, now=now)
-        bucket.take(now)
-        raise ControlError(ErrorCode.UNAUTHORIZED, "unauthorized: wrong control token")
-
-    def _forget_some(self, now: float) -> None:
-        if len(self._buckets) < self._max_tracked:
-            return
-        for address in [a for a, b in self._buckets.items() if b.full(now)]:
-            del self._buckets[address]
-        while len(self._buckets) >= self._max_tracked:  # all throttled: forget the oldest
-            del self._buckets[next(iter(self._buckets))]
-
-
-def _utf8(text: str) -> bytes:
-    # surrogatepass: a str from an in-process caller may hold lone surrogates; never raise on it.
-    return text.encode("utf-8", "surrogatepass")
+LoginFunction = Callable[["ControlConnection", str], Awaitable[Grant]]
+"""The server's login procedure: checks a token for a connection, sets and returns its role."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +47,7 @@ class ConnectionStatistics(msgspec.Struct, kw_only=True):
         id: Connection number (per server, from 1).
         peer: The client's address.
         authenticated: Whether it is authenticated.
+        role: What it may do (``none``, ``operator``, ``admin``).
         subscriptions: Subscribed events, sorted.
         connected_at: When it connected (seconds since the epoch).
         received: Frames received.
@@ -156,6 +59,7 @@ class ConnectionStatistics(msgspec.Struct, kw_only=True):
     id: int
     peer: str
     authenticated: bool
+    role: RoleName
     subscriptions: list[str]
     connected_at: float
     received: int
@@ -176,7 +80,10 @@ class ControlConnection:
         id: Connection number.
         peer: The client's address (``host:port``) for logs and statistics.
         host: The client's address without port (the failed-login throttle's key).
-        authenticated: Whether the connection presented the control token.
+        local: Whether the client is on this machine (loopback or in-process).
+        role: What the connection may do; :attr:`Role.NONE` until it authenticates.
+        slot: Its place in the server's pools.
+        logins: Its failed logins (the per-connection login throttle).
         subscriptions: Subscribed events; ``"*"`` means all.
     """
 
@@ -186,8 +93,10 @@ class ControlConnection:
         id: int,  # noqa: A002
         peer: str,
         host: str,
-        authenticated: bool,
-        authenticator: Authenticator,
+        local: bool,
+        role: Role,
+        slot: Slot,
+        login: LoginFunction,
         send_queue: int,
         rate: tuple[int, float],
         max_in_flight: int,
@@ -195,7 +104,10 @@ class ControlConnection:
         self.id = id
         self.peer = peer
         self.host = host
-        self.authenticated = authenticated
+        self.local = local
+        self.role = role
+        self.slot = slot
+        self.logins = ConnectionLogins()
         self.subscriptions: set[str] = set()
         self.connected_at = time.time()
         self.received = 0
@@ -205,15 +117,26 @@ class ControlConnection:
         self.scope = trio.CancelScope()
         self.close_code = 1000
         self.close_reason: str | None = None
-        self._authenticator = authenticator
+        # Set by a handler whose reply must be the last frame (too many failed logins): the
+        # reader queues it after that reply and stops reading.
+        self.close_after_reply: CloseRequest | None = None
+        self._login = login
         self._outbox, self.outgoing = trio.open_memory_channel[str | CloseRequest](send_queue)
 
     # -- auth and subscriptions (used by the built-in methods) -----------------------------------
 
-    def login(self, token: str) -> None:
-        """Authenticate with ``token``; raises ``ControlError`` (-32001, -32003) if refused."""
-        self._authenticator.check(token, self.host)
-        self.authenticated = True
+    @property
+    def authenticated(self) -> bool:
+        """Whether the connection holds a role (presented a correct token)."""
+        return self.role > Role.NONE
+
+    async def login(self, token: str) -> Grant:
+        """Authenticate with ``token``; the role it now holds (``grant.role``).
+
+        Raises:
+            ControlError: -32001 wrong token, -32003 throttled or no room for it.
+        """
+        return await self._login(self, token)
 
     def wants(self, event: str) -> bool:
         """Whether this connection subscribed to ``event``."""
@@ -251,6 +174,7 @@ class ControlConnection:
             id=self.id,
             peer=self.peer,
             authenticated=self.authenticated,
+            role=self.role.label,
             subscriptions=sorted(self.subscriptions),
             connected_at=self.connected_at,
             received=self.received,

@@ -104,13 +104,13 @@ def _section_errors() -> list[str]:
 
 
 def _section_methods(doc: dict[str, Any]) -> list[str]:
-    rows = ["| method | auth | params | result | summary |", "|---|---|---|---|---|"]
+    rows = ["| method | role | params | result | summary |", "|---|---|---|---|---|"]
     for method in doc["methods"]:
         params = ", ".join(f"`{p['name']}`" for p in method["params"]) or "—"
         result = type_of(method["result"]["schema"])
-        auth = "yes" if method["x-auth-required"] else "no"
+        role = method["x-role"]
         rows.append(
-            f"| [`{method['name']}`](#{_anchor(method['name'])}) | {auth} | {params} "
+            f"| [`{method['name']}`](#{_anchor(method['name'])}) | {role} | {params} "
             f"| {result} | {_cell(method['summary'])} |"
         )
     return rows
@@ -142,6 +142,7 @@ def _section_reference(doc: dict[str, Any]) -> list[str]:
         if method["params"]:
             lines += _fields(schemas[params_ref])
         lines += [f"**Result**: {type_of(method['result']['schema'])}.", ""]
+        lines += [f"**Role**: {method['x-role']}.", ""]
         errors = [ref["$ref"].rsplit("/", 1)[1] for ref in method["errors"]]
         listed = ", ".join(f"{codes[name]} {name}" for name in errors)
         lines += [f"**Errors**: {listed}.", ""]

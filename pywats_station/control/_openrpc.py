@@ -10,7 +10,8 @@ Choices (documented in ``docs/control-api.md``):
   top-level extension ``x-notifications``, each shaped like an OpenRPC method object (name
   ``notify.<event>``, by-name ``params`` = the payload's fields, no ``result``) and marked
   ``"x-notification": true``. Generic OpenRPC tools thus never offer to *call* a notification.
-* ``x-auth-required`` on each method says whether it needs an authenticated connection.
+* ``x-role`` on each method names the role a connection needs to call it: ``none`` (anyone),
+  ``operator`` or ``admin`` (see :mod:`pywats_station.control.roles`).
 * Params are by-name or by-position (``paramStructure: "either"``), positions in field order.
 * Errors are shared ``components.errors`` referenced from each method.
 """
@@ -26,6 +27,7 @@ import msgspec
 
 from pywats_station.control._spec import MethodSpec, NotificationSpec
 from pywats_station.control.protocol import ERRORS, ErrorCode
+from pywats_station.control.roles import Role
 
 __all__ = ["OPENRPC_VERSION", "build_openrpc", "describe_type"]
 
@@ -144,8 +146,10 @@ def _errors(spec: MethodSpec) -> list[dict[str, str]]:
     codes: list[ErrorCode] = []
     if msgspec.structs.fields(spec.params):
         codes.append(ErrorCode.INVALID_PARAMS)
-    if spec.auth:
+    if spec.role > Role.NONE:
         codes.append(ErrorCode.UNAUTHORIZED)
+    if spec.role > Role.OPERATOR:  # an authenticated connection holds operator at least
+        codes.append(ErrorCode.FORBIDDEN)
     codes.extend(code for code in spec.errors if code not in codes)
     codes.extend(code for code in _GENERIC if code not in codes)
     return [{"$ref": f"#/components/errors/{ERRORS[code].name}"} for code in codes]
@@ -185,7 +189,7 @@ def build_openrpc(
         method["params"] = builder.params(spec.params)
         method["result"] = builder.result(spec.result)
         method["errors"] = _errors(spec)
-        method["x-auth-required"] = spec.auth
+        method["x-role"] = spec.role.label
         method_objects.append(method)
 
     notification_objects = []

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import msgspec
 
 from pywats_station.control.protocol import NOTIFY_PREFIX, ErrorCode
+from pywats_station.control.roles import Role, RoleName
 
 __all__ = [
     "Event",
@@ -58,11 +59,13 @@ class PingResult(Result, kw_only=True):
     Attributes:
         pong: Always true.
         authenticated: Whether this connection is authenticated.
+        role: What this connection may do: `none` (not authenticated), `operator` or `admin`.
         time: The station's clock (seconds since the epoch).
     """
 
     pong: bool = True
     authenticated: bool
+    role: RoleName
     time: float
 
 
@@ -70,7 +73,8 @@ class LoginParams(Params, kw_only=True):
     """Authenticate this connection.
 
     Attributes:
-        token: The control token (the daemon's ``control-token`` file).
+        token: The operator token (the daemon's ``control-token`` file) or the admin token
+            (``control-admin-token``).
     """
 
     token: str
@@ -81,9 +85,14 @@ class LoginResult(Result, kw_only=True):
 
     Attributes:
         authenticated: Always true.
+        role: The role the connection now holds: `operator` or `admin`.
+        note: Why the role is lower than the token's (an admin token from another machine
+            while `[control] remote_admin` is off); null otherwise.
     """
 
     authenticated: bool = True
+    role: RoleName
+    note: str | None = None
 
 
 class EventsParams(Params, kw_only=True):
@@ -117,9 +126,11 @@ class MethodSpec:
         result: The result type (a Struct, or any type msgspec can encode and describe).
         summary: One line for tables.
         description: More prose for the OpenRPC document and the reference.
-        auth: Whether the method needs an authenticated connection.
+        role: The role a connection needs to call it (:mod:`~pywats_station.control.roles`):
+            ``Role.NONE`` for the public ones (discovery, ping, login).
         errors: Application error codes the method may answer with, besides the generic ones
-            (-32602 when it has params, -32001 when it needs auth, -32003, -32603).
+            (-32602 when it has params, -32001 when it needs a role, -32005 when it needs
+            admin, -32003, -32603).
     """
 
     name: str
@@ -127,7 +138,7 @@ class MethodSpec:
     result: Any
     summary: str
     description: str = ""
-    auth: bool = True
+    role: Role = Role.OPERATOR
     errors: tuple[ErrorCode, ...] = ()
 
     def __post_init__(self) -> None:
@@ -139,6 +150,8 @@ class MethodSpec:
             raise ValueError(f"{self.name!r}: the notify. prefix is reserved for notifications")
         if not (isinstance(self.params, type) and issubclass(self.params, msgspec.Struct)):
             raise TypeError(f"{self.name}: params must be a msgspec.Struct type")
+        if not isinstance(self.role, Role):
+            raise TypeError(f"{self.name}: role must be a Role, not {self.role!r}")
 
 
 @dataclass(frozen=True)

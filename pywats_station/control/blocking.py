@@ -25,12 +25,14 @@ from typing import Any
 
 import trio
 
+from pywats_station.control._spec import PingResult
 from pywats_station.control.client import (
     Client,
     ControlConnectionError,
     Subscription,
     open_control_client,
 )
+from pywats_station.control.roles import Role
 
 __all__ = ["BlockingClient", "BlockingSubscription"]
 
@@ -137,6 +139,17 @@ class BlockingClient:
         assert self._client is not None
         with trio.fail_after(seconds):
             return await self._client.call(method, params, result_type=result_type)
+
+    def ping(self) -> PingResult:
+        """Like :meth:`Client.ping`: the connection's role is then in :attr:`role`."""
+        assert self._client is not None
+        result: PingResult = self._run(self._client.ping)
+        return result
+
+    @property
+    def role(self) -> Role | None:
+        """The connection's role as last learnt by :meth:`ping` (``None`` before)."""
+        return self._client.role if self._client is not None else None
 
     def notify(self, method: str, params: Any = None) -> None:
         """Like :meth:`Client.notify`."""

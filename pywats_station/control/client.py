@@ -3,6 +3,7 @@
 ::
 
     async with open_control_client("ws://127.0.0.1:8765", token=token) as client:
+        role = (await client.ping()).role      # "operator" or "admin": which token it was
         status = await client.call("station.status", result_type=StationStatus)
         async with client.subscribe(["report_uploaded"]) as events:
             async for event, payload in events:
@@ -39,7 +40,9 @@ from trio_websocket import (
     wrap_client_stream,
 )
 
+from pywats_station.control._spec import LoginResult, PingResult
 from pywats_station.control.protocol import NOTIFY_PREFIX, ControlError, ErrorCode, Incoming
+from pywats_station.control.roles import Role
 
 if TYPE_CHECKING:
     from pywats_station.control.server import ControlServer
@@ -183,6 +186,11 @@ class Client:
     Args:
         ws: An open websocket (the client owns it from now on).
         event_buffer: Default buffer of each subscription.
+
+    Attributes:
+        role: The role the connection holds, as last learnt from :meth:`ping` or
+            :meth:`login` (``None`` before either): the operator or the admin token, both
+            work with this client; ``Role.NONE`` without a token.
     """
 
     def __init__(self, ws: WebSocketConnection, *, event_buffer: int = 256) -> None:
@@ -194,6 +202,25 @@ class Client:
         self._outbox, self._outgoing = trio.open_memory_channel[bytes](64)
         self._closed: tuple[str, int | None, str | None] | None = None
         self._orphan: ControlError | None = None
+        self.role: Role | None = None
+
+    async def ping(self) -> PingResult:
+        """``station.ping``: the server's clock, and this connection's role (also in
+        :attr:`role`)."""
+        result = await self.call("station.ping", result_type=PingResult)
+        self.role = Role.from_label(result.role)
+        return result
+
+    async def login(self, token: str) -> LoginResult:
+        """``auth.login`` with the operator or the admin token; the role granted is also in
+        :attr:`role`.
+
+        Raises:
+            ControlError: -32001 wrong token, -32003 throttled (``data.retry_after``).
+        """
+        result = await self.call("auth.login", {"token": token}, result_type=LoginResult)
+        self.role = Role.from_label(result.role)
+        return result
 
     @property
     def closed(self) -> bool:
@@ -373,8 +400,9 @@ async def open_control_client(
 
     Args:
         url: ``ws://host:port`` or ``wss://host:port``.
-        token: The control token, sent in the handshake (``Authorization: Bearer``); without
-            it, only ``rpc.discover``, ``station.ping`` and ``auth.login`` work.
+        token: The operator or the admin token, sent in the handshake (``Authorization:
+            Bearer``); without it, only ``rpc.discover``, ``station.ping`` and ``auth.login``
+            work, and the server closes the connection if it has not logged in within 10 s.
         ssl_context: For ``wss://`` with a private CA or a self-signed certificate.
         headers: More handshake headers (``[("Origin", "https://mes.example")]``).
         connect_timeout: Seconds for the connection and handshake.

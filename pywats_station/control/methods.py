@@ -69,6 +69,7 @@ from pywats_station.control.models import (
     TreeNode,
 )
 from pywats_station.control.protocol import ErrorCode
+from pywats_station.control.roles import Role
 
 __all__ = [
     "AUTH_LOGIN",
@@ -144,14 +145,18 @@ __all__ = [
     "notifications",
 ]
 
-NotFound, Conflict, Invalid, Station = (
+NotFound, Conflict, Invalid, Station, Forbidden = (
     ErrorCode.NOT_FOUND,
     ErrorCode.CONFLICT,
     ErrorCode.VALIDATION_FAILED,
     ErrorCode.STATION_ERROR,
+    ErrorCode.FORBIDDEN,
 )
 
 # --- the catalogue ----------------------------------------------------------------------------
+# Roles (pywats_station.control.roles): a method is OPERATOR unless it says otherwise; ADMIN is
+# for what changes what the daemon runs, where it reads and writes, or where it sends the API
+# token.
 
 RPC_DISCOVER: Final = MethodSpec(
     "rpc.discover",
@@ -159,23 +164,27 @@ RPC_DISCOVER: Final = MethodSpec(
     dict[str, Any],
     "This API as an OpenRPC 1.2 document.",
     "Needs no authentication: the API is public, the data is not.",
-    auth=False,
+    role=Role.NONE,
 )
 STATION_PING: Final = MethodSpec(
     "station.ping",
     NoParams,
     PingResult,
-    "Check the connection; says whether it is authenticated.",
-    auth=False,
+    "Check the connection; says whether it is authenticated, and its role.",
+    role=Role.NONE,
 )
 AUTH_LOGIN: Final = MethodSpec(
     "auth.login",
     LoginParams,
     LoginResult,
-    "Authenticate this connection with the control token.",
+    "Authenticate this connection with the operator or the admin token.",
     "Alternative to the `Authorization: Bearer` handshake header, for clients that cannot set "
-    "headers (browsers). Failed logins are rate limited per client address (-32003).",
-    auth=False,
+    "headers (browsers). The result says the role the connection now holds. A connection "
+    "waits 1 s after a failed login before its next one is looked at, and is closed (1008) "
+    "after 3; wrong tokens from an address that failed too often are -32003 at once. A "
+    "correct token is always accepted. A connection that has not logged in within 10 s of "
+    "connecting is closed (1008).",
+    role=Role.NONE,
     errors=(ErrorCode.UNAUTHORIZED,),
 )
 EVENTS_SUBSCRIBE: Final = MethodSpec(
@@ -258,8 +267,9 @@ CONVERTERS_CONVERT_FILE: Final = MethodSpec(
     ConvertFileResult,
     "Convert a file as a dry run and show the reports it would produce.",
     "Nothing is queued, the file is not moved. A converter failure is a result with "
-    "`ok: false`; a missing file or unknown converter is -32010, no matching converter -32012.",
-    errors=(NotFound, Invalid),
+    "`ok: false`; a missing file or unknown converter is -32010, no matching converter -32012. "
+    "A user-code converter (not a built-in one) needs the admin role (-32005).",
+    errors=(NotFound, Invalid, Forbidden),
 )
 CONFIG_GET: Final = MethodSpec(
     "config.get",
@@ -274,7 +284,8 @@ CONFIG_SET: Final = MethodSpec(
     ConfigSetResult,
     "Change one field or section; validated, saved atomically, applied at once.",
     "Refused values are -32012 with `data.problems` (`[{path, message}]`); nothing is "
-    "changed then. A file changed on disk meanwhile is -32011.",
+    "changed then. A file changed on disk meanwhile is -32011. Needs the admin role.",
+    role=Role.ADMIN,
     errors=(NotFound, Conflict, Invalid),
 )
 CONNECTION_TEST: Final = MethodSpec(

@@ -72,6 +72,7 @@ class ErrorCode(enum.IntEnum):
     FORBIDDEN_ORIGIN = -32002
     RATE_LIMITED = -32003
     MESSAGE_TOO_LARGE = -32004
+    FORBIDDEN = -32005
     NOT_FOUND = -32010
     CONFLICT = -32011
     VALIDATION_FAILED = -32012
@@ -135,14 +136,20 @@ ERRORS: Final[dict[ErrorCode, ErrorInfo]] = {
     ErrorCode.RATE_LIMITED: ErrorInfo(
         "RateLimited",
         "rate limited",
-        "Too many requests on this connection, or too many failed logins from this address "
-        "(`data.retry_after` seconds). Handshake: HTTP 429 (failed logins), 503 (too many "
-        "connections).",
+        "Too many requests on this connection, a wrong token while this address has failed "
+        "too often (`data.retry_after` seconds), or no room for another authenticated "
+        "connection. Handshake: HTTP 429 (failed logins), 503 (a pool is full).",
     ),
     ErrorCode.MESSAGE_TOO_LARGE: ErrorInfo(
         "MessageTooLarge",
         "message too large",
         "The frame exceeds the size limit; the server then closes the connection (1009).",
+    ),
+    ErrorCode.FORBIDDEN: ErrorInfo(
+        "Forbidden",
+        "forbidden",
+        "The connection is authenticated, but its role may not do this (`config.set` needs "
+        "the admin token); `data.needs` and `data.holds` name the roles.",
     ),
     ErrorCode.NOT_FOUND: ErrorInfo(
         "NotFound", "not found", "The object named in the params does not exist."

@@ -49,6 +49,7 @@ from pywats_station.control._spec import (
     PingResult,
 )
 from pywats_station.control.protocol import ControlError, ErrorCode, RequestId, echo
+from pywats_station.control.roles import Role
 
 __all__ = [
     "CallContext",
@@ -93,6 +94,15 @@ class CallContext:
     def authenticated(self) -> bool:
         """Whether the connection is authenticated (always true in methods that need it)."""
         return self.connection.authenticated
+
+    @property
+    def role(self) -> Role:
+        """What the connection may do; at least the method's ``role``, for per-call checks.
+
+        A handler that allows more to admins than to operators checks it itself, e.g.
+        ``if ctx.role < Role.ADMIN: raise ControlError(ErrorCode.FORBIDDEN, ...)``.
+        """
+        return self.connection.role
 
 
 @dataclass(frozen=True)
@@ -203,11 +213,11 @@ class Registry:
         result: Any,
         summary: str,
         description: str = "",
-        auth: bool = True,
+        role: Role = Role.OPERATOR,
         errors: Sequence[ErrorCode] = (),
     ) -> Callable[[H], H]:
         """Decorator: register a handler under ``name`` with its types; see :class:`MethodSpec`."""
-        spec = MethodSpec(name, params, result, summary, description, auth, tuple(errors))
+        spec = MethodSpec(name, params, result, summary, description, role, tuple(errors))
         return self.implement(spec)
 
     def add_notification(self, spec: NotificationSpec) -> None:
@@ -297,9 +307,9 @@ class Registry:
 
 
 async def _ping(ctx: CallContext, params: NoParams) -> PingResult:
-    return PingResult(authenticated=ctx.authenticated, time=time.time())
+    return PingResult(authenticated=ctx.authenticated, role=ctx.role.label, time=time.time())
 
 
 async def _login(ctx: CallContext, params: LoginParams) -> LoginResult:
-    ctx.connection.login(params.token)
-    return LoginResult()
+    grant = await ctx.connection.login(params.token)
+    return LoginResult(role=grant.role.label, note=grant.note)

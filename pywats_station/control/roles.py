@@ -17,8 +17,12 @@ ping and log in.
 from __future__ import annotations
 
 import enum
+from typing import Literal
 
-__all__ = ["Role"]
+__all__ = ["Role", "RoleName"]
+
+RoleName = Literal["none", "operator", "admin"]
+"""A role as the protocol shows it (:attr:`Role.label`)."""
 
 
 class Role(enum.IntEnum):
@@ -29,6 +33,23 @@ class Role(enum.IntEnum):
     ADMIN = 2
 
     @property
-    def label(self) -> str:
+    def label(self) -> RoleName:
         """The role's name as the protocol shows it (``"operator"``)."""
-        return self.name.lower()
+        names: dict[Role, RoleName] = {
+            Role.NONE: "none",
+            Role.OPERATOR: "operator",
+            Role.ADMIN: "admin",
+        }
+        return names[self]
+
+    @classmethod
+    def from_label(cls, label: str) -> Role:
+        """The role named ``label`` (``"admin"``).
+
+        Raises:
+            ValueError: No role has that name.
+        """
+        for role in cls:
+            if role.label == label:
+                return role
+        raise ValueError(f"no role {label!r}: none, operator or admin")

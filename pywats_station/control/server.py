@@ -6,16 +6,25 @@
     hub = ControlHub(registry)
     port = await nursery.start(partial(
         serve_control, registry, hub=hub, host="127.0.0.1", port=8765,
-        token=ensure_control_token(paths.control_token_file)))
+        token=ensure_control_token(paths.control_token_file),
+        admin_token=ensure_control_token(paths.control_admin_token_file)))
     ...
     hub.publish("report_uploaded", ReportUploaded(...))   # sync, never blocks
 
 Security defaults (see ``docs/control-api.md``): loopback only unless TLS or ``allow_remote``;
 browsers (an ``Origin`` header) refused unless their origin is allowed; every method but
-``rpc.discover``, ``station.ping`` and ``auth.login`` needs the control token; failed logins are
-throttled per address; messages are capped in size and rate; a client that cannot keep up with
-its events is dropped instead of slowing the daemon; the token and the configured ``secrets`` are
-never sent, whatever a handler returns.
+``rpc.discover``, ``station.ping`` and ``auth.login`` needs a token, and each method a role
+(:mod:`~pywats_station.control.roles`): the operator token grants operator, the admin token
+admin (operator only, from another machine, unless ``remote_admin``); messages are capped in
+size and rate; a client that cannot keep up with its events is dropped instead of slowing the
+daemon; the tokens and the configured ``secrets`` are never sent, whatever a handler returns.
+
+Strangers (connections without a token) can never take the channel, or the daemon, down:
+every connection sits in a bounded pool (:mod:`._admission`), a handshake must be complete
+within 10 s and a login done within 10 s of connecting, a client presenting a correct token in
+its handshake is admitted whatever the strangers hold, failed logins slow down and then close
+the failing connection (:mod:`._login`), and running out of descriptors pauses accepting
+without ending anything (:mod:`._accept`).
 """
 
 from __future__ import annotations
@@ -23,11 +32,10 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import logging
-import secrets as _secrets
 from collections.abc import Collection
+from dataclasses import replace
 from typing import Any, Final, NoReturn
 
-import msgspec
 import trio
 from trio_websocket import (
     ConnectionClosed,
@@ -36,75 +44,80 @@ from trio_websocket import (
     wrap_server_stream,
 )
 
-from pywats_station.control._connection import (
-    Authenticator,
-    CloseRequest,
-    ControlConnection,
-    TokenBucket,
+from pywats_station import fdlimit
+from pywats_station.control._accept import serve_listeners
+from pywats_station.control._admission import (
+    Admission,
+    AdmissionStatistics,
+    ConnectionLimits,
+    RefusalLog,
+    Slot,
 )
+from pywats_station.control._bucket import TokenBucket
+from pywats_station.control._connection import CloseRequest, ControlConnection
+from pywats_station.control._dispatch import Dispatcher, Reply
+from pywats_station.control._login import Authenticator, Grant, LoginPolicy
 from pywats_station.control.hub import ControlHub, HubStatistics
 from pywats_station.control.protocol import (
     ControlError,
     ErrorCode,
-    Request,
     Response,
     encode,
     error_response,
     parse_frame,
 )
-from pywats_station.control.registry import CallContext, RegisteredMethod, Registry, decode_params
+from pywats_station.control.registry import Registry
+from pywats_station.control.roles import Role
 
-__all__ = ["ControlHub", "ControlServer", "HubStatistics", "serve_control"]
+__all__ = [
+    "AdmissionStatistics",
+    "ConnectionLimits",
+    "ControlHub",
+    "ControlServer",
+    "HubStatistics",
+    "LoginPolicy",
+    "serve_control",
+]
 
 log = logging.getLogger("pywats_station.control")
 
 CLOSE_TIMEOUT: Final = 5.0
 """Seconds a closing handshake may take before the TCP connection is just closed."""
-HANDSHAKE_TIMEOUT: Final = 10.0
+IN_PROCESS: Final = "in-process"
+"""The address of a client over an in-memory stream (this process, so: local)."""
 
-
-class _Reply:
-    """Where the responses to one frame go: straight out, or collected into a batch array."""
-
-    def __init__(self, conn: ControlConnection, expected: int, batch: bool) -> None:
-        self._conn = conn
-        self._remaining = expected
-        self._batch = batch
-        self._responses: list[Response] = []
-
-    async def add(self, response: Response | None) -> None:
-        if not self._batch:
-            if response is not None:
-                await self._conn.put(encode(response).decode())
-            return
-        if response is not None:
-            self._responses.append(response)
-        self._remaining -= 1
-        if self._remaining == 0 and self._responses:  # an all-notification batch gets nothing
-            await self._conn.put(encode(self._responses).decode())
+_Refusal = tuple[int, bytes, list[tuple[bytes, bytes]]]
+_PLAIN: Final = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
 class ControlServer:
-    """Serves the registry's methods to websocket clients, one :meth:`handle` per connection.
+    """Serves the registry's methods to websocket clients, one :meth:`serve_stream` each.
 
     :func:`serve_control` runs it over TCP; tests and in-process clients hand
     :meth:`serve_stream` any other trio stream (``open_memory_client`` does).
 
     Args:
         registry: The methods.
-        token: The control token (``ensure_control_token``).
+        token: The operator token (``control-token``).
+        admin_token: The admin token (``control-admin-token``); without it no connection can
+            hold the admin role.
+        remote_admin: Whether a client on another machine may hold the admin role; otherwise
+            the admin token grants it operator.
         hub: The hub the daemon publishes through; a new one by default.
         allowed_origins: Browser origins allowed to connect (``https://mes.example``); none by
             default. Clients that send no ``Origin`` header (non-browsers) are always allowed.
         secrets: More strings that must never be sent (the WATS API token …); any response or
-            event containing one (or the control token) is replaced by an error.
+            event containing one (or a token) is replaced by an error.
         max_message_bytes: The largest frame accepted (UTF-8 bytes).
         rate: ``(burst, period)``: each connection may send ``burst`` messages at once, refilled
             at ``burst / period`` per second; excess requests get -32003.
         send_queue: Frames waiting for a slow client before it is dropped.
-        max_connections: Clients at once; more are refused at the handshake (HTTP 503).
+        max_connections: Authenticated clients at once (``limits.max_authenticated``); more
+            are refused at the handshake (HTTP 503).
+        limits: The pools and deadlines of connections (see :class:`ConnectionLimits`).
         max_in_flight: Requests one connection may have running; then its messages wait.
-        login_failures: ``(burst, period)`` of the failed-login throttle per client address.
+        login_failures: ``(burst, period)`` of the wrong-token throttle per client address.
+        login_policy: How a connection that fails to log in is slowed down and closed.
     """
 
     def __init__(
@@ -112,35 +125,58 @@ class ControlServer:
         registry: Registry,
         *,
         token: str,
+        admin_token: str | None = None,
+        remote_admin: bool = False,
         hub: ControlHub | None = None,
         allowed_origins: Collection[str] = (),
         secrets: Collection[str] = (),
         max_message_bytes: int = 1 << 20,
         rate: tuple[int, float] = (50, 1.0),
         send_queue: int = 256,
-        max_connections: int = 64,
+        max_connections: int | None = None,
+        limits: ConnectionLimits | None = None,
         max_in_flight: int = 16,
         login_failures: tuple[int, float] = (5, 10.0),
+        login_policy: LoginPolicy | None = None,
     ) -> None:
-        if len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token:
-            raise ValueError("the control token must be at least 16 printable ASCII characters")
+        tokens = {token: Role.OPERATOR}
+        if admin_token is not None:
+            if admin_token == token:
+                raise ValueError("the admin token must differ from the operator token")
+            tokens[admin_token] = Role.ADMIN
+        for value in tokens:
+            if len(value) < 16 or not value.isascii() or not value.isprintable() or " " in value:
+                raise ValueError("a control token must be at least 16 printable ASCII characters")
         if hub is not None and hub.registry is not registry:
             raise ValueError("the hub was made for another registry")
-        if max_message_bytes < 1024 or send_queue < 1 or max_connections < 1 or max_in_flight < 1:
+        if max_message_bytes < 1024 or send_queue < 1 or max_in_flight < 1:
             raise ValueError("max_message_bytes >= 1024 and the other limits >= 1, please")
+        limits = limits or ConnectionLimits()
+        if max_connections is not None:
+            limits = replace(limits, max_authenticated=max_connections)
         TokenBucket(*rate, now=0.0)  # validates the rate before the first client finds out
-        TokenBucket(*login_failures, now=0.0)
         self.registry = registry
         self.hub = hub if hub is not None else ControlHub(registry)
-        self.hub._add_secrets([token, *secrets])
+        self.hub._add_secrets([*tokens, *secrets])
         self.max_message_bytes = max_message_bytes
-        self._authenticator = Authenticator(token, failures=login_failures)
+        self.limits = limits
+        self.admission = Admission(limits)
+        self._authenticator = Authenticator(
+            tokens, failures=login_failures, remote_admin=remote_admin
+        )
+        self._login_policy = login_policy or LoginPolicy()
+        self._dispatcher = Dispatcher(registry, self.hub)
         self._origins = frozenset(_origin(value) for value in allowed_origins)
         self._rate = rate
         self._send_queue = send_queue
-        self._max_connections = max_connections
         self._max_in_flight = max_in_flight
         self._ids = itertools.count(1)
+        self._refusals = {
+            401: RefusalLog("control handshakes refused: wrong or malformed token (HTTP 401)"),
+            403: RefusalLog("control handshakes refused: browser origin not allowed (HTTP 403)"),
+            429: RefusalLog("control handshakes refused: throttled address (HTTP 429)"),
+            503: self.admission.refused,
+        }
 
     @property
     def frame_limit(self) -> int:
@@ -150,91 +186,167 @@ class ControlServer:
 
     # -- one connection ----------------------------------------------------------------------------
 
-    async def serve_stream(self, stream: trio.abc.Stream) -> None:
-        """Serve one client over ``stream`` (TCP, TLS, in-memory): handshake, then
-        :meth:`handle`; closes the stream, never raises (but ``Cancelled``)."""
+    async def serve_stream(
+        self, stream: trio.abc.Stream, *, remote: tuple[str, int] | None = None
+    ) -> None:
+        """Serve one client over ``stream`` (TCP, TLS, in-memory) until it closes.
+
+        Closes the stream; never raises (but ``Cancelled``).
+
+        Args:
+            stream: The client's byte stream.
+            remote: The client's ``(address, port)`` when the stream cannot tell (an in-memory
+                stream is taken for an in-process client, which is local).
+        """
+        connected_at = trio.current_time()
+        peer, host = _address(remote) if remote is not None else _stream_address(stream)
         try:
             async with trio.open_nursery() as nursery:  # runs the websocket's reader task
                 request: WebSocketRequest | None = None
-                with trio.move_on_after(HANDSHAKE_TIMEOUT):  # slow or silent: dropped
-                    request = await wrap_server_stream(
-                        nursery, stream, max_message_size=self.frame_limit
-                    )
+                # The pending pool may cancel this scope to make room for a newer connection.
+                with trio.move_on_after(self.limits.handshake_timeout) as scope:
+                    key = self.admission.start_handshake(scope)
+                    try:
+                        request = await wrap_server_stream(
+                            nursery, stream, max_message_size=self.frame_limit
+                        )
+                    finally:
+                        self.admission.end_handshake(key)
                 if request is not None:
-                    await self.handle(request)
+                    await self._handle(request, peer, host, connected_at)
                 nursery.cancel_scope.cancel()
         except Exception as exc:  # a broken handshake (garbage, reset): that client's problem
-            log.debug("control connection broke during the handshake: %r", exc)
+            log.debug("control connection %s broke during the handshake: %r", peer, exc)
         finally:
             await trio.aclose_forcefully(stream)
 
-    async def handle(self, request: WebSocketRequest) -> None:
+    async def _handle(
+        self, request: WebSocketRequest, peer: str, host: str, connected_at: float
+    ) -> None:
         """Run one client from its handshake to its close; never raises (but ``Cancelled``)."""
-        try:
-            await self._handle(request)
-        except Exception:  # one client's trouble must never stop the server
-            log.exception("control connection failed")
-
-    async def _handle(self, request: WebSocketRequest) -> None:
-        peer, host = _peer(request.remote)
-        admitted = self._admit(request.headers, host)
-        if not isinstance(admitted, bool):
+        local = host == IN_PROCESS or is_loopback(host)
+        admitted = self._admit(request.headers, host, local)
+        if isinstance(admitted, tuple):
             status, body, headers = admitted
-            log.info("control client %s refused at the handshake: HTTP %d", peer, status)
-            await request.reject(status, extra_headers=headers, body=body)
+            log.debug("control client %s refused at the handshake: HTTP %d", peer, status)
+            self._refusals[status].add(peer)
+            # A copy: trio-websocket adds its content-length to the list it is given.
+            await request.reject(status, extra_headers=list(headers), body=body)
             return
-        ws = await request.accept()
-        conn = ControlConnection(
-            id=next(self._ids),
-            peer=peer,
-            host=host,
-            authenticated=admitted,
-            authenticator=self._authenticator,
-            send_queue=self._send_queue,
-            rate=self._rate,
-            max_in_flight=self._max_in_flight,
-        )
+        grant, slot = admitted.grant, admitted.slot
+        try:
+            ws = await request.accept()
+            conn = ControlConnection(
+                id=next(self._ids),
+                peer=peer,
+                host=host,
+                local=local,
+                role=grant.role if grant is not None else Role.NONE,
+                slot=slot,
+                login=self._login,
+                send_queue=self._send_queue,
+                rate=self._rate,
+                max_in_flight=self._max_in_flight,
+            )
+            await self._run_connection(ws, conn, grant, connected_at)
+        except Exception:  # one client's trouble must never stop the server
+            log.exception("control connection %s failed", peer)
+        finally:
+            self.admission.release(slot)
+
+    async def _run_connection(
+        self,
+        ws: WebSocketConnection,
+        conn: ControlConnection,
+        grant: Grant | None,
+        connected_at: float,
+    ) -> None:
         self.hub._connections[conn.id] = conn
-        log.info("control client %s connected (#%d, authenticated: %s)", peer, conn.id, admitted)
+        # Strangers come and go by the thousand in a flood: their lines are debug only.
+        level = logging.INFO if conn.authenticated else logging.DEBUG
+        log.log(level, "control client %s connected (#%d, %s)", conn.peer, conn.id, conn.role.label)
+        if grant is not None and grant.note is not None:
+            log.info("control client %s: %s", conn.peer, grant.note)
         try:
             with conn.scope:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._write_loop, ws, conn)
+                    if not conn.authenticated:
+                        deadline = connected_at + self.limits.auth_timeout
+                        nursery.start_soon(self._auth_deadline, conn, deadline)
                     await self._read_loop(ws, conn, nursery)
                     nursery.cancel_scope.cancel()
         finally:
             del self.hub._connections[conn.id]
             with trio.CancelScope(deadline=trio.current_time() + CLOSE_TIMEOUT, shield=True):
                 await ws.aclose(conn.close_code, conn.close_reason)
-            log.info("control client %s disconnected (%s)", peer, conn.close_reason or "closed")
+            level = logging.INFO if conn.authenticated else logging.DEBUG
+            log.log(
+                level,
+                "control client %s disconnected (%s)",
+                conn.peer,
+                conn.close_reason or "closed",
+            )
 
     def _admit(
-        self, raw_headers: list[tuple[bytes, bytes]], host: str
-    ) -> bool | tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        """``True``/``False`` (authenticated or not) to accept, else the HTTP refusal."""
-        plain = [(b"content-type", b"text/plain; charset=utf-8")]
-        if len(self.hub._connections) >= self._max_connections:
-            return 503, b"too many control connections\n", plain
+        self, raw_headers: list[tuple[bytes, bytes]], host: str, local: bool
+    ) -> _Admitted | _Refusal:
+        """The connection's role and pool place, or the HTTP refusal of its handshake."""
         headers = [(name.lower(), value) for name, value in raw_headers]
         origins = [value for name, value in headers if name == b"origin"]
         if origins and (
             len(origins) > 1 or _origin(origins[0].decode("latin-1")) not in self._origins
         ):
-            return 403, b"forbidden origin\n", plain
+            return 403, b"forbidden origin\n", _PLAIN
         authorization = [value for name, value in headers if name == b"authorization"]
-        if not authorization:
-            return False
-        scheme, _, presented = authorization[0].decode("latin-1").strip().partition(" ")
-        if len(authorization) > 1 or scheme.lower() != "bearer":
-            return 401, b"use one header: Authorization: Bearer <control token>\n", plain
+        grant: Grant | None = None
+        if authorization:
+            scheme, _, presented = authorization[0].decode("latin-1").strip().partition(" ")
+            if len(authorization) > 1 or scheme.lower() != "bearer":
+                return 401, b"use one header: Authorization: Bearer <control token>\n", _PLAIN
+            try:
+                grant = self._authenticator.check(presented.strip(), host, local=local)
+            except ControlError as exc:
+                if exc.code == ErrorCode.RATE_LIMITED:
+                    retry = str(max(1, round((exc.data or {}).get("retry_after", 1))))
+                    retry_after = [(b"retry-after", retry.encode())]
+                    return 429, b"too many failed logins\n", [*_PLAIN, *retry_after]
+                return 401, b"wrong control token\n", _PLAIN
+        slot = self.admission.admit(host, authenticated=grant is not None)
+        if isinstance(slot, str):
+            return 503, f"{slot}\n".encode(), _PLAIN
+        return _Admitted(grant, slot)
+
+    async def _login(self, conn: ControlConnection, token: str) -> Grant:
+        """``auth.login``: the per-connection throttle, the token, the move between pools."""
+        await conn.logins.wait_turn()  # after a failure: later, and nothing else is read
+        if conn.close_after_reply is not None:  # a batch of logins that already failed
+            raise ControlError(ErrorCode.UNAUTHORIZED, "unauthorized: too many failed logins")
         try:
-            self._authenticator.check(presented.strip(), host)
-        except ControlError as exc:
-            if exc.code == ErrorCode.RATE_LIMITED:
-                retry = str(max(1, round((exc.data or {}).get("retry_after", 1))))
-                return 429, b"too many failed logins\n", [*plain, (b"retry-after", retry.encode())]
-            return 401, b"wrong control token\n", plain
-        return True
+            grant = self._authenticator.check(token, conn.host, local=conn.local)
+        except ControlError:
+            if conn.logins.failed(self._login_policy):
+                conn.close_after_reply = CloseRequest(1008, "too many failed logins")
+            raise
+        if not self.admission.promote(conn.slot):
+            raise ControlError(
+                ErrorCode.RATE_LIMITED,
+                "too many authenticated control connections; retry later",
+                {"retry_after": 1.0},
+            )
+        if grant.role is not conn.role:
+            log.info("control client %s logged in (%s)", conn.peer, grant.role.label)
+        if grant.note is not None:
+            log.info("control client %s: %s", conn.peer, grant.note)
+        conn.role = grant.role
+        return grant
+
+    async def _auth_deadline(self, conn: ControlConnection, deadline: float) -> None:
+        await trio.sleep_until(deadline)
+        if not conn.authenticated:
+            self.admission.auth_timeouts += 1
+            seconds = self.limits.auth_timeout
+            conn.drop(1008, f"authentication timeout: no login within {seconds:g} s of connecting")
 
     async def _write_loop(self, ws: WebSocketConnection, conn: ControlConnection) -> None:
         """The only task that sends: frames in queue order, then the close if one was asked."""
@@ -268,17 +380,24 @@ class ControlServer:
                     {"limit": limit},
                 )
                 await conn.put(encode(error).decode())
-                await conn.put(CloseRequest(1009, "message too large"))
-                # The writer sends both and ends the connection; wait for it (bounded).
-                await trio.sleep(CLOSE_TIMEOUT)
+                await self._close_after(conn, CloseRequest(1009, "message too large"))
                 return
             frame = parse_frame(data)
-            reply = _Reply(conn, len(frame.items), frame.batch)
+            reply = Reply(conn, len(frame.items), frame.batch)
             for item in frame.items:
                 if isinstance(item, Response):
                     await reply.add(item)
                 else:
-                    await self._dispatch(conn, item, reply, nursery)
+                    await self._dispatcher.dispatch(conn, item, reply, nursery)
+            if conn.close_after_reply is not None:
+                await self._close_after(conn, conn.close_after_reply)
+                return
+
+    async def _close_after(self, conn: ControlConnection, close: CloseRequest) -> None:
+        """Queue ``close`` behind the frames already queued; the writer sends them and ends
+        the connection (this waits for it, bounded)."""
+        await conn.put(close)
+        await trio.sleep(CLOSE_TIMEOUT)
 
     def _too_large(self, data: str | bytes) -> bool:
         limit = self.max_message_bytes
@@ -287,130 +406,50 @@ class ControlServer:
         # A character takes at most 4 UTF-8 bytes: only count the bytes when it could matter.
         return isinstance(data, str) and len(data) * 4 > limit and len(data.encode()) > limit
 
-    # -- one request -------------------------------------------------------------------------------
-
-    async def _dispatch(
-        self, conn: ControlConnection, request: Request, reply: _Reply, nursery: trio.Nursery
-    ) -> None:
-        """Check rate, method, auth and params in message order; then run the handler."""
-        rid = request.reply_id
-        refusal: Response | None = None
-        entry = self.registry.get(request.method)
-        now = trio.current_time()
-        params: Any = None
-        if not conn.rate.take(now):
-            retry = round(conn.rate.retry_after(now), 3)
-            refusal = error_response(
-                rid,
-                ErrorCode.RATE_LIMITED,
-                "rate limited: too many requests",
-                {"retry_after": retry},
-            )
-        elif entry is None:
-            refusal = error_response(
-                rid, ErrorCode.METHOD_NOT_FOUND, f"method not found: {_name(request.method)}"
-            )
-        elif entry.spec.auth and not conn.authenticated:
-            refusal = error_response(
-                rid,
-                ErrorCode.UNAUTHORIZED,
-                "unauthorized: log in first (auth.login, or the Authorization header)",
-            )
-        else:
-            try:
-                params = decode_params(entry.spec.params, request.params)
-            except ControlError as exc:
-                refusal = Response(id=rid, error=exc.to_object())
-        if refusal is not None or entry is None:
-            await reply.add(None if request.is_notification else refusal)
-        elif entry.inline:
-            await reply.add(await self._invoke(conn, entry, request, params))
-        else:
-            await conn.in_flight.acquire()
-            nursery.start_soon(self._run, conn, entry, request, params, reply)
-
-    async def _run(
-        self,
-        conn: ControlConnection,
-        entry: RegisteredMethod,
-        request: Request,
-        params: Any,
-        reply: _Reply,
-    ) -> None:
-        try:
-            await reply.add(await self._invoke(conn, entry, request, params))
-        finally:
-            conn.in_flight.release()
-
-    async def _invoke(
-        self, conn: ControlConnection, entry: RegisteredMethod, request: Request, params: Any
-    ) -> Response | None:
-        """Call the handler; its result or error as a response (``None`` for a notification)."""
-        rid = request.reply_id
-        ctx = CallContext(connection=conn, method=entry.spec.name, id=rid)
-        try:
-            value = await entry.handler(ctx, params)
-            response = self._result(rid, value)
-        except ControlError as exc:
-            response = self._error(rid, exc)
-        except Exception:
-            response = self._internal(rid, f"control method {entry.spec.name} failed")
-        if request.is_notification:
-            if response.error is not msgspec.UNSET:
-                log.debug("notification %s failed: %s", entry.spec.name, response.error)
-            return None
-        return response
-
-    def _result(self, rid: Any, value: Any) -> Response:
-        try:
-            raw = encode_result(value)
-        except (TypeError, ValueError, OverflowError):
-            return self._internal(rid, "a control method returned a value that cannot be sent")
-        if self.hub._leaks(raw):
-            return self._internal(rid, "a control method's result contained a secret", tb=False)
-        return Response(id=rid, result=msgspec.Raw(raw))
-
-    def _error(self, rid: Any, exc: ControlError) -> Response:
-        error = exc.to_object()
-        try:
-            raw = encode_result(error)
-        except (TypeError, ValueError, OverflowError):
-            return self._internal(rid, "a control method raised an error that cannot be sent")
-        if self.hub._leaks(raw):
-            return self._internal(rid, "a control method's error contained a secret", tb=False)
-        return Response(id=rid, error=error)
-
-    def _internal(self, rid: Any, what: str, *, tb: bool = True) -> Response:
-        incident = _secrets.token_hex(4)
-        log.error("%s (incident %s)", what, incident, exc_info=tb)
-        return error_response(
-            rid, ErrorCode.INTERNAL_ERROR, "internal error", {"incident": incident}
-        )
+    def statistics(self) -> AdmissionStatistics:
+        """The connection pools now, and the refusals since start."""
+        return self.admission.statistics()
 
 
-_result_encoder = msgspec.json.Encoder()
+class _Admitted:
+    """A handshake let in: the token's grant (``None``: no token) and the pool place."""
 
+    __slots__ = ("grant", "slot")
 
-def encode_result(value: Any) -> bytes:
-    """Encode a handler's result (or error object) as JSON."""
-    return _result_encoder.encode(value)
-
-
-def _name(method: str) -> str:
-    return repr(method if len(method) <= 80 else method[:80] + "…")
+    def __init__(self, grant: Grant | None, slot: Slot) -> None:
+        self.grant = grant
+        self.slot = slot
 
 
 def _origin(value: str) -> str:
     return value.strip().lower().rstrip("/")
 
 
-def _peer(remote: object) -> tuple[str, str]:
-    """``(host:port, host)`` of a client; in-memory streams have no address."""
-    address, port = getattr(remote, "address", None), getattr(remote, "port", None)
-    if address is None:
-        return "in-process", "in-process"
-    host = str(address)
+def _address(remote: tuple[str, int]) -> tuple[str, str]:
+    """``(host:port, host)`` of a client; an IPv4 address mapped into IPv6 as IPv4."""
+    host, port = str(remote[0]), remote[1]
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            host = str(address.ipv4_mapped)  # one client, one key for the per-address limits
     return (f"[{host}]:{port}" if ":" in host else f"{host}:{port}"), host
+
+
+def _stream_address(stream: trio.abc.Stream) -> tuple[str, str]:
+    """The client's address from a TCP or TLS stream; in-memory streams are in-process."""
+    if isinstance(stream, trio.SSLStream):
+        stream = stream.transport_stream
+    if isinstance(stream, trio.SocketStream):
+        try:
+            name = stream.socket.getpeername()
+        except OSError:  # reset already: it is going away, and is nobody's
+            return "unknown", "unknown"
+        if isinstance(name, tuple):
+            return _address((str(name[0]), int(name[1])))
+    return IN_PROCESS, IN_PROCESS
 
 
 def is_loopback(host: str) -> bool:
@@ -429,6 +468,8 @@ async def serve_control(
     host: str = "127.0.0.1",
     port: int = 8765,
     token: str,
+    admin_token: str | None = None,
+    remote_admin: bool = False,
     hub: ControlHub | None = None,
     allowed_origins: Collection[str] = (),
     ssl_context: Any = None,
@@ -436,7 +477,8 @@ async def serve_control(
     max_message_bytes: int = 1 << 20,
     rate: tuple[int, float] = (50, 1.0),
     send_queue: int = 256,
-    max_connections: int = 64,
+    max_connections: int | None = None,
+    limits: ConnectionLimits | None = None,
     secrets: Collection[str] = (),
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
@@ -445,13 +487,17 @@ async def serve_control(
     ``port = await nursery.start(partial(serve_control, registry, token=...))`` returns the
     bound port (``port=0`` picks a free one; a host name is then resolved and only its first
     address bound, so that there is one port to report). The other arguments are those of
-    :class:`ControlServer`.
+    :class:`ControlServer`. The connection limits are shrunk, with a warning, when they would
+    take more than a quarter of the process's descriptor limit
+    (:func:`pywats_station.fdlimit.control_budget`).
 
     Args:
         registry: The methods.
         host: The address to bind: loopback by default.
         port: The TCP port.
-        token: The control token.
+        token: The operator token.
+        admin_token: The admin token.
+        remote_admin: Whether clients on other machines may hold the admin role.
         hub: The daemon's hub.
         allowed_origins: Browser origins allowed (none by default).
         ssl_context: A server ``ssl.SSLContext`` for ``wss://``.
@@ -460,7 +506,8 @@ async def serve_control(
         max_message_bytes: The largest frame accepted.
         rate: Per-connection ``(burst, period)``.
         send_queue: Per-connection outgoing frames before a slow client is dropped.
-        max_connections: Clients at once.
+        max_connections: Authenticated clients at once.
+        limits: The connection pools and deadlines.
         secrets: More strings that must never be sent.
         task_status: Started with the bound port.
 
@@ -473,16 +520,35 @@ async def serve_control(
             "loopback address. Configure TLS (tls_cert/tls_key), or set allow_remote to accept "
             "that the control token crosses the network in clear text."
         )
+    wanted = limits or ConnectionLimits()
+    if max_connections is not None:
+        wanted = replace(wanted, max_authenticated=max_connections)
+    budget = fdlimit.control_budget()
+    fitted = wanted if budget is None else wanted.fit(budget)
+    if fitted != wanted:
+        log.warning(
+            "the open file limit (%s) leaves the control channel %d descriptors: it admits "
+            "%d clients (and %d handshakes, %d without a token) instead of %d. Raise "
+            "LimitNOFILE (see docs/operations.md).",
+            fdlimit.soft_limit(),
+            budget,
+            fitted.max_authenticated,
+            fitted.max_pending,
+            fitted.max_unauthenticated,
+            wanted.max_authenticated,
+        )
     server = ControlServer(
         registry,
         token=token,
+        admin_token=admin_token,
+        remote_admin=remote_admin,
         hub=hub,
         allowed_origins=allowed_origins,
         secrets=secrets,
         max_message_bytes=max_message_bytes,
         rate=rate,
         send_queue=send_queue,
-        max_connections=max_connections,
+        limits=fitted,
     )
     bind = host
     if port == 0 and not _is_ip(host):
@@ -502,8 +568,9 @@ async def serve_control(
     async with trio.open_nursery() as nursery:
         # trio-websocket's serve_websocket is not used: a client that sends a malformed
         # handshake and resets makes its connection task raise, which ends the whole server.
-        # serve_stream contains every connection's failure.
-        await nursery.start(trio.serve_listeners, server.serve_stream, listeners)
+        # serve_stream contains every connection's failure; our serve_listeners logs running
+        # out of descriptors once instead of ten times a second.
+        await nursery.start(serve_listeners, server.serve_stream, listeners)
         log.info(
             "control channel listening on %s port %d (tls: %s)",
             bind,

@@ -23,8 +23,10 @@ from pywats_station.control import (
     Result,
 )
 from pywats_station.control import methods as m
+from pywats_station.control.roles import Role
 
 TOKEN = "control-token-" + "Q" * 30
+ADMIN_TOKEN = "admin-token-" + "Z" * 32
 SECRET = "the-wats-api-token-Zx81"  # the daemon would register its API token like this
 
 
@@ -95,7 +97,7 @@ def make_registry() -> tuple[Registry, dict[str, Any]]:
         raise ControlError(ErrorCode.STATION_ERROR, f"server refused {SECRET}")
 
     @registry.method(
-        "test.reveal", params=RevealParams, result=dict, auth=False, summary="Secret by token."
+        "test.reveal", params=RevealParams, result=dict, role=Role.NONE, summary="Secret by token."
     )
     async def reveal(ctx: CallContext, params: RevealParams) -> dict[str, str]:
         # Only the right token opens it; and even then the server must not send it.
@@ -112,6 +114,14 @@ def make_registry() -> tuple[Registry, dict[str, Any]]:
         state["notified"].set()
         return {"ok": True}
 
+    @registry.method("test.role", result=dict, summary="The connection's role (ctx.role).")
+    async def role(ctx: CallContext, params: NoParams) -> dict[str, str]:
+        return {"role": ctx.role.label}
+
+    @registry.method("test.admin", result=dict, role=Role.ADMIN, summary="Admins only.")
+    async def admin(ctx: CallContext, params: NoParams) -> dict[str, bool]:
+        return {"ok": True}
+
     @registry.method("test.drop", params=DropParams, result=dict, summary="Drop the connection.")
     async def drop(ctx: CallContext, params: DropParams) -> dict[str, bool]:
         ctx.connection.drop(params.code, params.reason)
@@ -121,9 +131,10 @@ def make_registry() -> tuple[Registry, dict[str, Any]]:
 
 
 def make_server(**options: Any) -> ControlServer:
-    """A server over the test registry; ``options`` go to ``ControlServer``."""
+    """A server over the test registry, with both tokens; ``options`` go to ``ControlServer``."""
     registry, _ = make_registry()
     options.setdefault("secrets", [SECRET])
+    options.setdefault("admin_token", ADMIN_TOKEN)
     return ControlServer(registry, token=TOKEN, **options)
 
 
@@ -173,8 +184,9 @@ async def raw_connection(
     headers: Iterable[tuple[bytes, bytes]] = (),
     token: str | None = None,
     lockstep: bool = False,
+    remote: tuple[str, int] | None = None,
 ) -> AsyncIterator[Raw]:
-    """A raw websocket to ``server`` over an in-memory stream."""
+    """A raw websocket to ``server`` over an in-memory stream (``remote``: as if from there)."""
     pair = trio.testing.lockstep_stream_pair if lockstep else trio.testing.memory_stream_pair
     client_stream, server_stream = pair()
     extra = list(headers)
@@ -184,7 +196,7 @@ async def raw_connection(
     async with trio.open_nursery() as nursery:
 
         async def serve() -> None:
-            await server.serve_stream(server_stream)
+            await server.serve_stream(server_stream, remote=remote)
             served.set()
 
         nursery.start_soon(serve)

@@ -235,7 +235,10 @@ async def test_config_get_redacts_and_no_response_carries_the_api_token(tmp_path
 
 
 async def test_config_set_validates_persists_and_reloads(tmp_path: Path) -> None:
-    async with running_station(tmp_path) as station, station.client() as client:
+    async with (
+        running_station(tmp_path) as station,
+        station.client(token=station.daemon.admin_token) as client,
+    ):
         daemon = station.daemon
         result = await client.call("config.set", {"key": "connection.check_interval", "value": 2.5})
         assert result["changed"] == ["connection.check_interval"]
@@ -382,7 +385,10 @@ watch = "{watch}"
 
 async def test_a_broken_converter_is_listed_reloaded_and_fixed(tmp_path: Path) -> None:
     extra = BROKEN.format(watch=tmp_path / "bad")
-    async with running_station(tmp_path, extra=extra) as station, station.client() as client:
+    async with (
+        running_station(tmp_path, extra=extra) as station,
+        station.client(token=station.daemon.admin_token) as client,
+    ):
         listed = await client.call("converters.list")
         bad = listed["converters"][1]
         assert (bad["name"], bad["state"]) == ("bad", "broken")

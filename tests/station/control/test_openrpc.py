@@ -16,6 +16,7 @@ from pywats_station.control import methods as m
 from pywats_station.control._docgen import main as docgen_main
 from pywats_station.control._docgen import openrpc_document, update
 from pywats_station.control._openrpc import describe_type
+from pywats_station.control.roles import Role
 
 from .helpers import TOKEN, make_server, raw_connection
 
@@ -60,7 +61,7 @@ def test_every_catalogue_method_is_described() -> None:
         method = by_name[spec.name]
         assert method["summary"] == spec.summary
         assert method["paramStructure"] == "either"
-        assert method["x-auth-required"] is spec.auth
+        assert method["x-role"] == spec.role.label
         # Params are listed in field order: that order is the positional order.
         names = [p["name"] for p in method["params"]]
         assert names == [f.encode_name for f in msgspec.structs.fields(spec.params)]
@@ -69,8 +70,10 @@ def test_every_catalogue_method_is_described() -> None:
             assert param["description"], (spec.name, param["name"])
         assert set(method["result"]) >= {"name", "schema"}
         error_names = {ref["$ref"].rsplit("/", 1)[1] for ref in method["errors"]}
-        unauthorized = spec.auth or ErrorCode.UNAUTHORIZED in spec.errors
+        unauthorized = spec.role > Role.NONE or ErrorCode.UNAUTHORIZED in spec.errors
         assert ("Unauthorized" in error_names) is unauthorized
+        forbidden = spec.role is Role.ADMIN or ErrorCode.FORBIDDEN in spec.errors
+        assert ("Forbidden" in error_names) is forbidden
         assert {"RateLimited", "InternalError"} <= error_names
         for code in spec.errors:
             assert any(resolve(document, r["$ref"])["code"] == code for r in method["errors"])

@@ -19,6 +19,7 @@ from pywats_station.control import (
 from pywats_station.control import methods as m
 from pywats_station.control.protocol import MAX_BATCH, Request, Response, parse_frame
 from pywats_station.control.registry import decode_params
+from pywats_station.control.roles import Role
 
 
 async def handler(ctx: CallContext, params: Any) -> dict[str, Any]:
@@ -84,8 +85,12 @@ def test_catalogue_is_complete_and_consistent() -> None:
         "report_queued", "report_uploaded", "report_rejected", "file_converted",
         "file_failed", "actor_state", "log_record", "counters",
     }  # fmt: skip
-    public = {spec.name for spec in m.catalogue() if not spec.auth}
+    public = {spec.name for spec in m.catalogue() if spec.role is Role.NONE}
     assert public == {"rpc.discover", "station.ping", "auth.login"}
+    admin = {spec.name for spec in m.catalogue() if spec.role is Role.ADMIN}
+    assert admin == {"config.set"}
+    rest = [spec for spec in m.catalogue() if spec.name not in public | admin]
+    assert all(spec.role is Role.OPERATOR for spec in rest)
     for spec in m.catalogue():
         assert spec.summary.endswith("."), spec.name
         assert spec.params.__doc__, spec.name

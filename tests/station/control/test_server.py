@@ -54,7 +54,11 @@ async def test_login_with_auth_login_unlocks_the_connection() -> None:
         assert code_of(refused) == ErrorCode.UNAUTHORIZED
         assert TOKEN not in str(refused)
         login = await raw.rpc(request("auth.login", {"token": TOKEN}, id=2))
-        assert login == {"jsonrpc": "2.0", "id": 2, "result": {"authenticated": True}}
+        assert login == {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "result": {"authenticated": True, "role": "operator", "note": None},
+        }
         reply = await raw.rpc(request("queue.list", {}, id=3))
         assert reply["result"]["total"] == 1
 
@@ -86,31 +90,36 @@ async def test_wrong_login_is_refused_and_the_connection_stays_usable() -> None:
 
 
 async def test_a_token_with_odd_characters_is_just_wrong() -> None:
-    async with raw_connection(make_server()) as raw:
-        for token in ["", "é" * 40, "\x00", TOKEN[:-1], TOKEN.upper()]:
+    server = make_server()
+    for token in ["", "é" * 40, "\x00", TOKEN[:-1], TOKEN.upper()]:
+        async with raw_connection(server) as raw:
             reply = await raw.rpc(request("auth.login", {"token": token}))
             assert code_of(reply) in (ErrorCode.UNAUTHORIZED, ErrorCode.RATE_LIMITED)
 
 
-async def test_failed_logins_are_throttled(autojump_clock: trio.testing.MockClock) -> None:
+async def test_failed_logins_are_throttled_per_address_but_never_the_right_token(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     server = make_server(login_failures=(3, 6.0))  # 3 at once, then one every 2 s
-    async with raw_connection(server) as raw:
-        for _ in range(3):
+    for _ in range(3):  # one connection each: a connection has its own limit (below)
+        async with raw_connection(server) as raw:
             reply = await raw.rpc(request("auth.login", {"token": "wrong-token"}))
             assert code_of(reply) == ErrorCode.UNAUTHORIZED
-        # Throttled: even the right token is refused, without being looked at.
-        reply = await raw.rpc(request("auth.login", {"token": TOKEN}))
+    async with raw_connection(server) as raw:
+        # Throttled: a wrong token is refused at once with a hint when to retry ...
+        reply = await raw.rpc(request("auth.login", {"token": "wrong-again"}))
         assert code_of(reply) == ErrorCode.RATE_LIMITED
         assert 0 < reply["error"]["data"]["retry_after"] <= 2.0
-        await trio.sleep(2.0)
+        # ... and the right one is accepted all the same.
         reply = await raw.rpc(request("auth.login", {"token": TOKEN}))
-        assert reply["result"] == {"authenticated": True}
-    # The throttle is per address, not per connection: a new connection does not reset it.
+        assert reply["result"]["role"] == "operator"
+    # A header with the right token gets in too.
+    async with raw_connection(server, token=TOKEN) as raw:
+        assert (await raw.rpc(request("station.ping")))["result"]["authenticated"] is True
+    await trio.sleep(2.0)  # one failure's worth refilled
     async with raw_connection(server) as raw:
-        for _ in range(2):
-            await raw.rpc(request("auth.login", {"token": "wrong-token"}))
         reply = await raw.rpc(request("auth.login", {"token": "wrong-token"}))
-        assert code_of(reply) == ErrorCode.RATE_LIMITED
+        assert code_of(reply) == ErrorCode.UNAUTHORIZED
 
 
 async def test_a_login_ahead_of_other_requests_covers_them() -> None:
@@ -467,8 +476,10 @@ async def test_a_silent_client_is_dropped_after_the_handshake_timeout(
     assert await client_stream.receive_some() == b""  # closed
 
 
-async def test_an_idle_connection_stays_open(autojump_clock: trio.testing.MockClock) -> None:
-    async with raw_connection(make_server()) as raw:
+async def test_an_idle_authenticated_connection_stays_open(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with raw_connection(make_server(), token=TOKEN) as raw:
         await trio.sleep(3600)
         assert (await raw.rpc(request("station.ping")))["result"]["pong"]
 

@@ -108,19 +108,24 @@ async def test_wrong_token_in_the_handshake_is_refused_with_401() -> None:
         assert status == 101
 
 
-async def test_failed_handshakes_are_throttled_with_429() -> None:
+async def test_failed_handshakes_are_throttled_with_429_but_never_the_right_token() -> None:
     async with tcp_server() as (url, _):
         for _ in range(5):
             with pytest.raises(ControlError):
                 async with open_control_client(url, token="not-the-token-at-all"):
                     pass
-        status, headers = await handshake(url, ("Authorization", f"Bearer {TOKEN}"))
+        status, headers = await handshake(url, ("Authorization", "Bearer still-not-the-token"))
         assert status == 429
         assert headers["retry-after"] == "2"
         with pytest.raises(ControlError) as error:
-            async with open_control_client(url, token=TOKEN):
+            async with open_control_client(url, token="not-the-token-either"):
                 pass
         assert error.value.code == ErrorCode.RATE_LIMITED
+        # The address is throttled, and the right token still gets in at once.
+        status, _ = await handshake(url, ("Authorization", f"Bearer {TOKEN}"))
+        assert status == 101
+        async with open_control_client(url, token=TOKEN) as client:
+            assert (await client.call("station.ping"))["role"] == "operator"
 
 
 @pytest.mark.parametrize(
@@ -163,8 +168,11 @@ async def test_too_many_connections_are_refused_with_503() -> None:
             async with open_control_client(url, token=TOKEN):
                 pass
         assert error.value.code == ErrorCode.RATE_LIMITED
-        status, _ = await handshake(url)
+        status, _ = await handshake(url, ("Authorization", f"Bearer {TOKEN}"))
         assert status == 503
+        # Without a token a client goes to the other pool: the full one does not matter.
+        status, _ = await handshake(url)
+        assert status == 101
 
 
 async def test_handler_secrets_do_not_cross_the_wire() -> None:
