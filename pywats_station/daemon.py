@@ -51,6 +51,7 @@ import trio
 
 from pywats import AsyncWATS, RateLimit, RetryPolicy
 from pywats.models.app import Process
+from pywats_station import fdlimit
 from pywats_station._supervisor import (
     AUXILIARY_BACKOFF_MAX,
     ChildSpec,
@@ -524,6 +525,7 @@ async def run_daemon(
     # not kill the process half-way through closing the queue.
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as stops:
         env = os.environ if env is None else env
+        fdlimit.raise_limit()  # before anything opens files: see the module for why
         config = load_config(paths.config_file, env=env)
         control_token = await trio.to_thread.run_sync(
             ensure_control_token, paths.control_token_file
