@@ -17,6 +17,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from pywats_station import fdlimit
+
 __all__ = [
     "JournalFormatter",
     "Notifier",
@@ -174,6 +176,11 @@ RestartSec=5
 # The daemon pings the watchdog only while its event loop and supervisor are healthy.
 WatchdogSec={watchdog_sec}
 TimeoutStopSec=30
+# Open files: the default soft limit (1024) is for programs that still use select(). The
+# daemon does not; it needs a few descriptors per upload worker and converter, and its control
+# channel holds at most 144 for clients (a quarter of the limit at most, whoever connects), so
+# 8192 leaves room for floods of files and clients without ever running out.
+LimitNOFILE={fdlimit.TARGET}
 ConfigurationDirectory={base}
 StateDirectory={base}
 CacheDirectory={base}

@@ -105,3 +105,5 @@ def test_unit_file() -> None:
     assert "ExecStart=/opt/venv/bin/pywats-station --instance line2 run" in text
     assert "StateDirectory=pywats-station-line2" in text
     assert "User=tester" in text
+    # Above the 1024 default, and the value the daemon raises its own soft limit to.
+    assert "\nLimitNOFILE=8192\n" in text
