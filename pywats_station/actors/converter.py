@@ -315,16 +315,33 @@ class _Worker:
         return watch, done.resolve(), error.resolve()
 
     async def _watch_events(self, watch: Path, kick: Callable[[], None]) -> None:
-        try:
-            async for _ in watchfiles.awatch(
-                watch, recursive=self.folder_mode, debounce=200, step=50, rust_timeout=500
-            ):
-                kick()
-        except (OSError, RuntimeError) as exc:
-            # No change events (e.g. the folder was removed): the periodic rescan carries on.
-            self.log.warning(
-                "watching %s failed (%s); falling back to rescans", display_name(watch), exc
-            )
+        """Kick a scan on every change; a watcher that fails is started again.
+
+        watchfiles fails on a name it cannot decode (bytes that are not UTF-8), and on a folder
+        that goes away: the rescans carry on meanwhile, and the change that broke it (likely a
+        new file) is looked at at once. Logged once per run of failures.
+        """
+        failures = 0
+        while True:
+            try:
+                async for _ in watchfiles.awatch(
+                    watch, recursive=self.folder_mode, debounce=200, step=50, rust_timeout=500
+                ):
+                    failures = 0
+                    kick()
+                why = "the watcher ended"
+            except Exception as exc:  # groups too: awatch runs a task group of its own
+                why = _one_line(exc)
+            failures += 1
+            if failures == 1:
+                self.log.warning(
+                    "%s: watching %s failed (%s); rescanning, and watching again",
+                    self.cfg.name,
+                    display_name(watch),
+                    why,
+                )
+            kick()
+            await trio.sleep(min(_RESCAN, 0.5 * 2**failures))
 
     async def _scan(self, watch: Path, skip: set[Path]) -> list[Path]:
         """Candidates that stopped changing, oldest first (one folder listing, in a thread)."""
@@ -746,6 +763,14 @@ class _Worker:
         self._failed(display_name(path.name), reason, path=display_name(path), moved_to=moved_to)
 
 
+def _only(exc: BaseException) -> BaseException:
+    """The one exception inside (nested) groups of one, else the group itself."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def _one_line(exc: BaseException) -> str:
     """``ValueError: message``: an exception as the one line a reason or status shows."""
+    exc = _only(exc)
     return display_text(traceback.format_exception_only(exc)[-1].strip())
