@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import msgspec
 import trio
 import trio.testing
-from trio_websocket import WebSocketConnection, wrap_client_stream
+from trio_websocket import ConnectionRejected, WebSocketConnection, wrap_client_stream
 
 from pywats_station.control import (
     CallContext,
@@ -222,3 +222,32 @@ def error_code(reply: Any) -> int:
     assert "error" in reply, reply
     code: int = reply["error"]["code"]
     return code
+
+
+def rejection(error: BaseException) -> tuple[int, bytes] | None:
+    """``(status, body)`` of a refused handshake found in ``error`` (or its group), else None."""
+    if isinstance(error, ConnectionRejected):
+        return error.status_code, error.body or b""
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = rejection(inner)
+            if found is not None:
+                return found
+    return None
+
+
+async def connect(
+    stack: AsyncExitStack,
+    server: ControlServer,
+    *,
+    token: str | None = None,
+    remote: tuple[str, int] | None = None,
+) -> Raw | tuple[int, bytes]:
+    """A raw connection kept open by ``stack``, or ``(status, body)`` if it was refused."""
+    try:
+        return await stack.enter_async_context(raw_connection(server, token=token, remote=remote))
+    except (ConnectionRejected, BaseExceptionGroup) as error:  # refusals come in groups
+        found = rejection(error)
+        if found is None:
+            raise
+        return found
