@@ -14,6 +14,8 @@ import pytest
 import trio
 
 from pywats_station.actors import converter as converter_module
+from pywats_station.converters._sources import content_key as real_content_key
+from pywats_station.converters._sources import to_error as real_to_error
 from tests.station.control.daemon_helpers import Station, running_station, wait_until
 from tests.station.e2e.harness import make_report
 
@@ -42,12 +44,11 @@ def converter_restarts(station: Station) -> int:
 
 def buggy_content_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make reading ``poison.json`` for its ids fail the way a bug of ours would."""
-    real = converter_module.content_key
 
     def content_key(path: Path, *args: Any) -> str:
         if path.name == POISON:
             raise RuntimeError("a bug of ours")
-        return real(path, *args)
+        return real_content_key(path, *args)
 
     monkeypatch.setattr(converter_module, "content_key", content_key)
 
@@ -88,7 +89,6 @@ async def test_when_even_the_move_fails_the_file_is_not_retried_until_it_changes
     async with running_station(tmp_path) as station:
         buggy_content_key(monkeypatch)
         moves: list[str] = []
-        real_to_error = converter_module.to_error
 
         def to_error(source: Path, *args: Any, **kwargs: Any) -> Path:
             if source.name == POISON:
