@@ -20,6 +20,8 @@ import trio
 
 from pywats.testing.pytest_plugin import EmulatorProcess
 from pywats_station.control import Client, ControlError, ErrorCode, open_control_client
+from pywats_station.control.auth import read_control_token
+from pywats_station.paths import instance_paths
 from tests.station.e2e.harness import Station, emulator, make_report, server_ids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.trio]
@@ -146,9 +148,15 @@ async def test_control_channel_end_to_end(station: Station, server: EmulatorProc
         )
         assert tomllib.loads(config_file.read_text())["converters"][0]["enabled"] is True
 
-        changed = await client.call(
-            "config.set", {"key": "connection.check_interval", "value": 2.0}
-        )
+        with pytest.raises(ControlError) as forbidden:  # the operator token cannot
+            await client.call("config.set", {"key": "connection.check_interval", "value": 2.0})
+        assert forbidden.value.code == ErrorCode.FORBIDDEN
+        paths = instance_paths(station.instance, env=station.env)
+        admin_token = read_control_token(paths.control_admin_token_file)
+        async with open_control_client(url, token=admin_token) as admin:
+            changed = await admin.call(
+                "config.set", {"key": "connection.check_interval", "value": 2.0}
+            )
         assert changed["saved"] is True
         assert "connection" in changed["restarted"]
         assert tomllib.loads(config_file.read_text())["connection"]["check_interval"] == 2.0
