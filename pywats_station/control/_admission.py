@@ -8,9 +8,10 @@ clients that hold a token:
 pool               who, and what happens when it is full
 =================  ====================================================================
 pending            accepted, websocket handshake not complete (at most ``handshake_timeout``
-                   seconds). Full: the *oldest* pending connection is closed to make room. A
-                   real client sends its handshake at once and is through in a round trip;
-                   an idle socket is what gets pushed out.
+                   seconds). Full: the oldest pending connection that has sent nothing yet
+                   (else the oldest) is closed to make room. A real client sends its
+                   handshake at once and is through in a round trip; an idle socket is what
+                   gets pushed out.
 unauthenticated    handshake done without a token; must log in within ``auth_timeout``
                    seconds of connecting. Bounded in total and per client address. Full: HTTP
                    503 at the handshake.
@@ -35,7 +36,14 @@ from typing import Final
 import msgspec
 import trio
 
-__all__ = ["Admission", "AdmissionStatistics", "ConnectionLimits", "RefusalLog", "Slot"]
+__all__ = [
+    "Admission",
+    "AdmissionStatistics",
+    "ConnectionLimits",
+    "HeardStream",
+    "RefusalLog",
+    "Slot",
+]
 
 log = logging.getLogger("pywats_station.control")
 
@@ -156,6 +164,45 @@ class RefusalLog:
             self._unlogged += 1
 
 
+class HeardStream(trio.abc.Stream):
+    """A stream that notes whether its client has sent anything yet (the pending pool asks).
+
+    Args:
+        stream: The client's stream; this one reads and writes through it.
+    """
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.stream = stream
+        self.heard = False
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        """Send through the wrapped stream."""
+        await self.stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        """As the wrapped stream."""
+        await self.stream.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        """Receive through the wrapped stream, noting that the client spoke."""
+        data = await self.stream.receive_some(max_bytes)
+        if data:
+            self.heard = True
+        return data
+
+    async def aclose(self) -> None:
+        """Close the wrapped stream."""
+        await self.stream.aclose()
+
+
+class _Pending:
+    __slots__ = ("scope", "stream")
+
+    def __init__(self, scope: trio.CancelScope, stream: HeardStream) -> None:
+        self.scope = scope
+        self.stream = stream
+
+
 class Slot:
     """One connection's place in the unauthenticated or the authenticated pool.
 
@@ -181,7 +228,7 @@ class Admission:
 
     def __init__(self, limits: ConnectionLimits) -> None:
         self.limits = limits
-        self._pending: dict[int, trio.CancelScope] = {}
+        self._pending: dict[int, _Pending] = {}
         self._next_key = 0
         self._unauthenticated: dict[str, int] = {}  # address -> connections
         self._unauthenticated_total = 0
@@ -192,18 +239,25 @@ class Admission:
 
     # -- pending handshakes --------------------------------------------------------------------
 
-    def start_handshake(self, scope: trio.CancelScope) -> int:
-        """Enter a handshake that ``scope`` covers; cancels the oldest one if the pool is full.
+    def start_handshake(self, scope: trio.CancelScope, stream: HeardStream) -> int:
+        """Enter a handshake that ``scope`` covers, over ``stream``.
+
+        If the pool is full, one pending handshake is cancelled to make room: the oldest whose
+        client has sent nothing yet, else the oldest. Real clients send their handshake at
+        once; a socket that stays silent is what an attacker holds.
 
         Returns:
             The key for :meth:`end_handshake`.
         """
         while len(self._pending) >= self.limits.max_pending:
-            oldest = next(iter(self._pending))
-            self._pending.pop(oldest).cancel()
+            victim = next(
+                (key for key, pending in self._pending.items() if not pending.stream.heard),
+                next(iter(self._pending)),
+            )
+            self._pending.pop(victim).scope.cancel()
             self.pushed_out.add(f"{self.limits.max_pending} handshakes pending")
         self._next_key += 1
-        self._pending[self._next_key] = scope
+        self._pending[self._next_key] = _Pending(scope, stream)
         return self._next_key
 
     def end_handshake(self, key: int) -> None:

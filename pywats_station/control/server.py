@@ -50,6 +50,7 @@ from pywats_station.control._admission import (
     Admission,
     AdmissionStatistics,
     ConnectionLimits,
+    HeardStream,
     RefusalLog,
     Slot,
 )
@@ -200,15 +201,16 @@ class ControlServer:
         """
         connected_at = trio.current_time()
         peer, host = _address(remote) if remote is not None else _stream_address(stream)
+        heard = HeardStream(stream)
         try:
             async with trio.open_nursery() as nursery:  # runs the websocket's reader task
                 request: WebSocketRequest | None = None
                 # The pending pool may cancel this scope to make room for a newer connection.
                 with trio.move_on_after(self.limits.handshake_timeout) as scope:
-                    key = self.admission.start_handshake(scope)
+                    key = self.admission.start_handshake(scope, heard)
                     try:
                         request = await wrap_server_stream(
-                            nursery, stream, max_message_size=self.frame_limit
+                            nursery, heard, max_message_size=self.frame_limit
                         )
                     finally:
                         self.admission.end_handshake(key)

@@ -104,20 +104,28 @@ async def test_idle_sockets_are_pushed_out_by_newer_connections(
     server = make_server(limits=ConnectionLimits(max_pending=4))
     idle: list[trio.abc.ReceiveStream] = []
     async with trio.open_nursery() as nursery:
-        for _ in range(10):  # connect, never send a handshake
+        talker, served = trio.testing.memory_stream_pair()  # the oldest, but it talks
+        nursery.start_soon(server.serve_stream, served)
+        await talker.send_all(b"GET / HTTP/1.1\r\n")  # a slow handshake, under way
+        for _ in range(9):  # connect, never send a thing
             client, served = trio.testing.memory_stream_pair()
             nursery.start_soon(server.serve_stream, served)
             idle.append(client.receive_stream)
             await trio.testing.wait_all_tasks_blocked()
         stats = server.statistics()
         assert (stats.pending, stats.pushed_out) == (4, 6)
-        for stream in idle[:6]:  # the oldest are closed at once, not after the 10 s deadline
+        for stream in idle[:6]:  # the oldest silent ones are closed at once, not after 10 s
             assert await stream.receive_some() == b""
         assert trio.current_time() == 0
-        # A real client sends its handshake at once: through, pushing out one more idle socket.
+        # A real client sends its handshake at once: through, pushing out one more silent one.
         async with raw_connection(server, token=TOKEN) as raw:
             assert await _ping(raw) == "operator"
         assert server.statistics().pushed_out == 7
+        assert await idle[6].receive_some() == b""
+        # Only silent ones were pushed out: the talker's handshake goes on, until its deadline.
+        with trio.move_on_after(1):
+            assert await talker.receive_some() == b""
+            raise AssertionError("the talker was pushed out")
         nursery.cancel_scope.cancel()
 
 
