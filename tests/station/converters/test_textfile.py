@@ -120,25 +120,41 @@ def test_a_head_ends_with_its_last_whole_line(tmp_path: Path) -> None:
     assert head_text(path, 3) == ""
 
 
-def test_csv_validate_reads_a_head_cut_anywhere(tmp_path: Path) -> None:
-    # A big file whose 64 KiB head ends inside a character and inside a quoted cell: the
-    # converter must still recognise it from the complete lines of the head.
+def cut_inside(head: str, row: str, needle: str, *, after: int) -> str:
+    """``head`` then rows, padded so that byte 65,536 falls ``after`` bytes into ``needle`` of a
+    row: where the validation read of 64 KiB ends."""
+    raw = row.encode()
+    at = raw.index(needle.encode()) + after
+    pad = (CHUNK - len(head.encode()) - at) % len(raw)
+    # The padding goes into the first row's step name (a line of its own would move the rest).
+    first = row.replace("Temp", "Temp" + "_" * pad, 1)
+    text = head + first + row * (3 * CHUNK // len(raw))
+    cut = text.encode()[:CHUNK]
+    assert cut.endswith(needle.encode()[:after]) or after == 0
+    return text
+
+
+@pytest.mark.parametrize(
+    ("needle", "after"), [("°", 1), ('""probe""', 3)], ids=["in-a-character", "in-a-quoted-cell"]
+)
+def test_csv_validate_reads_a_head_cut_anywhere(tmp_path: Path, needle: str, after: int) -> None:
+    # A big file whose 64 KiB head ends inside a character or inside a quoted cell: the converter
+    # must still recognise it from the complete lines of the head.
     row = 'SN-1;"Temp °C, ""probe"" 1";21.5\n'
     path = tmp_path / "big.csv"
-    path.write_text("SerialNumber;Step;Value\n" + row * 5000, encoding="utf-8")
-    assert path.stat().st_size > 2 * CHUNK
+    path.write_text(cut_inside("SerialNumber;Step;Value\n", row, needle, after=after))
     validation = CsvConverter().validate(path, make_ctx(CsvConverter))
-    assert validation.confidence == 0.9
+    assert validation.confidence == 0.9, validation
     assert validation.preview.serial_number == "SN-1"
 
 
-def test_wstf_validate_reads_a_bounded_head(tmp_path: Path) -> None:
+def test_wstf_validate_reads_a_head_cut_inside_a_character(tmp_path: Path) -> None:
     head, tail = (DATA / "wstf_single.txt").read_text().split("--Step-Data-End--")
-    rows = "NumericLimitTest\tTemp °C\t\t21.5\t0\t100\tGELE\tdegC\n" * 5000
+    row = "NumericLimitTest\tTemp °C\t\t21.5\t0\t100\tGELE\tdegC\n"
     path = tmp_path / "big.txt"
-    path.write_text(head + rows + "--Step-Data-End--" + tail, encoding="utf-8")
+    path.write_text(cut_inside(head, row, "°", after=1) + "--Step-Data-End--" + tail)
     validation = WstfConverter().validate(path, make_ctx(WstfConverter))
-    assert validation.confidence == 1.0
+    assert validation.confidence == 1.0, validation
     assert validation.preview.serial_number == "PSU-240301-0042"
 
 
