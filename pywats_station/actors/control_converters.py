@@ -9,6 +9,7 @@ child process there too, as they do in the station (the daemon never imports use
 from __future__ import annotations
 
 import logging
+import os
 import time
 from functools import partial
 from pathlib import Path
@@ -22,6 +23,7 @@ from pywats_station.actors.control_methods import not_found, report_header
 from pywats_station.config import ConverterConfig
 from pywats_station.control import CallContext, ControlError, ErrorCode, Registry
 from pywats_station.control import methods as m
+from pywats_station.control.roles import Role
 from pywats_station.converters import (
     ConversionResult,
     Converted,
@@ -218,13 +220,35 @@ def register_converter_methods(registry: Registry, station: OperatorPort) -> Non
         path = await trio.to_thread.run_sync(_existing, params.path)
         if path is None:
             raise not_found(f"{params.path} does not exist on the station", path=params.path)
+        if not await trio.to_thread.run_sync(_readable_here, station, path):
+            # A dry run shows what a file holds (values, error text): not a way to read /etc.
+            raise ControlError(
+                ErrorCode.FORBIDDEN,
+                f"forbidden: {params.path} is outside the converters' folders and [control] "
+                "roots; a dry run reads only files the station would read",
+                {"path": params.path},
+            )
         cfg: ConverterConfig | None = None
         if params.kind:
+            if not is_builtin(params.kind):
+                raise ControlError(
+                    ErrorCode.INVALID_PARAMS,
+                    f"invalid params: kind {params.kind!r} is not a built-in converter; user "
+                    "code runs only as a configured converter (converter=<name>)",
+                    {"field": "kind"},
+                )
             kind, label = params.kind, params.kind
         else:
             named = params.converter
             cfg = _config(station, named) if named else _matching(station, path)
             kind, label = cfg.kind, cfg.name
+        if not is_builtin(kind) and ctx.role < Role.ADMIN:
+            raise ControlError(
+                ErrorCode.FORBIDDEN,
+                f"forbidden: converter {label!r} runs user code; a dry run of it needs the admin "
+                f"role, this connection holds {ctx.role.label}",
+                {"required": Role.ADMIN.label, "role": ctx.role.label},
+            )
         started = time.monotonic()
         result, validation, warnings = await trio.to_thread.run_sync(
             partial(_dry_run, station, path, kind, cfg)
@@ -262,6 +286,22 @@ def register_converter_methods(registry: Registry, station: OperatorPort) -> Non
 def _existing(raw: str) -> Path | None:
     path = Path(raw).expanduser()
     return path if path.exists() else None
+
+
+def _readable_here(station: OperatorPort, path: Path) -> bool:
+    """Whether ``path`` (symlinks resolved) lies in a configured converter's watch, done or
+    error folder, or in one of the ``[control] roots``."""
+    config = station.config
+    folders = [Path(os.path.expandvars(root)).expanduser() for root in config.control.roots]
+    for cfg in config.converters:
+        if cfg.type != "scheduled" and cfg.watch:
+            folders += [Path(cfg.watch).expanduser(), cfg.done_dir, cfg.error_dir]
+    real = Path(os.path.realpath(path))
+    for folder in folders:
+        top = Path(os.path.realpath(folder))
+        if real == top or top in real.parents:
+            return True
+    return False
 
 
 def _matching(station: OperatorPort, path: Path) -> ConverterConfig:

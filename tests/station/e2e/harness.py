@@ -78,7 +78,8 @@ class Station:
     def queue_dir(self) -> Path:
         return self.home / "state" / self.instance / "queue"
 
-    def write_config(self, converters: str = "", **extra: str) -> None:
+    def write_config(self, converters: str = "", *, control: str = "", **extra: str) -> None:
+        """Write the instance's config; ``control``: more lines for ``[control]``."""
         path = self.home / "config" / self.instance / "config.toml"
         path.parent.mkdir(parents=True, exist_ok=True)
         lines = [
@@ -93,6 +94,7 @@ class Station:
             # Any free port: stations of parallel tests (and a real one) never collide.
             "[control]",
             'listen = "127.0.0.1:0"',
+            control,
             "[connection]",
             "check_interval = 1.0",
         ]
@@ -109,11 +111,14 @@ class Station:
             for report_id, data in reports:
                 queue.put(report_id, data, source="e2e")
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run ``pywats-station ARGS`` for this instance."""
+    def cli(
+        self, *args: str, check: bool = True, input_text: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``pywats-station ARGS`` for this instance (``input_text`` on its stdin)."""
         return subprocess.run(
             [sys.executable, "-m", "pywats_station", *args],
             env=self.env,
+            input=input_text,
             capture_output=True,
             text=True,
             timeout=60,
