@@ -27,7 +27,7 @@ import ssl
 import time
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 import msgspec
 import trio
@@ -48,7 +48,41 @@ from pywats_station.control import methods as m
 from pywats_station.paths import InstancePaths, atomic_write
 
 if TYPE_CHECKING:
-    from pywats_station.daemon import Daemon
+    from pywats_station._supervisor import Supervisor
+    from pywats_station.config import StationConfig
+    from pywats_station.control import ControlHub
+    from pywats_station.queue import ReportQueue
+    from pywats_station.runtime import Runtime
+
+
+class Daemon(Protocol):
+    """What the control actor needs of the daemon (which implements it; no import of it here)."""
+
+    @property
+    def paths(self) -> InstancePaths: ...
+    @property
+    def config(self) -> StationConfig: ...
+    @property
+    def registry(self) -> Registry | None: ...
+    @property
+    def hub(self) -> ControlHub | None: ...
+    @property
+    def control(self) -> ControlState: ...
+    @property
+    def control_settled(self) -> trio.Event: ...
+    @property
+    def control_token(self) -> str: ...
+    @property
+    def admin_token(self) -> str: ...
+    @property
+    def tree(self) -> Supervisor | None: ...
+    @property
+    def queue(self) -> ReportQueue: ...
+    @property
+    def runtime(self) -> Runtime: ...
+    def secrets(self) -> list[str]: ...
+    def publish(self, event: str, payload: msgspec.Struct) -> None: ...
+
 
 __all__ = [
     "ControlState",
