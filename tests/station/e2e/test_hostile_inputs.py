@@ -306,3 +306,94 @@ def test_an_oversized_file_goes_to_error_unread(tmp_path: Path, server: Emulator
         assert restarts(station, "rec") == 0
     finally:
         assert station.stop() == 0
+
+
+FOLDER_RECORDER = """
+import msgspec
+from pywats import CompOp, ReportBuilder
+from pywats_station.converters import Converted, FolderConverter, Validation
+
+
+class Runs(FolderConverter):
+    name = "runs"
+    patterns = ("RUN-*",)
+    ready_marker = "COMPLETE.marker"
+
+    class Arguments(msgspec.Struct):
+        record: str
+
+    def _note(self, what, folder, ctx):
+        with open(ctx.arguments.record, "a", encoding="utf-8") as handle:
+            handle.write(f"{what} {folder.name}\\n")
+
+    def validate(self, folder, ctx):
+        self._note("validate", folder, ctx)
+        return Validation(confidence=1.0)
+
+    def convert(self, folder, ctx):
+        self._note("convert", folder, ctx)
+        b = ReportBuilder.uut(pn="RUN", sn=folder.name, rev="A", process_code=10,
+                              station=ctx.station.name, location=ctx.station.location,
+                              purpose=ctx.station.purpose)
+        b.root.numeric("Files", float(len(list(folder.iterdir()))), CompOp.LOG)
+        return Converted(reports=[b.build()])
+"""
+
+
+def test_folder_inputs_are_checked_whole_before_they_are_read(
+    tmp_path: Path, server: EmulatorProcess
+) -> None:
+    runs, outside = tmp_path / "runs", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret", encoding="utf-8")
+    record = tmp_path / "calls.txt"
+    record.touch()
+    station = Station(tmp_path / "home", server)
+    station.config_dir.mkdir(parents=True)
+    (station.config_dir / "runs.py").write_text(FOLDER_RECORDER, encoding="utf-8")
+    station.write_config(
+        converter(
+            "runs",
+            "runs.py:Runs",
+            runs,
+            'type = "folder"\nmax_file_size = "1 MB"\n'
+            f'[converters.arguments]\nrecord = "{record}"\n',
+        )
+    )
+    for name in ("RUN-big", "RUN-link", "RUN-fifo", "RUN-ok"):
+        (runs / name / "curves").mkdir(parents=True)
+        (runs / name / "a.txt").write_text("600", encoding="utf-8")
+    with open(runs / "RUN-big" / "curves" / "huge.bin", "wb") as handle:
+        handle.truncate(2 * 10**9)  # sparse: the folder's files together are 2 GB
+    (runs / "RUN-link" / "leak.txt").symlink_to(outside / "secret.txt")
+    os.mkfifo(runs / "RUN-fifo" / "curves" / "pipe")  # reading it would wait for ever
+    os.mkfifo(runs / "RUN-x")  # not a folder at all
+    for name in ("RUN-big", "RUN-link", "RUN-fifo", "RUN-ok"):
+        (runs / name / "COMPLETE.marker").touch()
+    station.start()
+    try:
+        wait_for(lambda: (runs / "Done" / "RUN-ok").is_dir(), timeout=60, what="RUN-ok")
+        notes = {
+            name: runs / "Error" / f"{name}.error.txt"
+            for name in ("RUN-big", "RUN-link", "RUN-fifo")
+        }
+        for name, note in notes.items():
+            wait_for(note.exists, timeout=60, what=f"{name} in Error")
+        reason = {name: note.read_text(encoding="utf-8") for name, note in notes.items()}
+        assert (
+            "reason: its files together are 2.0 GB (2000000003 bytes), over the converter's "
+            "max_file_size of 1 MB; not read"
+        ) in reason["RUN-big"]
+        assert (
+            "reason: holds leak.txt, which is a symbolic link; links are not followed"
+            in (reason["RUN-link"])
+        )
+        assert "reason: holds curves/pipe, which is a FIFO (named pipe)" in reason["RUN-fifo"]
+        calls = record.read_text(encoding="utf-8").split("\n")
+        assert "convert RUN-ok" in calls
+        assert [call for call in calls if call and not call.endswith("RUN-ok")] == []
+        assert (outside / "secret.txt").read_text(encoding="utf-8") == "secret"
+        assert len(log_lines(station, "RUN-x is a FIFO (named pipe), not a folder")) == 1
+        assert restarts(station, "runs") == 0
+    finally:
+        assert station.stop() == 0
