@@ -188,12 +188,16 @@ async def test_convert_file_is_a_dry_run(tmp_path: Path) -> None:
         by_kind = await client.call("converters.convert_file", {"path": str(good), "kind": "wsjf"})
         assert by_kind["ok"] is True
 
-        other = tmp_path / "notes.txt"
+        other = station.inbox / "notes.txt"
         other.write_text("not a report", encoding="utf-8")
+        outside = tmp_path / "elsewhere.json"  # not in a converter's folders, no roots declared
+        outside.write_bytes(data)
         cases = [
             ({"path": str(tmp_path / "missing.json")}, ErrorCode.NOT_FOUND),
             ({"path": str(good), "converter": "nope"}, ErrorCode.NOT_FOUND),
             ({"path": str(other)}, ErrorCode.VALIDATION_FAILED),  # no converter's patterns
+            ({"path": str(outside)}, ErrorCode.FORBIDDEN),
+            ({"path": str(good), "kind": "some.module:Converter"}, ErrorCode.INVALID_PARAMS),
         ]
         for params, code in cases:
             with pytest.raises(ControlError) as caught:
