@@ -25,6 +25,7 @@ from pathlib import Path
 from pywats_station._display import display_name, display_text
 from pywats_station.converters._intake import (
     InputPolicy,
+    NotAnInput,
     SourceState,
     folder_files,
     open_regular,
@@ -203,7 +204,7 @@ def is_kept(done: Path, source: Path, state: SourceState) -> bool:
         # writing to it could put a FIFO in the marker's place.
         with open(open_regular(_marker(done, source)), "rb", closefd=True) as handle:
             recorded = handle.read(256).decode("ascii", "replace").split()
-    except (OSError, ValueError):
+    except (OSError, NotAnInput):
         return False
     return recorded == [str(state.size), str(state.mtime_ns)]
 
