@@ -199,22 +199,23 @@ def _duration(seconds: float) -> str:
 
 
 def cmd_control(args: argparse.Namespace) -> int:
-    """``pywats-station control token [--path]`` and ``pywats-station control url``."""
+    """``pywats-station control token [--admin] [--path]`` and ``pywats-station control url``."""
     paths = paths_of(args)
     if args.control_command == "url":
         print(_control_url(paths))
         return ExitCode.OK
+    path = paths.control_admin_token_file if args.admin else paths.control_token_file
     if args.path:
-        print(paths.control_token_file)  # also before the daemon created it: where it will be
+        print(path)  # also before the daemon created it: where it will be
         return ExitCode.OK
     from pywats_station.control import read_control_token
     from pywats_station.control.auth import ControlTokenError
 
     try:
-        print(read_control_token(paths.control_token_file))
+        print(read_control_token(path))
     except FileNotFoundError:
         raise CliError(
-            f"no control token at {paths.control_token_file} yet: the daemon creates it when it "
+            f"no control token at {path} yet: the daemon creates it when it "
             "starts; start it once (pywats-station run, or its systemd service)",
             ExitCode.CONFIG,
         ) from None

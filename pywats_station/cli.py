@@ -60,8 +60,15 @@ def _parser() -> argparse.ArgumentParser:
 
     control = commands.add_parser("control", help="the control channel (TUI, MES tools, scripts)")
     control_cmd = control.add_subparsers(dest="control_command", required=True, metavar="ACTION")
-    token = control_cmd.add_parser("token", help="print the control token")
+    token = control_cmd.add_parser(
+        "token", help="print the operator control token (the one to give MES tools and TUIs)"
+    )
     token.add_argument("--path", action="store_true", help="print the token file's path instead")
+    token.add_argument(
+        "--admin",
+        action="store_true",
+        help="the admin token instead (config.set, user code): keep it on the station",
+    )
     control_cmd.add_parser("url", help="print where the control channel listens")
 
     login = commands.add_parser("login", help="store the API token, encrypted")

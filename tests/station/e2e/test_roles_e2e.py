@@ -17,13 +17,12 @@ import trio
 
 from pywats.testing.pytest_plugin import EmulatorProcess
 from pywats_station.control import ControlError, ErrorCode, open_control_client
-from pywats_station.control.auth import read_control_token
 from pywats_station.paths import instance_paths
 from tests.station.e2e.harness import Station, emulator, server_log, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.trio]
 
-USER_CONVERTER = '''
+USER_CONVERTER = """
 from pywats_station.converters import FileConverter, Failed
 
 class Probe(FileConverter):
@@ -31,7 +30,7 @@ class Probe(FileConverter):
 
     def convert(self, path, ctx):
         return Failed("never meant to convert")
-'''
+"""
 
 
 @pytest.fixture
@@ -74,12 +73,16 @@ def station(tmp_path: Path, server: EmulatorProcess) -> Iterator[Station]:
 
 
 def tokens(station: Station) -> tuple[str, str]:
+    """The operator and admin tokens, as the station's owner gets them (``control token``)."""
     paths = instance_paths(station.instance, env=station.env)
     wait_for(paths.control_admin_token_file.exists, what="the admin token")
-    return (
-        read_control_token(paths.control_token_file),
-        read_control_token(paths.control_admin_token_file),
+    operator = station.cli("control", "token").stdout.strip()
+    admin = station.cli("control", "token", "--admin").stdout.strip()
+    assert station.cli("control", "token", "--admin", "--path").stdout.strip() == str(
+        paths.control_admin_token_file
     )
+    assert operator != admin
+    return operator, admin
 
 
 async def test_an_operator_token_operates_but_cannot_reconfigure(
@@ -100,16 +103,12 @@ async def test_an_operator_token_operates_but_cannot_reconfigure(
         assert "admin" in refused.value.message
         # A dry run of user code is running code: admin only.
         with pytest.raises(ControlError) as refused:
-            await client.call(
-                "converters.convert_file", {"path": str(probe), "converter": "probe"}
-            )
+            await client.call("converters.convert_file", {"path": str(probe), "converter": "probe"})
         assert refused.value.code == ErrorCode.FORBIDDEN
         assert "user code" in refused.value.message
         # And a dry run is no way to read files the station does not read.
         with pytest.raises(ControlError) as refused:
-            await client.call(
-                "converters.convert_file", {"path": "/etc/passwd", "kind": "csv"}
-            )
+            await client.call("converters.convert_file", {"path": "/etc/passwd", "kind": "csv"})
         assert refused.value.code == ErrorCode.FORBIDDEN
         # Nor may anyone name user code by path.
         with pytest.raises(ControlError) as refused:
