@@ -169,3 +169,38 @@ def test_a_latency_fault_longer_than_the_read_timeout_is_still_answered(
 
     assert response.status_code == 200
     assert left == []  # the fault was used up by this request
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"POST /api/Report/WSJF HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"POST /api/Report/WSJF HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+        b"POST /api/Report/WSJF HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        b"Content-Length: 6\r\n\r\n",
+        b"POST /api/Report/WSJF HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GARBAGE\r\n\r\n",
+        bytes(range(256)) + b"\r\n\r\n",
+        b"GET /api/Report/Wsjf/\xc3\xa9%ff%00 HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /api/Report/Query/Header?%ff=%fe&$top=%ff HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Basic test-token\r\nConnection: close\r\n\r\n",
+        b"GET /api/App/Version HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \xff\xfe==\r\n"
+        b"Connection: close\r\n\r\n",
+    ],
+    ids=[
+        "content-length-text",
+        "content-length-negative",
+        "content-length-twice",
+        "bad-chunk",
+        "garbage-request-line",
+        "binary",
+        "non-ascii-path",
+        "undecodable-query",
+        "undecodable-authorization",
+    ],
+)
+def test_malformed_http_is_a_4xx(server: EmulatorProcess, request_bytes: bytes) -> None:
+    with connect(server) as client:
+        client.sendall(request_bytes)
+
+        assert 400 <= status_of(read_to_close(client)) < 500
