@@ -167,6 +167,10 @@ class RefusalLog:
 class HeardStream(trio.abc.Stream):
     """A stream that notes whether its client has sent anything yet (the pending pool asks).
 
+    :meth:`wait_heard` reads the first bytes and keeps them for the first :meth:`receive_some`,
+    so that nothing but this object and the task waiting exists for a socket that stays
+    silent: the websocket machinery is built only for a client that speaks.
+
     Args:
         stream: The client's stream; this one reads and writes through it.
     """
@@ -174,6 +178,13 @@ class HeardStream(trio.abc.Stream):
     def __init__(self, stream: trio.abc.Stream) -> None:
         self.stream = stream
         self.heard = False
+        self._first = b""
+
+    async def wait_heard(self) -> bool:
+        """Wait for the client's first bytes; ``False`` if it closed without a word."""
+        data = bytes(await self.stream.receive_some())
+        self._first, self.heard = data, bool(data)
+        return self.heard
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         """Send through the wrapped stream."""
@@ -184,7 +195,11 @@ class HeardStream(trio.abc.Stream):
         await self.stream.wait_send_all_might_not_block()
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        """Receive through the wrapped stream, noting that the client spoke."""
+        """The bytes kept by :meth:`wait_heard` first, then those of the wrapped stream."""
+        if self._first:
+            size = len(self._first) if max_bytes is None else max_bytes
+            data, self._first = self._first[:size], self._first[size:]
+            return data
         data = await self.stream.receive_some(max_bytes)
         if data:
             self.heard = True

@@ -31,6 +31,7 @@ import hmac
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
 import trio
 
@@ -41,6 +42,9 @@ from pywats_station.control.roles import Role
 __all__ = ["Authenticator", "ConnectionLogins", "Grant", "LoginPolicy"]
 
 log = logging.getLogger("pywats_station.control")
+
+SUMMARY_PERIOD: Final = 60.0
+"""Seconds between two log lines about the same throttled address."""
 
 
 @dataclass(frozen=True)
@@ -138,8 +142,9 @@ class Authenticator:
         self._remote_admin = remote_admin
         self._max_tracked = max_tracked
         self._buckets: dict[str, TokenBucket] = {}
-        # Addresses being throttled -> wrong tokens refused with -32003 meanwhile (for the log).
-        self._throttled: dict[str, int] = {}
+        # Addresses being throttled -> (wrong tokens refused since it started, when the log
+        # last said so, refused since then): one line when it starts, one a minute at most.
+        self._throttled: dict[str, tuple[int, float, int]] = {}
         self.refused = 0
 
     def check(self, presented: str, address: str, *, local: bool) -> Grant:
@@ -166,18 +171,30 @@ class Authenticator:
         if bucket is None:
             self._forget_some(now)
             bucket = self._buckets[address] = TokenBucket(*self._failures, now=now)
+        episode = self._throttled.get(address)
+        if episode is not None and bucket.full(now):  # quiet for a whole period: it is over
+            log.info("control logins from %s: throttle over (%d refused)", address, episode[0])
+            del self._throttled[address]
+            episode = None
         if bucket.take(now):
-            lifted = self._throttled.pop(address, None)
-            if lifted is not None:
-                log.info("control logins from %s: throttle over (%d refused)", address, lifted)
             raise ControlError(ErrorCode.UNAUTHORIZED, "unauthorized: wrong control token")
-        if address not in self._throttled:  # once per episode, not once per guess
+        if episode is None:  # once per episode, not once per guess
             log.warning(
                 "control logins from %s: too many wrong tokens; more are refused at once "
                 "(correct tokens are still accepted)",
                 address,
             )
-        self._throttled[address] = self._throttled.get(address, 0) + 1
+            episode = (0, now, -1)  # this refusal is in that line
+        refused, logged_at, unlogged = episode
+        if now - logged_at >= SUMMARY_PERIOD:
+            log.warning(
+                "control logins from %s: %d more wrong tokens refused in the last %.0f s",
+                address,
+                unlogged + 1,
+                now - logged_at,
+            )
+            logged_at, unlogged = now, -1
+        self._throttled[address] = (refused + 1, logged_at, unlogged + 1)
         raise ControlError(
             ErrorCode.RATE_LIMITED,
             "too many failed logins from this address; retry later",

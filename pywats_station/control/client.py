@@ -25,7 +25,7 @@ import contextlib
 import itertools
 import logging
 import ssl
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 from urllib.parse import urlsplit
@@ -460,16 +460,26 @@ async def _session(
     connect_timeout: float,
 ) -> AsyncIterator[Client]:
     """The websocket handshake over ``stream``, then a running :class:`Client`; closes both."""
+    watched = _EndWatch(stream)
     try:
         async with trio.open_nursery() as nursery:
-            with trio.fail_after(connect_timeout):
+            ws: WebSocketConnection | None = None
+            with trio.fail_after(connect_timeout), trio.CancelScope() as handshake:
+                # trio-websocket waits out the timeout when the server just closes the
+                # connection (a busy server pushing out handshakes does): say so at once.
+                watched.on_end = handshake.cancel
                 ws = await wrap_client_stream(
                     nursery,
-                    stream,  # type: ignore[arg-type]  # any stream works
+                    watched,  # type: ignore[arg-type]  # any stream works
                     host,
                     resource,
                     extra_headers=headers,
                     max_message_size=MAX_REPLY_BYTES,
+                )
+            watched.on_end = None
+            if ws is None:
+                raise ControlConnectionError(
+                    "the server closed the connection during the handshake (busy? retry)"
                 )
             try:
                 async with Client(ws, event_buffer=event_buffer)._running() as client:
@@ -487,6 +497,37 @@ async def _session(
         raise error from None
     finally:
         await trio.aclose_forcefully(stream)
+
+
+class _EndWatch(trio.abc.Stream):
+    """A stream that calls ``on_end`` when the peer closes it (or it breaks)."""
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.stream = stream
+        self.on_end: Callable[[], object] | None = None
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.stream.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        try:
+            data = await self.stream.receive_some(max_bytes)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self._ended()
+            raise
+        if not data:
+            self._ended()
+        return data
+
+    def _ended(self) -> None:
+        if self.on_end is not None:
+            self.on_end()
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
 
 
 @asynccontextmanager

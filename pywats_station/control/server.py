@@ -209,9 +209,10 @@ class ControlServer:
                 with trio.move_on_after(self.limits.handshake_timeout) as scope:
                     key = self.admission.start_handshake(scope, heard)
                     try:
-                        request = await wrap_server_stream(
-                            nursery, heard, max_message_size=self.frame_limit
-                        )
+                        if await heard.wait_heard():  # a silent socket costs no more
+                            request = await wrap_server_stream(
+                                nursery, heard, max_message_size=self.frame_limit
+                            )
                     finally:
                         self.admission.end_handshake(key)
                 if request is not None:

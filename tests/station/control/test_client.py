@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from functools import partial
 
 import pytest
 import trio
@@ -10,7 +11,7 @@ import trio.testing
 
 from pywats_station.control import ControlConnectionError, ControlError, ErrorCode
 from pywats_station.control import methods as m
-from pywats_station.control.client import open_memory_client
+from pywats_station.control.client import open_control_client, open_memory_client
 
 from .helpers import TOKEN, EchoResult, make_registry, make_server
 
@@ -152,3 +153,21 @@ async def test_calls_after_the_client_closed_fail_clearly() -> None:
     assert client.closed
     with pytest.raises(ControlConnectionError, match="closed"):
         await client.call("station.ping")
+
+
+async def test_a_server_closing_during_the_handshake_is_reported_at_once() -> None:
+    """trio-websocket alone waits out the connect timeout (10 s), then says "no handshake"."""
+
+    async def close_at_once(stream: trio.SocketStream) -> None:
+        await stream.receive_some()
+        await stream.aclose()
+
+    async with trio.open_nursery() as nursery:
+        serve = partial(trio.serve_tcp, close_at_once, 0, host="127.0.0.1")
+        listeners = await nursery.start(serve)
+        port = listeners[0].socket.getsockname()[1]
+        with pytest.raises(ControlConnectionError) as error:
+            async with open_control_client(f"ws://127.0.0.1:{port}", token=TOKEN):
+                pass  # pragma: no cover
+        assert "closed the connection during the handshake" in error.value.message
+        nursery.cancel_scope.cancel()

@@ -131,3 +131,21 @@ async def test_wrong_tokens_from_a_throttled_address_are_refused_at_once(
         "(correct tokens are still accepted)",
         "control logins from in-process: throttle over (5 refused)",
     ]
+
+
+async def test_a_long_throttle_is_summarised_once_a_minute(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "pywats_station.control")
+    server = make_server(login_failures=(1, 1000.0))  # one failure, then throttled for long
+    for _ in range(27):  # a wrong token every 5 s for 130 s
+        async with raw_connection(server) as raw:
+            await raw.rpc(request("auth.login", {"token": WRONG}))
+        await trio.sleep(5.0)
+    lines = [r.getMessage() for r in caplog.records if "control logins from" in r.getMessage()]
+    assert lines == [
+        "control logins from in-process: too many wrong tokens; more are refused at once "
+        "(correct tokens are still accepted)",
+        "control logins from in-process: 12 more wrong tokens refused in the last 60 s",
+        "control logins from in-process: 12 more wrong tokens refused in the last 60 s",
+    ]
