@@ -8,7 +8,8 @@ One actor per configured converter, under the ``converters`` supervisor:
 * On start-up the folder is scanned, so files that arrived while the daemon was down are
   converted, oldest first, exactly once.
 * A file is read only once it has stopped changing (same size and modification time for
-  ``settle`` seconds): equipment and network shares write in chunks.
+  ``settle`` seconds): equipment and network shares write in chunks. Listing, settling and
+  change events are in :mod:`pywats_station.actors._watching`.
 * Conversion runs off the event loop: built-in converters in a worker thread, user converters in
   a child process with time and memory limits, so a hanging, crashing or exiting converter never
   stalls the daemon.
@@ -32,23 +33,29 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import trio
-import watchfiles
 
 from pywats.formats import wsjf
 from pywats.models.app import Process
 from pywats_station._display import display_name, display_text
+from pywats_station.actors._watching import (
+    ListingRules,
+    Settler,
+    WatchFolderLost,
+    exception_line,
+    list_inputs,
+    watch_events,
+)
 from pywats_station.config import ConverterConfig
 from pywats_station.control.events import FileConverted, FileFailed, ReportQueued
 from pywats_station.converters import (
@@ -61,22 +68,17 @@ from pywats_station.converters import (
     Suspended,
     Validation,
     classify_confidence,
-    folder_ready,
-    matches_patterns,
 )
 from pywats_station.converters._intake import (
     InputPolicy,
     InputRefused,
     NotAnInput,
     check_input,
-    input_state,
-    inspect,
     release_fifo,
 )
 from pywats_station.converters._sources import (
     SourceState,
     content_key,
-    is_kept,
     post_process,
     to_error,
 )
@@ -98,10 +100,6 @@ _RESCAN = 10.0  # seconds between safety-net scans of a watch folder
 _QUEUE_FULL_RETRY = 5.0
 _FIFO_CHECK = 1.0  # seconds between checks that the input being read is still not a FIFO
 _ID_NAMESPACE = uuid.UUID("6f1c1f4e-3a53-4d43-9a37-0f6a5f0c2b1e")
-
-
-class _WatchFolderLost(Exception):
-    """The watch folder is no longer there (renamed, deleted, unmounted)."""
 
 
 class ConverterStats(msgspec.Struct, kw_only=True):
@@ -184,12 +182,12 @@ class _Worker:
         self.instance: Any = loaded.instance
         self.folder_mode = self.desc.type == "folder"
         self.patterns = self.cfg.patterns or self.desc.patterns or ["*"]
-        # path -> (state when first seen unchanged, monotonic time since then)
-        self.settling: dict[Path, tuple[SourceState, float]] = {}
-        # path -> monotonic time before which it is not retried (suspended, queue full)
-        self.not_before: dict[Path, float] = {}
-        # sources skipped or kept, with their state: not looked at again while unchanged
-        self.ignored: dict[Path, SourceState] = {}
+        # Which inputs are settling, waiting for a retry, or set aside while unchanged; the
+        # three maps are the settler's own (changed in place, never replaced).
+        self.track = Settler(settle=self.cfg.settle)
+        self.settling = self.track.settling
+        self.not_before = self.track.not_before
+        self.ignored = self.track.ignored
         # entries that are not inputs (links, FIFOs…) -> why; each is logged once
         self.refused: dict[Path, str] = {}
         # the input being read now and since when (monotonic): see _guard_reads
@@ -236,7 +234,7 @@ class _Worker:
                 await self._scheduled_run(label)
             except Exception as exc:  # a bug of ours: this run fails, the schedule goes on
                 self.log.error("%s: internal error", label, exc_info=exc)
-                self._failed(label, f"internal error: {_one_line(exc)}")
+                self._failed(label, f"internal error: {exception_line(exc)}")
 
     async def _scheduled_run(self, label: str) -> None:
         started = time.monotonic()
@@ -262,7 +260,7 @@ class _Worker:
             watch, done, error = await self._wait_for_folders()
             try:
                 await self._watch(watch, done, error)
-            except _WatchFolderLost as exc:
+            except WatchFolderLost as exc:
                 # Renamed, deleted, or a share unmounted under it: start over on the folder that
                 # is (or will be) at that path, with a new watcher (the old one follows the
                 # moved folder, or nothing).
@@ -289,7 +287,17 @@ class _Worker:
     async def _watch(self, watch: Path, done: Path, error: Path) -> None:
         kick = trio.Event()
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._watch_events, watch, lambda: kick.set())
+            nursery.start_soon(
+                partial(
+                    watch_events,
+                    watch,
+                    lambda: kick.set(),
+                    recursive=self.folder_mode,
+                    log=self.log,
+                    name=self.cfg.name,
+                    max_pause=_RESCAN,
+                )
+            )
             nursery.start_soon(self._guard_reads)
             while True:
                 kick = trio.Event()
@@ -297,12 +305,7 @@ class _Worker:
                 for path in ready:
                     await self._handle(path)
                 # Wake on a change, else when a settling file could be ready, else to rescan.
-                wait = _RESCAN
-                if self.settling:
-                    wait = min(wait, max(0.05, self.cfg.settle / 4))
-                if self.not_before:
-                    wait = min(wait, max(0.05, min(self.not_before.values()) - time.monotonic()))
-                with trio.move_on_after(wait):
+                with trio.move_on_after(self.track.next_wake(time.monotonic(), _RESCAN)):
                     await kick.wait()
 
     def _prepare_folders(self) -> tuple[Path, Path, Path]:
@@ -314,123 +317,27 @@ class _Worker:
         self.policy = dataclasses.replace(self.policy, root=watch.resolve())
         return watch, done.resolve(), error.resolve()
 
-    async def _watch_events(self, watch: Path, kick: Callable[[], None]) -> None:
-        """Kick a scan on every change; a watcher that fails is started again.
-
-        watchfiles fails on a name it cannot decode (bytes that are not UTF-8), and on a folder
-        that goes away: the rescans carry on meanwhile, and the change that broke it (likely a
-        new file) is looked at at once. Logged once per run of failures.
-        """
-        failures = 0
-        while True:
-            try:
-                async for _ in watchfiles.awatch(
-                    watch, recursive=self.folder_mode, debounce=200, step=50, rust_timeout=500
-                ):
-                    failures = 0
-                    kick()
-                why = "the watcher ended"
-            except Exception as exc:  # groups too: awatch runs a task group of its own
-                why = _one_line(exc)
-            failures += 1
-            if failures == 1:
-                self.log.warning(
-                    "%s: watching %s failed (%s); rescanning, and watching again",
-                    self.cfg.name,
-                    display_name(watch),
-                    why,
-                )
-            kick()
-            await trio.sleep(min(_RESCAN, 0.5 * 2**failures))
-
     async def _scan(self, watch: Path, skip: set[Path]) -> list[Path]:
-        """Candidates that stopped changing, oldest first (one folder listing, in a thread)."""
-        listed = await trio.to_thread.run_sync(self._list, watch, skip)
-        if listed is None:  # the listing failed (said so): keep what is known until next time
-            return []
-        listing, refused = listed
-        self._note_refused(refused)
-        now = time.monotonic()
-        ready: list[tuple[int, Path]] = []
-        present = set()
-        for path, state in listing:
-            present.add(path)
-            if self.ignored.get(path) == state:
-                continue
-            self.ignored.pop(path, None)
-            if self.not_before.get(path, 0.0) > now:
-                continue
-            seen = self.settling.get(path)
-            if seen is None or seen[0] != state:
-                self.settling[path] = (state, now)
-                if self.cfg.settle > 0:
-                    continue
-                seen = self.settling[path]
-            if now - seen[1] >= self.cfg.settle:
-                ready.append((state.mtime_ns, path))
-        for gone in set(self.settling) - present:
-            del self.settling[gone]
-        for gone in set(self.ignored) - present:
-            del self.ignored[gone]
-        for gone in set(self.not_before) - present:
-            del self.not_before[gone]
-        self.stats.pending = len(self.settling)
-        return [path for _, path in sorted(ready)]
-
-    def _list(
-        self, watch: Path, skip: set[Path]
-    ) -> tuple[list[tuple[Path, SourceState]], dict[Path, str]] | None:
-        """The inputs in the watch folder with their state, and the entries refused (why).
-
-        ``None`` when the folder cannot be listed now. Each entry is looked at on its own: one
-        that cannot be inspected is refused, with the reason, and the others are listed.
-        """
-        out: list[tuple[Path, SourceState]] = []
-        refused: dict[Path, str] = {}
+        """Inputs that stopped changing, oldest first (one folder listing, in a thread)."""
         try:
-            with os.scandir(watch) as entries:
-                names = [entry.name for entry in entries]
-        except (FileNotFoundError, NotADirectoryError) as exc:
-            raise _WatchFolderLost(exc.strerror or str(exc)) from None
+            inputs, refused = await trio.to_thread.run_sync(list_inputs, watch, skip, self._rules())
         except OSError as exc:  # e.g. permissions changed, a share hiccup: try again later
             self.log.warning("cannot list %s: %s", display_name(watch), display_text(str(exc)))
-            return None
-        root = self.policy.root
-        for name in names:
-            if name.startswith(".") or root / name in skip:
-                continue
-            if not matches_patterns(name, self.patterns):
-                continue
-            path = watch / name
-            try:
-                found = self._inspect(path)
-            except NotAnInput as exc:
-                refused[path] = str(exc)
-                continue
-            except Exception as exc:  # unreadable (permissions), or a bug: this entry only
-                refused[path] = f"cannot be inspected: {_one_line(exc)}"
-                continue
-            if found is not None:
-                out.append((path, found))
-        return out, refused
+            return []  # what is known stays known until the next listing
+        self._note_refused(refused)
+        ready = self.track.ready(inputs, time.monotonic())
+        self.stats.pending = len(self.settling)
+        return ready
 
-    def _inspect(self, path: Path) -> SourceState | None:
-        """One entry's state if it is an input ready to settle; see :func:`inspect`."""
-        found = inspect(path, self.policy)
-        if found is None:
-            return None
-        target, st = found
-        if self.folder_mode and not folder_ready(
-            target,
-            marker=self.cfg.ready_marker or self.desc.ready_marker,
+    def _rules(self) -> ListingRules:
+        return ListingRules(
+            policy=self.policy,
+            patterns=self.patterns,
+            ready_marker=self.cfg.ready_marker or self.desc.ready_marker,
             min_files=self.cfg.min_files or self.desc.min_files,
             expected=tuple(self.desc.expected),
-        ):
-            return None
-        state = input_state(target, st, self.policy)
-        if self.cfg.post_action == "keep" and is_kept(self.cfg.done_dir, path, state):
-            return None
-        return state
+            kept_in=self.cfg.done_dir if self.cfg.post_action == "keep" else None,
+        )
 
     def _note_refused(self, refused: dict[Path, str]) -> None:
         """Log each refused entry once (again only if its reason changes); count them."""
@@ -488,7 +395,7 @@ class _Worker:
                 display_name(path.name),
                 exc_info=exc,
             )
-            await self._to_error(path, f"internal error: {_one_line(exc)}", state)
+            await self._to_error(path, f"internal error: {exception_line(exc)}", state)
         finally:
             self.current = None
 
@@ -761,16 +668,3 @@ class _Worker:
             else:
                 self.not_before[path] = time.monotonic() + _RESCAN
         self._failed(display_name(path.name), reason, path=display_name(path), moved_to=moved_to)
-
-
-def _only(exc: BaseException) -> BaseException:
-    """The one exception inside (nested) groups of one, else the group itself."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc
-
-
-def _one_line(exc: BaseException) -> str:
-    """``ValueError: message``: an exception as the one line a reason or status shows."""
-    exc = _only(exc)
-    return display_text(traceback.format_exception_only(exc)[-1].strip())
