@@ -247,7 +247,7 @@ def register_converter_methods(registry: Registry, station: OperatorPort) -> Non
                 ErrorCode.FORBIDDEN,
                 f"forbidden: converter {label!r} runs user code; a dry run of it needs the admin "
                 f"role, this connection holds {ctx.role.label}",
-                {"required": Role.ADMIN.label, "role": ctx.role.label},
+                {"needs": Role.ADMIN.label, "holds": ctx.role.label},
             )
         started = time.monotonic()
         result, validation, warnings = await trio.to_thread.run_sync(
