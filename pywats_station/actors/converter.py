@@ -76,6 +76,7 @@ from pywats_station.converters._intake import (
     check_input,
     release_fifo,
 )
+from pywats_station.converters._placement import convert_builtin, release_soon
 from pywats_station.converters._sources import (
     SourceState,
     content_key,
@@ -86,7 +87,6 @@ from pywats_station.converters.sandbox import (
     ContextData,
     ConverterDescription,
     OutputLimits,
-    convert_builtin,
     convert_in_child,
     validate_in_child,
 )
@@ -542,7 +542,10 @@ class _Worker:
         data = self._context_data()
         if self.loaded.builtin:
             # Small inputs in a worker thread; big ones in a child process, so that the memory
-            # a big conversion takes goes back to the system (see convert_builtin).
+            # a big conversion takes goes back to the system (see convert_builtin). The reports
+            # a child sends back are decoded here: once they are dropped (queued, or not), the
+            # heap they used is handed back too.
+            release = release_soon(trio.lowlevel.current_trio_token())
             instance, ctx = self.instance, self._context()
             return await trio.to_thread.run_sync(
                 lambda: convert_builtin(
@@ -556,6 +559,7 @@ class _Worker:
                     timeout=self.cfg.timeout,
                     memory_mb=self.cfg.memory_mb,
                     log=self.log,
+                    on_release=release,
                 )
             )
         return await trio.to_thread.run_sync(

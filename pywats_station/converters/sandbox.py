@@ -6,9 +6,9 @@ Three ways, all blocking (the daemon calls them through ``trio.to_thread.run_syn
   validated, and the reports' sizes are checked against :class:`OutputLimits` (the largest
   report the server accepts, the most the station takes from one input) before anything can be
   queued.
-* :func:`convert_builtin` — the trusted built-in converters: small inputs in this process (fast),
-  large ones in a child process as below, whose memory goes back to the system when it exits
-  (a Python heap that grew for a big conversion rarely shrinks again).
+* the trusted built-in converters run through
+  :func:`pywats_station.converters._placement.convert_builtin`: small inputs with
+  :func:`run_conversion`, large ones in a child process as below.
 * :func:`convert_in_child` / :func:`validate_in_child` — for user converters: a child Python
   process (``python -m pywats_station.converters._child``) with an address-space limit
   (``RLIMIT_AS``) and a CPU-time limit (``RLIMIT_CPU``) that it sets on itself before importing
@@ -64,8 +64,8 @@ __all__ = [
     "ContextData",
     "ConverterDescription",
     "OutputLimits",
+    "TooBigForThread",
     "check_sizes",
-    "convert_builtin",
     "convert_in_child",
     "describe",
     "describe_in_child",
@@ -169,7 +169,8 @@ def run_conversion(
         limits: the caps on the reports (default: :class:`OutputLimits`'s defaults); the
             built-in converters also check them while they build (the output budget).
         thread_limit: the most WSJF a built-in may build before it gives up with
-            :class:`TooBigForThread` (see :func:`convert_builtin`); ``None``: no such limit.
+            :class:`TooBigForThread` (see
+            :func:`~pywats_station.converters._placement.convert_builtin`); ``None``: no limit.
 
     Raises:
         TooBigForThread: only with a ``thread_limit``: convert the input in a child instead.
@@ -260,65 +261,6 @@ def check_reports(result: Converted, *, scheduled: bool, strict: bool) -> Conver
 
 def _last_line(exc: BaseException) -> str:
     return traceback.format_exception_only(exc)[-1].strip()
-
-
-# --- built-ins: in this process or in a child -------------------------------------------------
-
-
-def convert_builtin(
-    converter: FileConverter | FolderConverter | ScheduledConverter,
-    kind: str,
-    target: Path | None,
-    ctx: ConverterContext,
-    ctx_data: ContextData,
-    *,
-    limits: OutputLimits,
-    child_above: int,
-    timeout: float = 120.0,
-    memory_mb: int = 1024,
-    log: logging.Logger | None = None,
-) -> ConversionResult:
-    """Convert with a built-in converter where its memory is given back afterwards.
-
-    An input of at most ``child_above`` bytes is converted in this process (a worker thread of
-    the daemon): quick, and small enough that the heap it leaves behind does not matter. A larger
-    input, or one whose reports outgrow ``child_above`` bytes of WSJF while they are built (the
-    output budget's ``thread_limit``: a small CSV can make many steps), is converted in a child
-    process (:func:`convert_in_child`, with ``timeout`` and ``memory_mb``), which exits with
-    everything it allocated; only the reports come back, as WSJF, at most ``limits`` of them.
-
-    Args:
-        converter: the built-in converter, arguments parsed (``ctx``).
-        kind: its kind, for the child to create it again (``"csv"``…).
-        target: the file (or folder) to convert; ``None`` for a scheduled converter.
-        ctx: the context for a conversion in this process.
-        ctx_data: the same context as plain data, for the child.
-        limits: the caps on the reports.
-        child_above: the size, in bytes of input or of reports, above which the child converts.
-        timeout: the child's wall-clock limit in seconds.
-        memory_mb: the child's address-space limit.
-        log: where the child's log lines go.
-    """
-    if target is None or _input_size(target) <= child_above:
-        try:
-            return run_conversion(converter, target, ctx, limits=limits, thread_limit=child_above)
-        except TooBigForThread as exc:
-            name = target.name if target is not None else converter.name
-            (log or ctx.log).info("%s: %s; converting it again in a child process", name, exc)
-    return convert_in_child(
-        kind, None, target, ctx_data, timeout=timeout, memory_mb=memory_mb, log=log, limits=limits
-    )
-
-
-def _input_size(target: Path) -> int:
-    """The bytes to read: a file's size, or the sum of a folder's files (0 if unreadable: the
-    converter then says what is wrong with it)."""
-    try:
-        if target.is_dir():
-            return sum(entry.stat().st_size for entry in target.iterdir() if entry.is_file())
-        return target.stat().st_size
-    except OSError:
-        return 0
 
 
 # --- in a child process ---------------------------------------------------------------------

@@ -6,8 +6,10 @@ is given back when the child exits. The reports must be the same either way.
 
 from __future__ import annotations
 
+import gc
 import logging
 import shutil
+import sys
 import textwrap
 import uuid
 from pathlib import Path
@@ -15,14 +17,21 @@ from typing import Any
 
 import msgspec
 import pytest
+import trio
 
 from pywats.models.report import UURReport, UUTReport
 from pywats_station.converters import Converted, Failed
+from pywats_station.converters._placement import (
+    ReleasedReports,
+    convert_builtin,
+    release_memory,
+    release_soon,
+)
 from pywats_station.converters.builtin._budget import OutputLimits
 from pywats_station.converters.builtin.csv import CsvConverter
 from pywats_station.converters.builtin.wsjf import WsjfConverter
 from pywats_station.converters.builtin.wstf import WstfConverter
-from pywats_station.converters.sandbox import ContextData, convert_builtin, run_conversion
+from pywats_station.converters.sandbox import ContextData, run_conversion
 from tests.fixtures import real_file
 from tests.station.control.daemon_helpers import running_station, wait_until
 from tests.station.converters.helpers import DATA, PROCESSES, STATION, make_ctx
@@ -113,6 +122,56 @@ def test_a_child_refuses_reports_over_the_cap_before_sending_them(tmp_path: Path
     assert isinstance(child, Failed)
     assert child.reason.startswith("the report is over 100 kB as WSJF by line ")
     assert child.reason.endswith("(converters.line.max_report_size)")
+
+
+def test_the_reports_of_a_child_say_when_they_are_gone(tmp_path: Path) -> None:
+    path = steps_csv(tmp_path / "in.csv", 300)
+    released: list[str] = []
+    child, thread = builtin(
+        CsvConverter(), path, CSV_ARGS, child_above=0, on_release=lambda: released.append("x")
+    )
+    assert isinstance(child, Converted)
+    assert isinstance(child.reports, ReleasedReports)
+    assert isinstance(thread, Converted)
+    assert same_ids(child.reports) == same_ids(thread.reports)  # a list like any other
+    kept = list(child.reports)  # a copy (as the queueing makes) does not count
+    del child
+    gc.collect()
+    assert released == ["x"]
+    assert kept
+    # In the thread nothing comes back from a child: nothing to release.
+    small, _ = builtin(
+        CsvConverter(), path, CSV_ARGS, child_above=1 << 30, on_release=lambda: released.append("y")
+    )
+    assert isinstance(small, Converted)
+    assert not isinstance(small.reports, ReleasedReports)
+    del small
+    gc.collect()
+    assert released == ["x"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_release_memory_hands_the_heap_back() -> None:
+    assert release_memory() is True
+
+
+@pytest.mark.trio
+async def test_the_release_runs_after_the_reports_are_gone() -> None:
+    seen: list[int] = []
+    reports: list[object] = [object()]
+    done = trio.Event()
+
+    def release() -> None:  # in a worker thread, as release_memory runs
+        seen.append(len(reports))
+        trio.from_thread.run_sync(done.set)
+
+    holder = ReleasedReports([], release_soon(trio.lowlevel.current_trio_token(), release))
+    del holder  # the callback only schedules: the release runs once the loop has control
+    reports.clear()  # what the freeing list would still have held
+    assert seen == []
+    with trio.fail_after(30):
+        await done.wait()
+    assert seen == [0]
 
 
 # --- in the daemon ------------------------------------------------------------------------------
