@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
+import select
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -179,6 +180,16 @@ class HeardStream(trio.abc.Stream):
         self.stream = stream
         self.heard = False
         self._first = b""
+        transport = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
+        self._fd = transport.socket.fileno() if isinstance(transport, trio.SocketStream) else -1
+
+    def spoke(self) -> bool:
+        """Whether the client has sent anything, read by us or still waiting in the kernel.
+
+        Under load the accept loop can run ahead of the connections' tasks: a client's
+        handshake may have arrived before its task had a turn to read it.
+        """
+        return self.heard or (self._fd >= 0 and _readable(self._fd))
 
     async def wait_heard(self) -> bool:
         """Wait for the client's first bytes; ``False`` if it closed without a word."""
@@ -198,8 +209,8 @@ class HeardStream(trio.abc.Stream):
         """The bytes kept by :meth:`wait_heard` first, then those of the wrapped stream."""
         if self._first:
             size = len(self._first) if max_bytes is None else max_bytes
-            data, self._first = self._first[:size], self._first[size:]
-            return data
+            first, self._first = self._first[:size], self._first[size:]
+            return first
         data = await self.stream.receive_some(max_bytes)
         if data:
             self.heard = True
@@ -208,6 +219,21 @@ class HeardStream(trio.abc.Stream):
     async def aclose(self) -> None:
         """Close the wrapped stream."""
         await self.stream.aclose()
+
+
+def _readable(fd: int) -> bool:
+    """Whether ``fd`` has bytes (or an EOF) to read now, without reading or waiting."""
+    try:
+        if _poll is not None:
+            poller = _poll()
+            poller.register(fd, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
+    except (OSError, ValueError):  # closed meanwhile: nothing worth keeping
+        return False
+
+
+_poll = getattr(select, "poll", None)  # not select(): descriptors above 1023 are normal here
 
 
 class _Pending:
@@ -266,7 +292,7 @@ class Admission:
         """
         while len(self._pending) >= self.limits.max_pending:
             victim = next(
-                (key for key, pending in self._pending.items() if not pending.stream.heard),
+                (key for key, pending in self._pending.items() if not pending.stream.spoke()),
                 next(iter(self._pending)),
             )
             self._pending.pop(victim).scope.cancel()

@@ -32,6 +32,8 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import logging
+import math
+import socket
 from collections.abc import Collection
 from dataclasses import replace
 from typing import Any, Final, NoReturn
@@ -568,6 +570,8 @@ async def serve_control(
         transport = listeners[0].transport_listener
         assert isinstance(transport, trio.SocketListener)
         bound = transport.socket.getsockname()[1]
+    for listener in listeners:
+        _defer_accept(listener, server.limits.handshake_timeout)
     async with trio.open_nursery() as nursery:
         # trio-websocket's serve_websocket is not used: a client that sends a malformed
         # handshake and resets makes its connection task raise, which ends the whole server.
@@ -583,6 +587,25 @@ async def serve_control(
         task_status.started(bound)
         await trio.sleep_forever()
     raise AssertionError("unreachable")  # pragma: no cover - sleep_forever never returns
+
+
+def _defer_accept(listener: trio.abc.Listener[Any], seconds: float) -> None:
+    """Have the kernel hand over a connection only once its client has sent something.
+
+    ``TCP_DEFER_ACCEPT`` (Linux): a client that connects and says nothing stays in the
+    kernel's queue of half-open connections, holding none of our descriptors, for up to
+    ``seconds``; a real client's first bytes (its handshake, a TLS hello) come at once. What
+    still comes in silent meets the pending pool. Elsewhere this does nothing.
+    """
+    option = getattr(socket, "TCP_DEFER_ACCEPT", None)
+    if isinstance(listener, trio.SSLListener):
+        listener = listener.transport_listener
+    if option is None or not isinstance(listener, trio.SocketListener):
+        return
+    try:
+        listener.socket.setsockopt(socket.IPPROTO_TCP, option, max(1, math.ceil(seconds)))
+    except OSError as exc:  # pragma: no cover - an exotic kernel: the pools still hold
+        log.debug("TCP_DEFER_ACCEPT not set: %s", exc)
 
 
 def _is_ip(host: str) -> bool:
