@@ -105,7 +105,7 @@ def test_a_small_input_with_big_reports_moves_to_a_child(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    path = steps_csv(tmp_path / "in.csv", 400)  # 14 kB that make 75 kB of WSJF
+    path = steps_csv(tmp_path / "in.csv", 400)  # 14 kB that make 72 kB of WSJF
     child, thread = builtin(CsvConverter(), path, CSV_ARGS, child_above=20_000)
     assert "in.csv: over 20 kB of reports; converting it again in a child process" in caplog.text
     assert isinstance(child, Converted)
