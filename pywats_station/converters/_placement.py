@@ -53,7 +53,8 @@ class ReleasedReports(list[UUTReport | UURReport]):
         self, reports: Iterable[UUTReport | UURReport], on_release: Callable[[], None]
     ) -> None:
         super().__init__(reports)
-        weakref.finalize(self, on_release)
+        # Not at interpreter exit: the memory goes back with the process then.
+        weakref.finalize(self, on_release).atexit = False
 
 
 def convert_builtin(
