@@ -31,9 +31,13 @@ MAX_JSON_NESTING = 256
 MAX_XML_NESTING = 128
 """The most XML elements a WSXF document may nest inside each other (``<Reports>`` included)."""
 
-# Only quotes and brackets matter for the nesting; every other byte is dropped in one C-level
-# pass (bytes.translate), which keeps the scan fast on a 30 MB document.
-_NOT_SHAPE = bytes(b for b in range(256) if b not in b'"[]{}')
+# Only quotes and brackets matter for the nesting, and backslashes for telling an escaped quote
+# from a real one. Every other byte is dropped in C-level passes (bytes.translate), which keeps
+# the scan fast on a 30 MB document; the characters an escape may put after a backslash are kept
+# until the escapes are gone, so that no backslash moves next to a byte it did not escape.
+_ESCAPED = b'"\\/bfnrtu'
+_NOT_SHAPE_OR_ESCAPE = bytes(b for b in range(256) if b not in b"[]{}" + _ESCAPED)
+_ESCAPE_ONLY = bytes(b for b in _ESCAPED if b != ord('"'))
 _STRING = re.compile(rb'"[^"]*"')
 # +1 for an opening bracket, -1 (0xFF as a signed byte) for a closing one.
 _SIGNED = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
@@ -54,13 +58,15 @@ def json_too_deep(data: bytes | bytearray | memoryview | str, limit: int) -> int
         it reaches.
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
-    # Drop escaped backslashes, then escaped quotes: left to right, exactly as a JSON decoder
-    # pairs them, so every quote left delimits a string (outside strings a backslash is invalid
-    # JSON, and a decoder stops there before nesting any deeper).
-    raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
-    shape = raw.translate(None, _NOT_SHAPE)
+    shape = raw.translate(None, _NOT_SHAPE_OR_ESCAPE)
     if shape.count(b"[") + shape.count(b"{") <= limit:
         return None  # the common case for small documents: no need to pair anything
+    if b"\\" in shape:
+        # Drop escaped backslashes, then escaped quotes: left to right, exactly as a JSON
+        # decoder pairs them, so every quote left delimits a string (outside strings a
+        # backslash is invalid JSON, and a decoder stops there before nesting any deeper).
+        shape = shape.replace(b"\\\\", b"").replace(b'\\"', b"")
+    shape = shape.translate(None, _ESCAPE_ONLY)
     # Drop strings (brackets in them are text). Removing two adjacent quotes keeps every other
     # quote's open/close role, so the cheap replace shrinks the work left for the regex.
     shape = shape.replace(b'""', b"")
