@@ -16,6 +16,7 @@ import httpx
 import msgspec
 
 from pywats._errors import PyWATSError
+from pywats.formats._nesting import MAX_JSON_NESTING, json_too_deep
 
 __all__ = [
     "Call",
@@ -167,9 +168,18 @@ def json_call(
             raise UnexpectedResponseError(
                 "empty answer", method=method, url=str(response.request.url)
             )
+        # A hostile or broken server must not crash the caller with a RecursionError: the
+        # nesting is measured first, without recursion (pywats.formats._nesting).
+        depth = json_too_deep(data, MAX_JSON_NESTING)
+        if depth is not None:
+            raise UnexpectedResponseError(
+                f"answer nests {depth} levels deep; at most {MAX_JSON_NESTING} are accepted",
+                method=method,
+                url=str(response.request.url),
+            )
         try:
             return decoder.decode(data)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             raise UnexpectedResponseError(
                 f"answer does not match the expected shape: {exc}",
                 method=method,

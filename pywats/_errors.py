@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from pywats.formats._nesting import MAX_JSON_NESTING, json_too_deep
+
 if TYPE_CHECKING:
     from pywats.validation import Problem
 
@@ -165,9 +167,11 @@ def server_message(status: int, body: bytes) -> str:
     text = body.decode("utf-8", errors="replace").strip()
     if not text:
         return f"HTTP {status}"
+    if json_too_deep(body, MAX_JSON_NESTING) is not None:
+        return text[:1000]  # not a message a server writes; never recurse into it
     try:
         parsed = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return text
     if isinstance(parsed, str):
         return parsed.strip() or f"HTTP {status}"
