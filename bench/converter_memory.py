@@ -1,7 +1,9 @@
 """Memory of each built-in converter against the size of its input: the peak, and what stays.
 
 Run with the project's venv: ``.venv/bin/python bench/converter_memory.py`` (``--quick``: the
-1 MB inputs and the sample files only; ``--no-daemon``: part 1 only).
+1 MB inputs and the sample files only; ``--no-daemon``: part 1 only; ``--commit REV``: measure a
+commit, exported to ``bench/.results/``, rather than a working tree others may be editing;
+``--before REV``: part 2 also runs the daemon of an earlier commit, for the figures before).
 
 Part 1: one fresh process per measurement, doing with one input what the daemon's converter
 actor does (``validate()`` and the conversion in a trio worker thread, then the reports encoded
@@ -23,8 +25,8 @@ format at 1, 10 and 50 MB, and the largest real file it reads (``../shared/fixtu
 repository's samples where no real file exists). Sizes are MB of 10**6 bytes; memory is MiB.
 
 Part 2: the real daemon (``pywats-station run``, offline, one converter) taking a 50 MB CSV and
-a 10 MB WSJF file, as shipped and with everything in its thread: its RSS before, its peak, and
-its RSS 2 s after the file was done.
+a 10 MB WSJF file, as shipped, with everything in its thread, and (``--before``) as an earlier
+commit ran it: its RSS before, its peak, and its RSS 2 s after the file was done.
 
 The report is printed and written to ``bench/.results/converter-memory.md``; the generated
 inputs stay in ``bench/.results/converter-memory-inputs/``. A benchmark, not a test: the exit
@@ -50,7 +52,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from station import RESULTS, Daemon, Processes, closed_port, code_description, wait_for
+from station import (
+    CODE_ENV,
+    RESULTS,
+    Daemon,
+    Processes,
+    closed_port,
+    code_description,
+    export_commit,
+    wait_for,
+)
 
 from pywats import CompOp, ReportBuilder
 from pywats.formats import wsjf, wsxf
@@ -425,21 +436,34 @@ class InDaemon:
     outcome: str
 
 
-def daemon_run(procs: Processes, url: str, case: Case, size: int, placement: str) -> InDaemon:
-    """One daemon, one converter, one input dropped into its watch folder."""
-    home = WORK / f"{case.name.replace(' ', '-')}-{placement}"
+def daemon_run(
+    procs: Processes, url: str, case: Case, size: int, placement: str, code: Path | None = None
+) -> InDaemon:
+    """One daemon, one converter, one input dropped into its watch folder; ``code``: the
+    daemon runs the code exported there (``--before``) instead of this one."""
+    home = WORK / f"{case.name.replace(' ', '-')}-{placement.replace(' ', '-')}"
     inbox = home / "inbox"
     args = "".join(f"{key} = {json.dumps(value)}\n" for key, value in case.arguments.items())
     extra = (
         f'[[converters]]\nname = "bench"\nkind = "{case.kind}"\nwatch = "{inbox}"\n'
         'settle = 0.2\npost_action = "delete"\n'
-        + (f"child_process_above = {IN_THREAD}\n" if placement != "child" else "")
+        + (f"child_process_above = {IN_THREAD}\n" if placement == "thread" else "")
         + "[converters.arguments]\n"
         + args
     )
     daemon: Daemon = procs.new(home, url, extra_config=extra)
     inbox.mkdir(parents=True)
-    daemon.start()
+    saved = os.environ.get("PYTHONPATH")
+    if code is not None:  # the daemon's environment is made from ours
+        os.environ["PYTHONPATH"] = str(code)
+    try:
+        daemon.start()
+    finally:
+        if code is not None:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
     try:
 
         def stats() -> dict[str, Any]:
@@ -475,14 +499,18 @@ def daemon_run(procs: Processes, url: str, case: Case, size: int, placement: str
     return InDaemon(case.name, size, placement, rest, peak, after, outcome)
 
 
-def part_two() -> list[InDaemon]:
+def part_two(before: str | None) -> list[InDaemon]:
     procs = Processes()
     runs = []
+    placements: list[tuple[str, Path | None]] = [("child", None), ("thread", None)]
+    if before:
+        sha, exported = export_commit(before)
+        placements.append((f"{sha} (before)", exported))
     try:
         with closed_port() as url:
             for case, size in ((CASES[0], 50 * MB), (CASES[2], 10 * MB)):
-                for placement in ("child", "thread"):
-                    run = daemon_run(procs, url, case, size, placement)
+                for placement, code in placements:
+                    run = daemon_run(procs, url, case, size, placement, code)
                     print(
                         f"  daemon {case.name} {size // MB} MB {placement}: rest "
                         f"{mib(run.rest):.1f} peak {mib(run.peak):.1f} after {mib(run.after):.1f} "
@@ -551,6 +579,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="1 MB inputs and real files only")
     parser.add_argument("--no-daemon", action="store_true", help="part 1 only")
+    parser.add_argument("--commit", metavar="REV", help="measure the committed code of REV")
+    parser.add_argument("--before", metavar="REV", help="part 2: also the daemon of REV")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -559,6 +589,14 @@ def main(argv: list[str] | None = None) -> int:
     if not sys.platform.startswith("linux"):
         print("bench/converter_memory.py needs Linux (/proc, glibc)", file=sys.stderr)
         return 2
+    if args.commit and CODE_ENV not in os.environ:
+        sha, code = export_commit(args.commit)
+        # Start again with the exported code first on the path, for this process and every
+        # process it starts (workers, daemons): nothing of the working tree is imported then.
+        path = os.pathsep.join(p for p in (str(code), os.environ.get("PYTHONPATH", "")) if p)
+        env = {**os.environ, "PYTHONPATH": path, CODE_ENV: sha}
+        again = [sys.executable, str(Path(__file__).resolve()), *(argv or sys.argv[1:])]
+        os.execve(sys.executable, again, env)
     RESULTS.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
@@ -568,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     two: list[InDaemon] = []
     if not args.no_daemon and not args.quick:
         print("2. the daemon…", file=sys.stderr)
-        two = part_two()
+        two = part_two(args.before)
     report = render(one, two, args.quick)
     (RESULTS / "converter-memory.md").write_text(report, encoding="utf-8")
     print(report)
