@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import os
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, NoReturn
 
 import trio
 
-__all__ = ["CAPACITY_ERRNOS", "serve_listeners"]
+__all__ = ["CAPACITY_ERRNOS", "defer_accept", "serve_listeners"]
 
 log = logging.getLogger("pywats_station.control")
 
@@ -94,3 +96,22 @@ async def _accept_loop(
                 )
                 outage = None
             nursery.start_soon(handler, stream)
+
+
+def defer_accept(listener: trio.abc.Listener[Any], seconds: float) -> None:
+    """Have the kernel hand over a connection only once its client has sent something.
+
+    ``TCP_DEFER_ACCEPT`` (Linux): a client that connects and says nothing stays in the
+    kernel's queue of half-open connections, holding none of our descriptors, for up to
+    ``seconds``; a real client's first bytes (its handshake, a TLS hello) come at once. What
+    still comes in silent meets the pending pool. Elsewhere this does nothing.
+    """
+    option = getattr(socket, "TCP_DEFER_ACCEPT", None)
+    if isinstance(listener, trio.SSLListener):
+        listener = listener.transport_listener
+    if option is None or not isinstance(listener, trio.SocketListener):
+        return
+    try:
+        listener.socket.setsockopt(socket.IPPROTO_TCP, option, max(1, math.ceil(seconds)))
+    except OSError as exc:  # pragma: no cover - an exotic kernel: the pools still hold
+        log.debug("TCP_DEFER_ACCEPT not set: %s", exc)

@@ -9,9 +9,10 @@ pool               who, and what happens when it is full
 =================  ====================================================================
 pending            accepted, websocket handshake not complete (at most ``handshake_timeout``
                    seconds). Full: the oldest pending connection that has sent nothing yet
-                   (else the oldest) is closed to make room. A real client sends its
-                   handshake at once and is through in a round trip; an idle socket is what
-                   gets pushed out.
+                   (else the oldest that sent part of a request and stopped, else the oldest)
+                   is closed to make room. A real client sends its whole handshake at once and
+                   is through in a round trip; idle and stalled sockets are what gets pushed
+                   out.
 unauthenticated    handshake done without a token; must log in within ``auth_timeout``
                    seconds of connecting. Bounded in total and per client address. Full: HTTP
                    503 at the handshake.
@@ -179,23 +180,33 @@ class HeardStream(trio.abc.Stream):
     def __init__(self, stream: trio.abc.Stream) -> None:
         self.stream = stream
         self.heard = False
+        self.complete = False  # a whole HTTP request head has come (it ends in a blank line)
+        self._tail = b""
         self._first = b""
         transport = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
         self._fd = transport.socket.fileno() if isinstance(transport, trio.SocketStream) else -1
 
     def spoke(self) -> bool:
-        """Whether the client has sent anything, read by us or still waiting in the kernel.
+        """Whether the client has sent anything that is still worth reading.
 
-        Under load the accept loop can run ahead of the connections' tasks: a client's
-        handshake may have arrived before its task had a turn to read it.
+        Bytes read by us, or waiting in the kernel: under load the accept loop can run ahead
+        of the connections' tasks, and a client's handshake may have arrived before its task
+        had a turn to read it. A client that closed its side without a word has not spoken.
         """
-        return self.heard or (self._fd >= 0 and _readable(self._fd))
+        return self.heard or (self._fd >= 0 and _waiting(self._fd))
 
     async def wait_heard(self) -> bool:
         """Wait for the client's first bytes; ``False`` if it closed without a word."""
         data = bytes(await self.stream.receive_some())
         self._first, self.heard = data, bool(data)
+        self._note(data)
         return self.heard
+
+    def _note(self, data: bytes | bytearray) -> None:
+        if not self.complete and data:
+            seen = self._tail + data
+            self.complete = b"\r\n\r\n" in seen
+            self._tail = bytes(seen[-3:])
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         """Send through the wrapped stream."""
@@ -214,6 +225,7 @@ class HeardStream(trio.abc.Stream):
         data = await self.stream.receive_some(max_bytes)
         if data:
             self.heard = True
+            self._note(data)
         return data
 
     async def aclose(self) -> None:
@@ -221,19 +233,21 @@ class HeardStream(trio.abc.Stream):
         await self.stream.aclose()
 
 
-def _readable(fd: int) -> bool:
-    """Whether ``fd`` has bytes (or an EOF) to read now, without reading or waiting."""
+def _waiting(fd: int) -> bool:
+    """Whether ``fd`` has bytes to read now and its peer is still there (no read, no wait)."""
     try:
         if _poll is not None:
             poller = _poll()
-            poller.register(fd, select.POLLIN)
-            return bool(poller.poll(0))
+            poller.register(fd, select.POLLIN | _RDHUP)
+            events = poller.poll(0)
+            return bool(events) and not events[0][1] & (_RDHUP | select.POLLHUP)
         return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
     except (OSError, ValueError):  # closed meanwhile: nothing worth keeping
         return False
 
 
 _poll = getattr(select, "poll", None)  # not select(): descriptors above 1023 are normal here
+_RDHUP: int = getattr(select, "POLLRDHUP", 0)  # Linux: the peer closed its side
 
 
 class _Pending:
@@ -283,23 +297,33 @@ class Admission:
     def start_handshake(self, scope: trio.CancelScope, stream: HeardStream) -> int:
         """Enter a handshake that ``scope`` covers, over ``stream``.
 
-        If the pool is full, one pending handshake is cancelled to make room: the oldest whose
-        client has sent nothing yet, else the oldest. Real clients send their handshake at
-        once; a socket that stays silent is what an attacker holds.
+        If the pool is full, one pending handshake is cancelled to make room, in this order:
+        the oldest whose client has sent nothing (not even into the kernel's buffer), else
+        the oldest that has sent part of a request and stopped, else the oldest. A real
+        client sends its whole handshake at once and is through as soon as its task runs:
+        under a flood the accept loop may run ahead of those tasks, so bytes waiting in the
+        kernel count as sent.
 
         Returns:
             The key for :meth:`end_handshake`.
         """
         while len(self._pending) >= self.limits.max_pending:
-            victim = next(
-                (key for key, pending in self._pending.items() if not pending.stream.spoke()),
-                next(iter(self._pending)),
-            )
-            self._pending.pop(victim).scope.cancel()
+            self._pending.pop(self._victim()).scope.cancel()
             self.pushed_out.add(f"{self.limits.max_pending} handshakes pending")
         self._next_key += 1
         self._pending[self._next_key] = _Pending(scope, stream)
         return self._next_key
+
+    def _victim(self) -> int:
+        stalled: int | None = None
+        for key, pending in self._pending.items():
+            stream = pending.stream
+            if stream.heard:
+                if stalled is None and not stream.complete:
+                    stalled = key
+            elif not stream.spoke():
+                return key  # silent: the first choice
+        return stalled if stalled is not None else next(iter(self._pending))
 
     def end_handshake(self, key: int) -> None:
         """Leave the pending pool (handshake done, failed or pushed out); idempotent."""

@@ -25,8 +25,8 @@ import contextlib
 import itertools
 import logging
 import ssl
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 from urllib.parse import urlsplit
 
@@ -40,6 +40,12 @@ from trio_websocket import (
     wrap_client_stream,
 )
 
+from pywats_station.control._connect import (
+    ControlConnectionError,
+    EndWatch,
+    HandshakeClosed,
+    open_stream,
+)
 from pywats_station.control._spec import LoginResult, PingResult
 from pywats_station.control.protocol import NOTIFY_PREFIX, ControlError, ErrorCode, Incoming
 from pywats_station.control.roles import Role
@@ -64,23 +70,9 @@ T = TypeVar("T")
 MAX_REPLY_BYTES: Final = 64 << 20
 """The largest frame the client accepts (an OpenRPC document or a long log tail fit easily)."""
 _CLOSE_TIMEOUT: Final = 5.0
+HANDSHAKE_RETRIES: Final = (0.2, 0.5, 1.0)
+"""Pauses before trying again when the server closes a handshake without answering it."""
 _HANDSHAKE_CODES: Final = {401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN_ORIGIN}
-
-
-class ControlConnectionError(ControlError):
-    """Not connected: the connection failed, or closed before the reply (code -32000).
-
-    Attributes:
-        close_code: The websocket close code, when the server closed it (1008: too slow,
-            1009: message too large).
-        close_reason: The server's close reason.
-    """
-
-    def __init__(self, message: str, close_code: int | None = None, reason: str | None = None):
-        data = {"close_code": close_code, "reason": reason} if close_code else None
-        super().__init__(ErrorCode.CONNECTION_CLOSED, message, data)
-        self.close_code = close_code
-        self.close_reason = reason
 
 
 class EventsDropped(Exception):
@@ -405,13 +397,16 @@ async def open_control_client(
             work, and the server closes the connection if it has not logged in within 10 s.
         ssl_context: For ``wss://`` with a private CA or a self-signed certificate.
         headers: More handshake headers (``[("Origin", "https://mes.example")]``).
-        connect_timeout: Seconds for the connection and handshake.
+        connect_timeout: Seconds for the connection and handshake (each attempt).
         event_buffer: Default buffer of each subscription.
+
+    A handshake the server closes without answering (a server pushing out handshakes under a
+    flood of connections does) is tried again after 0.2, 0.5 and 1 s: nothing was done yet.
 
     Raises:
         ControlError: The server refused the handshake (-32001 wrong token, -32002 origin,
             -32003 throttled or full).
-        ControlConnectionError: The server cannot be reached.
+        ControlConnectionError: The server cannot be reached, or closed every attempt.
         ValueError: Not a ``ws://`` or ``wss://`` URL.
     """
     parts = urlsplit(url)
@@ -420,33 +415,28 @@ async def open_control_client(
     secure = parts.scheme == "wss"
     port = parts.port or (443 if secure else 80)
     resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    # The stream is opened (and always closed) here rather than by trio-websocket's
-    # open_websocket, which leaves the socket of a refused handshake open.
-    try:
-        with trio.fail_after(connect_timeout):
-            if secure:
-                tls = await trio.open_ssl_over_tcp_stream(
-                    parts.hostname,
-                    port,
-                    ssl_context=ssl_context or ssl.create_default_context(),
-                    https_compatible=True,
-                )
-                try:  # now, so that a certificate problem is reported as such, at once
-                    await tls.do_handshake()
-                except trio.BrokenResourceError as exc:
-                    await trio.aclose_forcefully(tls)
-                    raise ControlConnectionError(
-                        f"TLS with {url} failed: {exc.__cause__ or exc}"
-                    ) from None
-                stream: trio.abc.Stream = tls
-            else:
-                stream = await trio.open_tcp_stream(parts.hostname, port)
-    except (OSError, trio.TooSlowError) as exc:
-        raise ControlConnectionError(f"cannot connect to {url}: {exc!r}") from None
     host = parts.netloc.rpartition("@")[2]
-    async with _session(
-        stream, host, resource, _headers(token, headers), event_buffer, connect_timeout
-    ) as client:
+    handshake = _headers(token, headers)
+    async with AsyncExitStack() as stack:
+        for pause in (*HANDSHAKE_RETRIES, None):
+            try:
+                with trio.fail_after(connect_timeout):
+                    stream = await open_stream(url, parts.hostname, port, secure, ssl_context)
+            except trio.TooSlowError as exc:
+                raise ControlConnectionError(f"cannot connect to {url}: {exc!r}") from None
+            try:
+                client = await stack.enter_async_context(
+                    _session(stream, host, resource, handshake, event_buffer, connect_timeout)
+                )
+            except HandshakeClosed:
+                if pause is None:
+                    raise
+                # Closed before any answer, so nothing was done: safe to try again. A server
+                # under a flood of connections pushes out handshakes it had no time to read.
+                log.debug("the control server closed the handshake; again in %.1f s", pause)
+                await trio.sleep(pause)
+            else:
+                break
         yield client
 
 
@@ -460,7 +450,7 @@ async def _session(
     connect_timeout: float,
 ) -> AsyncIterator[Client]:
     """The websocket handshake over ``stream``, then a running :class:`Client`; closes both."""
-    watched = _EndWatch(stream)
+    watched = EndWatch(stream)
     try:
         async with trio.open_nursery() as nursery:
             ws: WebSocketConnection | None = None
@@ -478,7 +468,7 @@ async def _session(
                 )
             watched.on_end = None
             if ws is None:
-                raise ControlConnectionError(
+                raise HandshakeClosed(
                     "the server closed the connection during the handshake (busy? retry)"
                 )
             try:
@@ -497,37 +487,6 @@ async def _session(
         raise error from None
     finally:
         await trio.aclose_forcefully(stream)
-
-
-class _EndWatch(trio.abc.Stream):
-    """A stream that calls ``on_end`` when the peer closes it (or it breaks)."""
-
-    def __init__(self, stream: trio.abc.Stream) -> None:
-        self.stream = stream
-        self.on_end: Callable[[], object] | None = None
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        await self.stream.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self.stream.wait_send_all_might_not_block()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        try:
-            data = await self.stream.receive_some(max_bytes)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            self._ended()
-            raise
-        if not data:
-            self._ended()
-        return data
-
-    def _ended(self) -> None:
-        if self.on_end is not None:
-            self.on_end()
-
-    async def aclose(self) -> None:
-        await self.stream.aclose()
 
 
 @asynccontextmanager

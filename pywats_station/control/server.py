@@ -32,8 +32,6 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import logging
-import math
-import socket
 from collections.abc import Collection
 from dataclasses import replace
 from typing import Any, Final, NoReturn
@@ -47,7 +45,7 @@ from trio_websocket import (
 )
 
 from pywats_station import fdlimit
-from pywats_station.control._accept import serve_listeners
+from pywats_station.control._accept import defer_accept, serve_listeners
 from pywats_station.control._admission import (
     Admission,
     AdmissionStatistics,
@@ -60,6 +58,13 @@ from pywats_station.control._bucket import TokenBucket
 from pywats_station.control._connection import CloseRequest, ControlConnection
 from pywats_station.control._dispatch import Dispatcher, Reply
 from pywats_station.control._login import Authenticator, Grant, LoginPolicy
+from pywats_station.control._peers import (
+    IN_PROCESS,
+    address_of,
+    is_local,
+    is_loopback,
+    stream_address,
+)
 from pywats_station.control.hub import ControlHub, HubStatistics
 from pywats_station.control.protocol import (
     ControlError,
@@ -73,12 +78,14 @@ from pywats_station.control.registry import Registry
 from pywats_station.control.roles import Role
 
 __all__ = [
+    "IN_PROCESS",
     "AdmissionStatistics",
     "ConnectionLimits",
     "ControlHub",
     "ControlServer",
     "HubStatistics",
     "LoginPolicy",
+    "is_loopback",
     "serve_control",
 ]
 
@@ -86,9 +93,6 @@ log = logging.getLogger("pywats_station.control")
 
 CLOSE_TIMEOUT: Final = 5.0
 """Seconds a closing handshake may take before the TCP connection is just closed."""
-IN_PROCESS: Final = "in-process"
-"""The address of a client over an in-memory stream (this process, so: local)."""
-
 _Refusal = tuple[int, bytes, list[tuple[bytes, bytes]]]
 _PLAIN: Final = [(b"content-type", b"text/plain; charset=utf-8")]
 
@@ -202,7 +206,7 @@ class ControlServer:
                 stream is taken for an in-process client, which is local).
         """
         connected_at = trio.current_time()
-        peer, host = _address(remote) if remote is not None else _stream_address(stream)
+        peer, host = address_of(remote) if remote is not None else stream_address(stream)
         heard = HeardStream(stream)
         try:
             async with trio.open_nursery() as nursery:  # runs the websocket's reader task
@@ -229,7 +233,7 @@ class ControlServer:
         self, request: WebSocketRequest, peer: str, host: str, connected_at: float
     ) -> None:
         """Run one client from its handshake to its close; never raises (but ``Cancelled``)."""
-        local = host == IN_PROCESS or is_loopback(host)
+        local = is_local(host)
         admitted = self._admit(request.headers, host, local)
         if isinstance(admitted, tuple):
             status, body, headers = admitted
@@ -430,43 +434,6 @@ def _origin(value: str) -> str:
     return value.strip().lower().rstrip("/")
 
 
-def _address(remote: tuple[str, int]) -> tuple[str, str]:
-    """``(host:port, host)`` of a client; an IPv4 address mapped into IPv6 as IPv4."""
-    host, port = str(remote[0]), remote[1]
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            host = str(address.ipv4_mapped)  # one client, one key for the per-address limits
-    return (f"[{host}]:{port}" if ":" in host else f"{host}:{port}"), host
-
-
-def _stream_address(stream: trio.abc.Stream) -> tuple[str, str]:
-    """The client's address from a TCP or TLS stream; in-memory streams are in-process."""
-    if isinstance(stream, trio.SSLStream):
-        stream = stream.transport_stream
-    if isinstance(stream, trio.SocketStream):
-        try:
-            name = stream.socket.getpeername()
-        except OSError:  # reset already: it is going away, and is nobody's
-            return "unknown", "unknown"
-        if isinstance(name, tuple):
-            return _address((str(name[0]), int(name[1])))
-    return IN_PROCESS, IN_PROCESS
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback address (or ``localhost``); names resolve anywhere."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 async def serve_control(
     registry: Registry,
     *,
@@ -571,7 +538,7 @@ async def serve_control(
         assert isinstance(transport, trio.SocketListener)
         bound = transport.socket.getsockname()[1]
     for listener in listeners:
-        _defer_accept(listener, server.limits.handshake_timeout)
+        defer_accept(listener, server.limits.handshake_timeout)
     async with trio.open_nursery() as nursery:
         # trio-websocket's serve_websocket is not used: a client that sends a malformed
         # handshake and resets makes its connection task raise, which ends the whole server.
@@ -587,25 +554,6 @@ async def serve_control(
         task_status.started(bound)
         await trio.sleep_forever()
     raise AssertionError("unreachable")  # pragma: no cover - sleep_forever never returns
-
-
-def _defer_accept(listener: trio.abc.Listener[Any], seconds: float) -> None:
-    """Have the kernel hand over a connection only once its client has sent something.
-
-    ``TCP_DEFER_ACCEPT`` (Linux): a client that connects and says nothing stays in the
-    kernel's queue of half-open connections, holding none of our descriptors, for up to
-    ``seconds``; a real client's first bytes (its handshake, a TLS hello) come at once. What
-    still comes in silent meets the pending pool. Elsewhere this does nothing.
-    """
-    option = getattr(socket, "TCP_DEFER_ACCEPT", None)
-    if isinstance(listener, trio.SSLListener):
-        listener = listener.transport_listener
-    if option is None or not isinstance(listener, trio.SocketListener):
-        return
-    try:
-        listener.socket.setsockopt(socket.IPPROTO_TCP, option, max(1, math.ceil(seconds)))
-    except OSError as exc:  # pragma: no cover - an exotic kernel: the pools still hold
-        log.debug("TCP_DEFER_ACCEPT not set: %s", exc)
 
 
 def _is_ip(host: str) -> bool:

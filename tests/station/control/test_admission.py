@@ -11,7 +11,7 @@ import trio.testing
 from trio_websocket import ConnectionClosed
 
 from pywats_station.control import ErrorCode
-from pywats_station.control._admission import ConnectionLimits
+from pywats_station.control._admission import ConnectionLimits, HeardStream
 from pywats_station.control.server import ControlServer
 
 from .helpers import ADMIN_TOKEN, TOKEN, Raw, connect, make_server, raw_connection, request
@@ -129,6 +129,35 @@ async def test_idle_sockets_are_pushed_out_by_newer_connections(
         nursery.cancel_scope.cancel()
 
 
+async def test_silent_sockets_go_first_then_stalled_handshakes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    server = make_server(limits=ConnectionLimits(max_pending=2))
+    streams: dict[str, trio.abc.HalfCloseableStream] = {}
+    async with trio.open_nursery() as nursery:
+        for name, sends in (
+            ("A", b"GET / HTTP/1.1\r\n"),
+            ("B", b"GET / HT"),
+            ("C", b""),
+            ("D", b""),
+        ):
+            client, served = trio.testing.memory_stream_pair()
+            nursery.start_soon(server.serve_stream, served)
+            if sends:
+                await client.send_all(sends)  # part of a request, then nothing more
+            streams[name] = client
+            await trio.testing.wait_all_tasks_blocked()
+        # C pushed out the oldest stalled one (A: nobody was silent); D pushed out C, the
+        # silent one, although B is older.
+        closed = {}
+        for name, stream in streams.items():
+            with trio.move_on_after(1):
+                closed[name] = await stream.receive_some() == b""
+        assert closed == {"A": True, "C": True}
+        assert server.statistics().pending == 2
+        nursery.cancel_scope.cancel()
+
+
 async def test_a_flood_of_refusals_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, "pywats_station.control")
     server = make_server(max_connections=1)
@@ -184,3 +213,21 @@ async def test_limits_are_checked_and_fit_a_descriptor_budget() -> None:
             ConnectionLimits(**bad)
     with pytest.raises(ValueError, match="differ"):
         ControlServer(make_server().registry, token=TOKEN, admin_token=TOKEN)
+
+
+async def test_bytes_waiting_in_the_kernel_count_as_spoken_a_closed_peer_does_not() -> None:
+    """Under a flood the accept loop runs ahead of the connections' tasks: ask the kernel."""
+    for sends, closes, spoke in (
+        (b"", False, False),
+        (b"GET / HTTP/1.1\r\n\r\n", False, True),
+        (b"", True, False),
+    ):
+        client, served = trio.socket.socketpair()
+        with client, served:
+            heard = HeardStream(trio.SocketStream(served))
+            if sends:
+                await client.send(sends)
+            if closes:
+                client.shutdown(trio.socket.SHUT_WR)
+            assert heard.spoke() is spoke
+            assert heard.heard is False  # nothing was read

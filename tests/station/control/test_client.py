@@ -155,10 +155,12 @@ async def test_calls_after_the_client_closed_fail_clearly() -> None:
         await client.call("station.ping")
 
 
-async def test_a_server_closing_during_the_handshake_is_reported_at_once() -> None:
+async def test_a_server_closing_during_the_handshake_is_retried_then_reported() -> None:
     """trio-websocket alone waits out the connect timeout (10 s), then says "no handshake"."""
+    attempts: list[int] = []
 
     async def close_at_once(stream: trio.SocketStream) -> None:
+        attempts.append(1)
         await stream.receive_some()
         await stream.aclose()
 
@@ -170,4 +172,25 @@ async def test_a_server_closing_during_the_handshake_is_reported_at_once() -> No
             async with open_control_client(f"ws://127.0.0.1:{port}", token=TOKEN):
                 pass  # pragma: no cover
         assert "closed the connection during the handshake" in error.value.message
+        assert len(attempts) == 4  # nothing was done: tried again three times
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_handshake_closed_once_is_tried_again() -> None:
+    server = make_server()
+    attempts: list[int] = []
+
+    async def flaky(stream: trio.SocketStream) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:  # the first is pushed out, as by a server under a flood
+            await stream.aclose()
+            return
+        await server.serve_stream(stream)
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(partial(trio.serve_tcp, flaky, 0, host="127.0.0.1"))
+        port = listeners[0].socket.getsockname()[1]
+        async with open_control_client(f"ws://127.0.0.1:{port}", token=TOKEN) as client:
+            assert (await client.ping()).role == "operator"
+        assert len(attempts) == 2
         nursery.cancel_scope.cancel()
