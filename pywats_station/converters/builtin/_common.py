@@ -20,7 +20,7 @@ __all__ = [
     "parse_status",
     "parse_time",
     "position",
-    "read_text",
+    "read_head",
     "recognised",
 ]
 
@@ -76,11 +76,6 @@ def decode_text(data: bytes, encoding: str = "utf-8") -> str:
             f"line {line}: the file is not {encoding} (byte {data[exc.start]:#04x}); "
             "set arguments.encoding"
         ) from None
-
-
-def read_text(path: Path, encoding: str = "utf-8") -> str:
-    """Read and decode a text file (see :func:`decode_text`)."""
-    return decode_text(path.read_bytes(), encoding)
 
 
 def read_head(path: Path, limit: int) -> bytes:
