@@ -276,3 +276,15 @@ def test_consecutive_multi_steps_are_told_apart_by_name(tmp_path: Path) -> None:
     steps = {s.name: s for s in report.steps()}
     assert [m.name for m in steps["Rails"].numeric_meas or []] == ["48V", "12V", "5V"]
     assert [m.name for m in steps["Currents"].numeric_meas or []] == ["I1"]
+
+
+def test_footer_fields_count_although_the_steps_are_read_as_they_come(tmp_path: Path) -> None:
+    # The footer takes the header's keys and wins over them, but comes after the steps: the
+    # converter reads each unit's fields ahead, so a serial number given only there still works.
+    text = SINGLE.read_text().replace("SerialNumber\tPSU-240301-0042\n", "")
+    text = text.replace("UUTStatus\tPassed\n", "UUTStatus\tFailed\nSerialNumber\tFOOTER-1\n")
+    path = tmp_path / "footer.txt"
+    path.write_text(text + text.replace("FOOTER-1", "FOOTER-2"))
+    first, second = convert(path)
+    assert (first.sn, first.result, second.sn) == ("FOOTER-1", "F", "FOOTER-2")
+    assert len(first.steps()) == len(convert(SINGLE)[0].steps())
