@@ -10,9 +10,10 @@ One actor per configured converter, under the ``converters`` supervisor:
 * A file is read only once it has stopped changing (same size and modification time for
   ``settle`` seconds): equipment and network shares write in chunks. Listing, settling and
   change events are in :mod:`pywats_station.actors._watching`.
-* Conversion runs off the event loop: built-in converters in a worker thread, user converters in
-  a child process with time and memory limits, so a hanging, crashing or exiting converter never
-  stalls the daemon.
+* Conversion runs off the event loop: built-in converters in a worker thread for small inputs
+  and in a child process above ``child_process_above`` (its memory goes back when it exits),
+  user converters always in a child process with time and memory limits, so a hanging,
+  crashing or exiting converter never stalls the daemon.
 * Reports are put in the durable queue (fsynced) *before* the post action touches the source. A
   full queue leaves sources where they are (backpressure) and retries later; network state never
   moves a file to the error folder: the queue absorbs outages.
@@ -127,7 +128,8 @@ class ConverterStats(msgspec.Struct, kw_only=True):
 class LoadedConverter:
     """A configured converter, described and with its arguments checked.
 
-    Built-ins run in a thread (``instance`` set); user converters run in a child process and
+    Built-ins run here (``instance`` set: a thread, or a child for big inputs); user
+    converters run in a child process and
     are known here only by their :class:`ConverterDescription` (the daemon never imports them).
     """
 

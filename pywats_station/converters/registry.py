@@ -53,7 +53,8 @@ BUILTINS: dict[str, ConverterClass] = {
     "wstf": WstfConverter,
     "csv": CsvConverter,
 }
-"""The built-in converters by kind name. They are trusted: the station runs them in a thread."""
+"""The built-in converters by kind name. They are trusted: the station runs them in a thread
+(a child process for big inputs, so that their memory goes back)."""
 
 _counter = itertools.count(1)
 

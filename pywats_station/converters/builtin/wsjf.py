@@ -16,6 +16,7 @@ from typing import ClassVar
 
 import msgspec
 
+from pywats.formats._nesting import MAX_JSON_NESTING, json_too_deep
 from pywats.models.report import UURReport, UUTReport
 from pywats_station.converters.api import ConversionError, Preview
 from pywats_station.converters.builtin._common import decode_text, position
@@ -43,6 +44,13 @@ def read_wsjf(data: bytes) -> list[UUTReport | UURReport]:
             (with its path, ``$.root.steps[3].status``), or the array is empty.
     """
     text = decode_text(data).encode()  # a BOM is stripped, UTF-16 re-encoded
+    # msgspec recurses per nesting level: measure first, so a hostile file is a clear error.
+    depth = json_too_deep(text, MAX_JSON_NESTING)
+    if depth is not None:
+        raise ConversionError(
+            f"invalid WSJF: it nests {depth} levels deep; at most {MAX_JSON_NESTING} are "
+            "accepted (a real report nests a few dozen)"
+        )
     try:
         is_array = text.lstrip()[:1] == b"["
         reports = _many.decode(text) if is_array else [_one.decode(text)]

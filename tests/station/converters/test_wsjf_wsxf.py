@@ -174,3 +174,18 @@ def test_a_copied_export_keeps_its_id(tmp_path: Path) -> None:
     assert isinstance(first, Converted)
     assert isinstance(second, Converted)
     assert first.reports[0].id == second.reports[0].id
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"type": "T", "root": ' + b'{"steps": [' * 20_000, b"[" * 5_000 + b"]" * 5_000],
+    ids=["unterminated", "arrays"],
+)
+def test_a_file_nested_beyond_the_limit_fails_with_the_limit_named(
+    tmp_path: Path, body: bytes
+) -> None:
+    path = tmp_path / "deep.json"
+    path.write_bytes(body)
+    result = run_conversion(WsjfConverter(), path, make_ctx(WsjfConverter))
+    assert isinstance(result, Failed)
+    assert "levels deep; at most 256 are accepted" in result.reason
