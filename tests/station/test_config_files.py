@@ -250,6 +250,8 @@ def _consistent(config: StationConfig) -> StationConfig:
         config.server.token_file = ""
     if bool(config.control.tls_cert) != bool(config.control.tls_key):
         config.control = ControlConfig(listen=config.control.listen)
+    if not config.control.tls_cert:  # remote_admin needs TLS
+        config.control.remote_admin = False
     return config
 
 
