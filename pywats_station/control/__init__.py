@@ -10,7 +10,8 @@ module             holds
 ``hub``            ``ControlHub``: events to subscribed clients
 ``client``         ``open_control_client``/``Client`` (trio), ``BlockingClient``
 ``blocking``       (``BlockingClient``'s thread, re-exported by ``client``)
-``auth``           the control token file
+``auth``           the control token files
+``roles``          ``Role``: what a connection may do (operator, admin)
 =================  ==================================================================
 
 The protocol, security defaults and catalogue are described in ``docs/control-api.md``.
@@ -38,6 +39,7 @@ from pywats_station.control.client import (
 from pywats_station.control.hub import ControlHub
 from pywats_station.control.protocol import ControlError, ErrorCode
 from pywats_station.control.registry import CallContext, Registry
+from pywats_station.control.roles import Role
 from pywats_station.control.server import ControlServer, serve_control
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "Params",
     "Registry",
     "Result",
+    "Role",
     "ensure_control_token",
     "open_control_client",
     "open_memory_client",
