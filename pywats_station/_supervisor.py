@@ -22,8 +22,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
-import enum
-import inspect
 import logging
 import math
 import time
@@ -34,6 +32,15 @@ from typing import NoReturn
 
 import msgspec
 import trio
+
+from pywats_station._supervisor_spec import (
+    AUXILIARY_BACKOFF_MAX,
+    ChildSpec,
+    ChildState,
+    Restart,
+    Strategy,
+)
+from pywats_station._supervisor_stats import ChildStatistics, SupervisorStatistics
 
 __all__ = [
     "AUXILIARY_BACKOFF_MAX",
@@ -51,79 +58,10 @@ __all__ = [
 
 _log = logging.getLogger("pywats_station.supervisor")
 
-AUXILIARY_BACKOFF_MAX = 60.0
-"""Restart delay cap for auxiliaries (``ChildSpec.backoff_max``): their failures are often lasting
-(a full disk, a port in use), and a retry a minute is plenty for something that is shown."""
-
 # Exits and commands are rare; a small bound only makes a reporting child wait, it never loses one.
 _CHANNEL_SIZE = 64
 
 _current: contextvars.ContextVar[ChildContext] = contextvars.ContextVar("pywats_station_child")
-
-
-class Restart(enum.Enum):
-    """Whether a child that has ended is started again."""
-
-    PERMANENT = "permanent"  # always, even after a normal return
-    TRANSIENT = "transient"  # only after it raised
-    TEMPORARY = "temporary"  # never; it is removed from the supervisor when it ends
-
-
-class Strategy(enum.Enum):
-    """Which children are restarted when one ends."""
-
-    ONE_FOR_ONE = "one_for_one"  # only that child
-    ONE_FOR_ALL = "one_for_all"  # all children (the others are stopped first)
-    REST_FOR_ONE = "rest_for_one"  # that child and the ones after it in the list
-
-
-class ChildState(enum.Enum):
-    """The life cycle of a child (and, for its own state, of a supervisor)."""
-
-    STARTING = "starting"
-    RUNNING = "running"
-    STOPPING = "stopping"
-    BACKOFF = "backoff"
-    STOPPED = "stopped"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class ChildSpec:
-    """How to run one child.
-
-    Attributes:
-        name: Unique within its supervisor.
-        run: Called as ``await run(task_status=...)`` when it has a ``task_status`` parameter (the
-            child is running once it calls ``task_status.started()``), else ``await run()``.
-        restart: When the child is restarted.
-        shutdown_timeout: Seconds a graceful stop waits before cancelling the child.
-        supervisor: The supervisor that ``run`` runs, if any (links nested statistics).
-        essential: Whether the child's repeated failure may make its supervisor give up
-            (escalate). ``False`` for auxiliaries: they are restarted with backoff forever
-            and reported, never escalated.
-        backoff_max: Cap of this child's restart delay; ``None``: the supervisor's. An
-            auxiliary that fails for a lasting reason (a full disk) is retried less often.
-    """
-
-    name: str
-    run: Callable[..., Awaitable[object]]
-    restart: Restart = Restart.PERMANENT
-    shutdown_timeout: float = 5.0
-    supervisor: Supervisor | None = None
-    essential: bool = True
-    backoff_max: float | None = None
-    accepts_task_status: bool = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if not self.name:
-            raise ValueError("a child needs a non-empty name")
-        if self.shutdown_timeout < 0:
-            raise ValueError(f"child {self.name!r}: shutdown_timeout must be >= 0")
-        if self.backoff_max is not None and self.backoff_max < 0:
-            raise ValueError(f"child {self.name!r}: backoff_max must be >= 0")
-        # Inspected once here rather than on every (re)start.
-        object.__setattr__(self, "accepts_task_status", _accepts_task_status(self.run))
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,40 +109,6 @@ class SupervisorEscalation(Exception):
         super().__init__(
             f"supervisor {supervisor!r} gave up: too many restarts (last: {child!r}: {reason})"
         )
-
-
-class _NodeStatistics(msgspec.Struct, kw_only=True, tag_field="kind"):
-    """A node of the tree as its supervisor sees it (times: wall-clock epoch; uptime: seconds)."""
-
-    name: str
-    state: str
-    restarts: int = 0  # by its supervisor, in total
-    last_error: str | None = None  # "ValueError: boom"
-    last_traceback: str | None = None
-    started_at: float | None = None  # of the current run
-    uptime: float | None = None
-    last_exit: float | None = None
-
-
-class ChildStatistics(_NodeStatistics, kw_only=True, tag="child"):
-    """A child that is not a supervisor (``essential``: whether it may escalate)."""
-
-    restart: str
-    essential: bool = True
-
-
-class SupervisorStatistics(_NodeStatistics, kw_only=True, tag="supervisor"):
-    """A supervisor and its subtree.
-
-    At the top of a tree ``state`` is the supervisor's own. For a nested supervisor, ``state`` and
-    the other `_NodeStatistics` fields, and ``restart``, are its parent's view of it as a child.
-    """
-
-    strategy: str
-    restarts_in_window: int
-    children: list[ChildStatistics | SupervisorStatistics] = []
-    restart: str | None = None
-    essential: bool = True
 
 
 # The fields a nested supervisor's statistics take from its parent's view of it.
@@ -719,15 +623,6 @@ async def _wait_any(*events: trio.Event) -> None:
 async def _wait_then_cancel(event: trio.Event, scope: trio.CancelScope) -> None:
     await event.wait()
     scope.cancel()
-
-
-def _accepts_task_status(function: Callable[..., object]) -> bool:
-    try:
-        parameter = inspect.signature(function).parameters.get("task_status")
-    except (TypeError, ValueError):  # some builtins and C callables have no signature
-        return False
-    keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return parameter is not None and parameter.kind in keyword
 
 
 def _describe(error: BaseException) -> str:
