@@ -271,9 +271,10 @@ class ControlServer:
         connected_at: float,
     ) -> None:
         self.hub._connections[conn.id] = conn
-        # Strangers come and go by the thousand in a flood: their lines are debug only.
-        level = logging.INFO if conn.authenticated else logging.DEBUG
-        log.log(level, "control client %s connected (#%d, %s)", conn.peer, conn.id, conn.role.label)
+        # A connection's coming and going is routine (every `pywats-station status` is one, and
+        # strangers come by the thousand in a flood): debug only. What an operator must see,
+        # refusals, throttling, a capped role, errors, is logged at INFO or above elsewhere.
+        log.debug("control client %s connected (#%d, %s)", conn.peer, conn.id, conn.role.label)
         if grant is not None and grant.note is not None:
             log.info("control client %s: %s", conn.peer, grant.note)
         try:
@@ -289,12 +290,8 @@ class ControlServer:
             del self.hub._connections[conn.id]
             with trio.CancelScope(deadline=trio.current_time() + CLOSE_TIMEOUT, shield=True):
                 await ws.aclose(conn.close_code, conn.close_reason)
-            level = logging.INFO if conn.authenticated else logging.DEBUG
-            log.log(
-                level,
-                "control client %s disconnected (%s)",
-                conn.peer,
-                conn.close_reason or "closed",
+            log.debug(
+                "control client %s disconnected (%s)", conn.peer, conn.close_reason or "closed"
             )
 
     def _admit(
@@ -343,8 +340,8 @@ class ControlServer:
                 "too many authenticated control connections; retry later",
                 {"retry_after": 1.0},
             )
-        if grant.role is not conn.role:
-            log.info("control client %s logged in (%s)", conn.peer, grant.role.label)
+        if grant.role is not conn.role:  # routine, like connecting: debug only
+            log.debug("control client %s logged in (%s)", conn.peer, grant.role.label)
         if grant.note is not None:
             log.info("control client %s: %s", conn.peer, grant.note)
         conn.role = grant.role
