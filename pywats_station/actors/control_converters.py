@@ -103,6 +103,8 @@ def converter_info(station: OperatorPort, name: str) -> m.ConverterInfo:
         last_file=stats.last_file if stats else None,
         last_error=(stats.error or stats.last_error) if stats else None,
         last_activity_at=stats.last_at if stats else None,
+        refused=stats.refused if stats else 0,
+        last_refused=stats.last_refused if stats else None,  # escaped where it was recorded
     )
 
 

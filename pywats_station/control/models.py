@@ -298,6 +298,10 @@ class ConverterInfo(Result, kw_only=True):
         last_file: The last file handled.
         last_error: The last failure, one line.
         last_activity_at: When it last handled a file.
+        refused: Entries in the watch folder it leaves alone, now: links it may not follow,
+            dangling links, FIFOs, devices, folders named like inputs (each logged once).
+        last_refused: The latest of them and why, the name escaped (``x.json is a dangling
+            symbolic link``); null if none was ever refused.
     """
 
     name: str
@@ -313,6 +317,8 @@ class ConverterInfo(Result, kw_only=True):
     last_file: str | None = None
     last_error: str | None = None
     last_activity_at: float | None = None
+    refused: int = 0
+    last_refused: str | None = None
 
 
 class ConvertersListResult(Result, kw_only=True):
