@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-__all__ = ["CliError", "ExitCode", "dump", "load_instance_config", "paths_of"]
+__all__ = [
+    "CliError",
+    "ExitCode",
+    "InstanceConfig",
+    "dump",
+    "instance_config",
+    "load_instance_config",
+    "paths_of",
+]
 
 
 class ExitCode:
@@ -28,6 +37,8 @@ class ExitCode:
     AUTH = 6
     REJECTED = 7
     NOT_FOUND = 8
+    UNHEALTHY = 9
+    NOT_RUNNING = 10
     INTERRUPTED = 130
 
 
@@ -67,6 +78,41 @@ def load_instance_config(paths: Any, *, required: bool = True) -> Any:
         raise CliError(
             f"invalid configuration {paths.config_file}:\n{exc}", ExitCode.CONFIG
         ) from exc
+
+
+@dataclass(frozen=True)
+class InstanceConfig:
+    """The instance's configuration as far as a command that can do without it needs it.
+
+    Attributes:
+        config: The file's configuration, or the defaults when it is missing or invalid.
+        problem: Why the file cannot be used (missing, unreadable, invalid); ``None`` if it can.
+        missing: Whether there is no file at all (the defaults then are the truth).
+    """
+
+    config: Any
+    problem: str | None = None
+    missing: bool = False
+
+
+def instance_config(paths: Any) -> InstanceConfig:
+    """The configuration for commands that must work without a valid one (never raises).
+
+    ``status`` and the ``queue`` commands talk to a running daemon, which runs on the
+    configuration it loaded: an invalid file saved since must not blind them. They find the
+    daemon through the instance's paths alone and report the file's problem themselves.
+    """
+    from pywats_station.config import ConfigError, StationConfig, load_config
+
+    if not paths.config_file.exists():
+        problem = (
+            f"no configuration at {paths.config_file}; create one with 'pywats-station config init'"
+        )
+        return InstanceConfig(StationConfig(), problem, missing=True)
+    try:
+        return InstanceConfig(load_config(paths.config_file))
+    except ConfigError as exc:
+        return InstanceConfig(StationConfig(), str(exc))
 
 
 def dump(value: Any) -> None:

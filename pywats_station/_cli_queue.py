@@ -1,10 +1,18 @@
 """``pywats-station queue list|show|retry|purge|verify``: the upload queue from a shell.
 
-With the daemon stopped the command opens the queue itself (it takes the queue's lock). While
-the daemon runs, the lock is the daemon's: the command then asks the daemon over its control
-channel (``queue.list``, ``queue.show`` …), so the same command works either way and prints the
+While the daemon runs, the queue's lock is the daemon's: the command asks the daemon over its
+control channel (``queue.list``, ``queue.show`` …). With the daemon stopped the command opens the
+queue itself (it takes the queue's lock). So the same command works either way and prints the
 same thing. Only when neither is possible (the daemon holds the lock but its channel does not
 answer) does it fail, with exit code 4 and the reason.
+
+Finding the running daemon needs no valid configuration (its status file and control token say
+where and how): a file made invalid while the daemon runs is reported on stderr, and the command
+goes on. Only the daemon-less way needs the file, for the queue's folder (``queue.path``).
+
+One word for a human: an entry the queue calls ``failed`` (a transient failure, sent again
+after a backoff) is shown, selected and documented as ``retrying``, as ``status`` counts it; the
+JSON output keeps the control API's ``failed``.
 """
 
 from __future__ import annotations
@@ -19,11 +27,26 @@ from typing import Any, Protocol
 
 import msgspec
 
-from pywats_station._cli_common import CliError, ExitCode, load_instance_config, paths_of
+from pywats_station._cli_common import CliError, ExitCode, instance_config, paths_of
 
-__all__ = ["cmd_queue"]
+__all__ = ["STATE_CHOICES", "cmd_queue", "shown_state"]
 
 _TIMES = frozenset({"created_at", "next_attempt_at"})  # seconds since the epoch in the data
+# The queue's (and the control API's) word for a state -> the one people read, and back.
+_SHOWN = {"failed": "retrying"}
+_API = {shown: state for state, shown in _SHOWN.items()}
+STATE_CHOICES = ("queued", "retrying", "dead")
+_HEADER = f"{'SEQ':>8} {'REPORT ID':<36} {'STATE':<9} {'CREATED':<19} NOTE"
+
+
+def shown_state(state: str) -> str:
+    """The word a person reads for a queue entry's state (``failed`` is ``retrying``)."""
+    return _SHOWN.get(state, state)
+
+
+def _api_word(word: str) -> str:
+    """A state or selector as the queue and the control API name it (``retrying`` -> ``failed``)."""
+    return _API.get(word, word)
 
 
 class _Queue(Protocol):
@@ -107,40 +130,61 @@ class _Remote:
 
 @contextmanager
 def _open(paths: Any) -> Iterator[_Queue]:
-    """The queue itself if free, else the daemon's over the control channel."""
+    """The running daemon's queue over its control channel, else the queue itself."""
+    from pywats_station._cli_status import daemon_url, open_daemon_client
     from pywats_station.queue import QueueLocked, ReportQueue
+    from pywats_station.status import read_status
 
-    config = load_instance_config(paths, required=False)
+    found = instance_config(paths)
+    invalid = found.problem is not None and not found.missing
+    snapshot = read_status(paths)
+    why = "it is not running"
+    if snapshot is not None:
+        if invalid or snapshot.config_problem:
+            _warn_config(snapshot.config_problem or found.problem)
+        url = daemon_url(paths, snapshot)
+        why = "its control channel is not listening"
+        if url is not None:
+            try:
+                client = open_daemon_client(paths, url, snapshot)
+            except Exception as exc:
+                why = f"its control channel did not answer ({exc})"
+            else:
+                with closing(client):
+                    yield _Remote(client)
+                return
+    if invalid:
+        if snapshot is not None:  # running, but not answering: the queue is its
+            raise CliError(
+                f"the daemon is running but {why}: stop it to use the queue directly",
+                ExitCode.LOCKED,
+            )
+        raise CliError(
+            f"{found.problem}\nthe queue's folder (queue.path) is read from this file: fix it "
+            "first (`pywats-station config check` names every problem)",
+            ExitCode.CONFIG,
+        )
+    config = found.config
     try:
         queue = ReportQueue.open(config.queue.directory(paths), max_bytes=config.queue.max_bytes)
     except QueueLocked as exc:
-        with _daemon_client(paths, config, exc) as client:
-            yield _Remote(client)
-        return
+        raise CliError(
+            f"{exc}; the daemon is running but {why}: stop it to use the queue directly",
+            ExitCode.LOCKED,
+        ) from exc
     with queue:
         yield _Local(queue)
 
 
-@contextmanager
-def _daemon_client(paths: Any, config: Any, locked: Exception) -> Iterator[Any]:
-    from pywats_station._cli_status import daemon_url, open_daemon_client
-
-    url = daemon_url(paths)
-    if url is None:
-        why = "its control channel is not listening"
-    else:
-        try:
-            client = open_daemon_client(paths, url, config)
-        except Exception as exc:
-            why = f"its control channel did not answer ({exc})"
-        else:
-            with closing(client):
-                yield client
-            return
-    raise CliError(
-        f"{locked}; the daemon is running but {why}: stop it to use the queue directly",
-        ExitCode.LOCKED,
+def _warn_config(problem: str | None) -> None:
+    """Say on stderr that the file on disk is not what the daemon runs on (stdout stays data)."""
+    print(
+        "pywats-station: warning: the configuration file is invalid and was not applied; the "
+        "daemon runs on the configuration it loaded before:",
+        file=sys.stderr,
     )
+    for line in str(problem).splitlines():
+        print(f"  {line}", file=sys.stderr)
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
@@ -167,16 +211,12 @@ def cmd_queue(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, queue: _Queue) -> int:
     action = args.queue_command
     if action == "list":
-        entries = queue.list(args.state, args.offset, args.limit)
+        state = _api_word(args.state) if args.state else None
+        entries = queue.list(state, args.offset, args.limit)
         if args.json:
             print(json.dumps(entries, indent=2))
-        elif not entries:
-            print("no entries" + (f" in state {args.state}" if args.state else ""))
-        for e in [] if args.json else entries:
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["created_at"]))
-            note = e.get("dead_reason") or e.get("last_error") or ""
-            note = note.splitlines()[0] if note else ""
-            print(f"{e['seq']:>8} {e['report_id']} {e['state']:<9} {when} {note}".rstrip())
+        else:
+            _print_list(entries, args.state)
         return ExitCode.OK
     if action == "show":
         shown = queue.show(args.entry)
@@ -186,22 +226,44 @@ def _run(args: argparse.Namespace, queue: _Queue) -> int:
         for key, value in shown["entry"].items():
             if key in _TIMES and isinstance(value, (int, float)):
                 value = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(value))
+            elif key == "state":
+                value = shown_state(value)
             print(f"{key}: {'-' if value is None else value}")
         for key, value in (shown.get("report") or {}).items():
             print(f"report.{key}: {value}")
         return ExitCode.OK
     if action == "retry":
-        print(f"{_entries(queue.retry(args.selector))} queued again")
+        print(f"{_entries(queue.retry(_api_word(args.selector)))} queued again")
         return ExitCode.OK
     if action == "purge":
         if not args.yes and sys.stdin.isatty():
             answer = input(f"delete {args.selector!r} from the queue for good? [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 return ExitCode.OK
-        print(f"{_entries(queue.purge(args.selector))} deleted")
+        print(f"{_entries(queue.purge(_api_word(args.selector)))} deleted")
         return ExitCode.OK
-    print(json.dumps(queue.verify(), indent=2))
+    verified = queue.verify()
+    if args.json:
+        print(json.dumps(verified, indent=2))
+    else:
+        print(
+            f"{_entries(verified['ok'])} ok, {verified['corrupt']} corrupt (set aside in the "
+            f"queue's corrupt/ folder), {verified['orphans']} orphan files removed"
+        )
     return ExitCode.OK
+
+
+def _print_list(entries: list[dict[str, Any]], state: str | None) -> None:
+    if not entries:
+        print("no entries" + (f" in state {state}" if state else ""))
+        return
+    print(_HEADER)
+    for e in entries:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["created_at"]))
+        note = e.get("dead_reason") or e.get("last_error") or ""
+        note = note.splitlines()[0] if note else ""
+        row = f"{e['seq']:>8} {e['report_id']:<36} {shown_state(e['state']):<9} {when} {note}"
+        print(row.rstrip())
 
 
 def _entries(count: int) -> str:

@@ -1,9 +1,15 @@
 """``pywats-station status`` and ``pywats-station control …``: the running daemon seen from a shell.
 
-``status`` asks the daemon over its control channel when it runs (``station.status`` and
-``converters.list``, fresh to the moment) and merges that over the status file it writes every
-two seconds; when the channel cannot be reached (an old token, TLS it cannot verify, the
-channel still binding) the file alone answers. ``"source"`` in the JSON says which.
+``status`` asks the daemon over its control channel when it runs (``station.status``,
+``converters.list`` and ``station.tree``, fresh to the moment) and merges that over the status
+file it writes every two seconds; when the channel cannot be reached (an old token, TLS it cannot
+verify, the channel still binding) the file alone answers. ``"source"`` in the JSON says which.
+
+Neither needs a valid configuration file: the daemon is found through the instance's paths (the
+status file names the channel's URL and certificate, the token has its own file), so an invalid
+file saved while the daemon runs does not blind the operator. ``status`` shows that problem
+(``config_problem``: the daemon's own report, or the command's check of the file), says whether
+the station is healthy and why not (:mod:`pywats_station._cli_health`), and exits accordingly.
 
 ``control token`` prints the control token (``--path``: its file); ``control url`` where the
 channel listens.
@@ -15,13 +21,22 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import ssl
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from pywats_station._cli_common import CliError, ExitCode, load_instance_config, paths_of
+from pywats_station._cli_common import (
+    CliError,
+    ExitCode,
+    InstanceConfig,
+    instance_config,
+    load_instance_config,
+    paths_of,
+)
+from pywats_station._cli_health import exit_code, reasons
 
 __all__ = ["cmd_control", "cmd_status", "daemon_url", "live_status", "open_daemon_client"]
 
@@ -33,24 +48,39 @@ _TIMEOUT = 5.0
 _CONVERTER_FIELDS = ("enabled", "converted", "failed", "restarts", "last_file")
 
 
-def _client_ssl(url: str, config: Any, base_dir: Path) -> ssl.SSLContext | None:
-    """For ``wss://`` on this machine: trust the configured certificate (often self-signed)."""
+def _client_ssl(url: str, cert: str | None) -> ssl.SSLContext | None:
+    """For ``wss://`` on this machine: trust the channel's certificate (often self-signed)."""
     if not url.startswith("wss://"):
         return None
     context = ssl.create_default_context()
-    cert = Path(config.control.tls_cert).expanduser()
-    if not cert.is_absolute():
-        cert = base_dir / cert  # as the daemon resolves it
     # A certificate from a public CA verifies without it.
-    with contextlib.suppress(OSError, ssl.SSLError):
-        context.load_verify_locations(cafile=cert)
+    if cert is not None:
+        with contextlib.suppress(OSError, ssl.SSLError):
+            context.load_verify_locations(cafile=cert)
     # The certificate names the station; we connect to it over loopback.
     context.check_hostname = False
     return context
 
 
-def open_daemon_client(paths: Any, url: str, config: Any) -> Any:
+def _tls_cert(paths: Any, snapshot: Any) -> str | None:
+    """The channel's certificate: the running daemon's (status file), else the config's."""
+    if snapshot is not None and snapshot.control_tls_cert:
+        return str(snapshot.control_tls_cert)
+    found = instance_config(paths)
+    cert = found.config.control.tls_cert
+    if found.problem is not None or not cert:
+        return None
+    path = Path(os.path.expandvars(cert)).expanduser()
+    return str(path if path.is_absolute() else paths.config_file.parent / path)
+
+
+def open_daemon_client(paths: Any, url: str, snapshot: Any = None) -> Any:
     """A connected ``BlockingClient`` to the daemon's channel at ``url``; the caller closes it.
+
+    Args:
+        paths: The instance (its control token file).
+        url: The channel (:func:`daemon_url`).
+        snapshot: The daemon's status file, read already (for a ``wss://`` certificate).
 
     Raises:
         ControlError, ControlTokenError, OSError, TimeoutError, ValueError: it cannot be used.
@@ -59,7 +89,7 @@ def open_daemon_client(paths: Any, url: str, config: Any) -> Any:
 
     token = read_control_token(paths.control_token_file)
     options: dict[str, Any] = {"connect_timeout": _TIMEOUT}
-    context = _client_ssl(url, config, paths.config_file.parent)
+    context = _client_ssl(url, _tls_cert(paths, snapshot))
     if context is not None:
         options["ssl_context"] = context
     client = BlockingClient(url, token, timeout=_TIMEOUT, **options)
@@ -77,15 +107,16 @@ def daemon_url(paths: Any, snapshot: Any = None) -> str | None:
     return url if isinstance(url, str) and control.get("state") == "listening" else None
 
 
-def live_status(paths: Any, url: str, config: Any) -> dict[str, Any] | None:
-    """``station.status`` with the converters, over the control channel; ``None`` if it fails."""
+def live_status(paths: Any, url: str, snapshot: Any = None) -> dict[str, Any] | None:
+    """``station.status``, the converters and the tree over the channel; ``None`` if it fails."""
     from pywats_station.control import ControlError
     from pywats_station.control.auth import ControlTokenError
 
     try:
-        with contextlib.closing(open_daemon_client(paths, url, config)) as client:
+        with contextlib.closing(open_daemon_client(paths, url, snapshot)) as client:
             status: dict[str, Any] = client.call("station.status")
             status["converters"] = client.call("converters.list")["converters"]
+            status["tree"] = client.call("station.tree")
             return status
     except (ControlError, ControlTokenError, OSError, TimeoutError, ValueError) as exc:
         log.info("control channel %s not usable (%s); showing the status file", url, exc)
@@ -101,6 +132,8 @@ def _merge(data: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
         entry = dict(by_name.pop(info["name"], {"name": info["name"], "kind": info["kind"]}))
         entry.update({name: info[name] for name in _CONVERTER_FIELDS})
         entry.setdefault("state", info["state"])
+        if entry["state"] == "broken" and not entry.get("error"):
+            entry["error"] = info.get("last_error")  # broken since the status file was written
         entry["actor_state"] = info["state"]
         converters.append(entry)
     merged["converters"] = converters + list(by_name.values())
@@ -109,30 +142,36 @@ def _merge(data: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """``pywats-station status [--json]``."""
+    """``pywats-station status [--json]``: the exit code says whether the station is healthy."""
     from pywats_station.status import read_status
 
     paths = paths_of(args)
+    found = instance_config(paths)
     snapshot = read_status(paths)
     if snapshot is None:
         data: dict[str, Any] = {
             "running": False,
             "instance": paths.instance,
-            "queue": _offline_queue_stats(paths),
+            "queue": _offline_queue_stats(paths, found),
         }
     else:
         data = {"running": True, **msgspec.to_builtins(snapshot), "source": "status_file"}
         url = daemon_url(paths, snapshot)
         if url is not None:
-            config = load_instance_config(paths, required=False)
-            live = live_status(paths, url, config)
+            live = live_status(paths, url, snapshot)
             if live is not None:
                 data = _merge(data, live)
+    # The daemon's own report first (it knows what it refused); else this command's check of
+    # the file, which also covers the moments before the daemon next looks at it.
+    data["config_problem"] = data.get("config_problem") or found.problem
+    found_reasons = reasons(data)
+    data["healthy"] = not found_reasons
+    data["reasons"] = found_reasons
     if args.json:
         print(json.dumps(data, indent=2))
-        return ExitCode.OK
-    _print_status(data)
-    return ExitCode.OK
+    else:
+        _print_status(data)
+    return exit_code(data, found_reasons)
 
 
 def _print_status(data: dict[str, Any]) -> None:
@@ -143,11 +182,33 @@ def _print_status(data: dict[str, Any]) -> None:
             print(f"queue: {queue['error']}")
         else:
             print(f"queue: {queue['depth']} waiting, {queue['dead']} dead, {queue['bytes']} bytes")
+    else:
+        _print_running(data)
+    problem = data.get("config_problem")
+    if problem:
+        if data["running"]:
+            print(
+                "config file: invalid and not applied (the daemon runs on the configuration it "
+                "loaded before; fix the file, `pywats-station config check` names every problem):"
+            )
+        else:
+            print("config file: cannot be used:")
+        for line in str(problem).splitlines():
+            print(f"  {line}")
+    if data["healthy"]:
+        print("healthy")
         return
+    print("needs attention:")
+    for reason in data["reasons"]:
+        print(f"  - {reason}")
+
+
+def _print_running(data: dict[str, Any]) -> None:
     q, counters = data["queue"], data["counters"]
     uptime = _duration(data["uptime"])
     print(f"instance {data['instance']}: running (pid {data['pid']}, up {uptime})")
     print(f"station: {data['station']}")
+    # The daemon's own words: "no API token is set: run `pywats-station login` …", "401: …".
     error = data.get("connection_error")
     conn = data["connection"] + (f" ({error})" if error else "")
     print(f"server: {data['server_url'] or '(not configured)'}: {conn}")
@@ -171,10 +232,13 @@ def _print_status(data: dict[str, Any]) -> None:
         print("(from the status file: the control channel did not answer)")
 
 
-def _offline_queue_stats(paths: Any) -> dict[str, Any]:
+def _offline_queue_stats(paths: Any, found: InstanceConfig) -> dict[str, Any]:
     from pywats_station.queue import QueueError, ReportQueue
 
-    config = load_instance_config(paths, required=False)
+    if found.problem is not None and not found.missing:
+        # `queue.path` may move the queue: an invalid file cannot say where it is.
+        return {"error": "not read: the configuration that says where the queue is is invalid"}
+    config = found.config
     queue_dir = config.queue.directory(paths)
     if not queue_dir.exists():
         return {"depth": 0, "dead": 0, "bytes": 0}

@@ -1,18 +1,28 @@
 """``pywats-station``: run the daemon and manage an instance from a shell.
 
+The global options (``--config``, ``--instance``, ``-v``) are accepted before the command and
+after it alike: ``pywats-station --instance line-b status`` and ``pywats-station status
+--instance line-b`` are the same.
+
 Exit codes (stable, documented in ``docs/operations.md``):
 
 =====  =========================================================
-0      success
+0      success (``status``: the daemon runs and is healthy)
 1      unexpected error
 2      usage error (bad arguments)
-3      configuration missing or invalid
+3      configuration missing or invalid (``config check``: also a converter the daemon
+       would show broken)
 4      the queue is locked: another daemon of this instance runs (`run`), or
        the running daemon's control channel does not answer (`queue …`)
 5      server unreachable
-6      the server refused the token
+6      no usable API token: none is set, or the server refused it (``login``:
+       the token tried was refused, and not stored)
 7      the server rejected the report
 8      no such queue entry
+9      ``status``: the daemon runs but is not healthy (the reasons are listed: an
+       actor given up on, auth_failed, no server configured, a broken converter,
+       dead letters, an invalid configuration file not applied)
+10     ``status``: the daemon is not running
 130    interrupted (Ctrl-C)
 =====  =========================================================
 """
@@ -32,13 +42,43 @@ from pathlib import Path
 from typing import Any
 
 from pywats import __version__
-from pywats_station._cli_common import CliError, ExitCode
+from pywats_station._cli_common import CliError, ExitCode, instance_config
 from pywats_station._cli_common import load_instance_config as _config
 from pywats_station._cli_common import paths_of as _paths
-from pywats_station._cli_queue import cmd_queue
+from pywats_station._cli_config import cmd_config
+from pywats_station._cli_login import cmd_login, cmd_logout
+from pywats_station._cli_queue import STATE_CHOICES, cmd_queue
 from pywats_station._cli_status import cmd_control, cmd_status
 
 __all__ = ["ExitCode", "main"]
+
+
+def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after its name.
+
+    After the name they are the subcommand's: there ``SUPPRESS`` is their default, so that an
+    option given before the name is not reset by the subcommand.
+    """
+
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--config",
+        type=Path,
+        default=default(None),
+        help="configuration file (default: per instance)",
+    )
+    options.add_argument(
+        "--instance",
+        default=default(None),
+        help="instance name (default: $PYWATS_INSTANCE or default)",
+    )
+    options.add_argument(
+        "-v", "--verbose", action="count", default=default(0), help="more log output"
+    )
+    return options
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,22 +86,28 @@ def _parser() -> argparse.ArgumentParser:
         prog="pywats-station",
         description="The pyWATS test-station daemon: converts test files into WATS reports "
         "and uploads them, never losing one.",
+        parents=[_global_options(suppress=False)],
     )
     parser.add_argument("--version", action="version", version=f"pywats-station {__version__}")
-    parser.add_argument("--config", type=Path, help="configuration file (default: per instance)")
-    parser.add_argument("--instance", help="instance name (default: $PYWATS_INSTANCE or default)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    common = [_global_options(suppress=True)]
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("run", help="run the daemon in the foreground (as systemd does)")
+    def command(group: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+        """A (sub)command that also takes the global options."""
+        sub: argparse.ArgumentParser = group.add_parser(name, help=help_text, parents=common)
+        return sub
 
-    status = commands.add_parser("status", help="show the instance's state")
+    command(commands, "run", "run the daemon in the foreground (as systemd does)")
+
+    status = command(commands, "status", "show the instance's state; the exit code says if healthy")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
-    control = commands.add_parser("control", help="the control channel (TUI, MES tools, scripts)")
+    control = command(commands, "control", "the control channel (TUI, MES tools, scripts)")
     control_cmd = control.add_subparsers(dest="control_command", required=True, metavar="ACTION")
-    token = control_cmd.add_parser(
-        "token", help="print the operator control token (the one to give MES tools and TUIs)"
+    token = command(
+        control_cmd,
+        "token",
+        "print the operator control token (the one to give MES tools and TUIs)",
     )
     token.add_argument("--path", action="store_true", help="print the token file's path instead")
     token.add_argument(
@@ -69,60 +115,68 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the admin token instead (config.set, user code): keep it on the station",
     )
-    control_cmd.add_parser("url", help="print where the control channel listens")
+    command(control_cmd, "url", "print where the control channel listens")
 
-    login = commands.add_parser("login", help="store the API token, encrypted")
+    login = command(commands, "login", "try the API token on the server and store it, encrypted")
     login.add_argument("--token-stdin", action="store_true", help="read the token from stdin")
     login.add_argument("--url", help="also set server.url in the configuration")
-    commands.add_parser("logout", help="delete the stored API token")
+    login.add_argument(
+        "--force", action="store_true", help="store the token even if the server refuses it"
+    )
+    command(commands, "logout", "delete the stored API token")
 
-    config = commands.add_parser("config", help="show, check or create the configuration")
+    config = command(commands, "config", "show, check or create the configuration")
     config_cmd = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
-    config_cmd.add_parser("path", help="print the configuration file's path")
-    config_cmd.add_parser("show", help="print the effective configuration (secrets hidden)")
-    config_cmd.add_parser("check", help="validate the configuration")
-    init = config_cmd.add_parser("init", help="write a commented starter configuration")
+    command(config_cmd, "path", "print the configuration file's path")
+    command(config_cmd, "show", "print the effective configuration (secrets hidden)")
+    command(config_cmd, "check", "validate the configuration and load its converters")
+    init = command(config_cmd, "init", "write a commented starter configuration")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    queue = commands.add_parser("queue", help="inspect and manage the upload queue")
+    queue = command(commands, "queue", "inspect and manage the upload queue")
     queue_cmd = queue.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
-    qlist = queue_cmd.add_parser("list", help="list entries, oldest first")
-    qlist.add_argument("--state", choices=["queued", "failed", "dead"], help="only this state")
+    qlist = command(queue_cmd, "list", "list entries, oldest first")
+    qlist.add_argument(
+        "--state",
+        # `failed` is the queue's own word for `retrying`: still understood, never shown.
+        choices=[*STATE_CHOICES, "failed"],
+        metavar="{" + ",".join(STATE_CHOICES) + "}",
+        help="only this state",
+    )
     qlist.add_argument("--offset", type=int, default=0)
     qlist.add_argument("--limit", type=int, default=50)
     qlist.add_argument("--json", action="store_true")
-    show = queue_cmd.add_parser("show", help="show one entry (by report id or sequence number)")
+    show = command(queue_cmd, "show", "show one entry (by report id or sequence number)")
     show.add_argument("entry")
     show.add_argument("--json", action="store_true")
-    retry = queue_cmd.add_parser("retry", help="queue dead or failed entries again")
-    retry.add_argument("selector", help="report id, sequence number, dead, failed or all")
-    purge = queue_cmd.add_parser("purge", help="delete entries (they will not be uploaded)")
-    purge.add_argument("selector", help="report id, sequence number, dead or all")
+    retry = command(queue_cmd, "retry", "send dead or retrying entries again now")
+    retry.add_argument("selector", help="report id, sequence number, dead, retrying or all")
+    purge = command(queue_cmd, "purge", "delete entries (they will not be uploaded)")
+    purge.add_argument("selector", help="report id, sequence number, dead, retrying or all")
     purge.add_argument("--yes", action="store_true", help="do not ask")
-    queue_cmd.add_parser("verify", help="check every entry's checksum; set corrupt ones aside")
+    verify = command(queue_cmd, "verify", "check every entry's checksum; set corrupt ones aside")
+    verify.add_argument("--json", action="store_true")
 
-    test = commands.add_parser("send-test-report", help="send a small test report to the server")
+    test = command(commands, "send-test-report", "send a small test report to the server")
     test.add_argument("--json", action="store_true")
 
-    convert = commands.add_parser("convert", help="convert one file without the daemon")
+    convert = command(commands, "convert", "convert one file without the daemon")
     convert.add_argument("file", type=Path, help="the file (or folder) to convert")
     which = convert.add_mutually_exclusive_group()
     which.add_argument("--converter", help="use this configured converter (its arguments too)")
     which.add_argument("--kind", help="a converter kind: wsjf, wsxf, wstf, csv, module:Class, x.py")
     convert.add_argument("--json", action="store_true", help="print the reports as WSJF")
 
-    converters = commands.add_parser("converters", help="the configured converters")
+    converters = command(commands, "converters", "the configured converters")
     conv_cmd = converters.add_subparsers(dest="converters_command", required=True, metavar="ACTION")
-    clist = conv_cmd.add_parser("list", help="list configured and built-in converters")
+    clist = command(conv_cmd, "list", "list configured and built-in converters")
     clist.add_argument("--json", action="store_true")
 
-    demo = commands.add_parser(
-        "demo", help="run a station on the embedded emulator with sample files"
-    )
+    demo = command(commands, "demo", "run a station on the embedded emulator with sample files")
     demo.add_argument("--duration", type=float, help="stop after this many seconds")
     demo.add_argument("--dir", type=Path, help="work folder (default: a new temporary one)")
 
-    unit = commands.add_parser("systemd-unit", help="print a systemd unit for this instance")
+    unit = command(commands, "systemd-unit", "print a systemd unit for this instance")
     unit.add_argument("--user", default="pywats", help="the service user (default pywats)")
     return parser
 
@@ -135,9 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _cmd_run,
         "status": cmd_status,
         "control": cmd_control,
-        "login": _cmd_login,
-        "logout": _cmd_logout,
-        "config": _cmd_config,
+        "login": cmd_login,
+        "logout": cmd_logout,
+        "config": cmd_config,
         "queue": cmd_queue,
         "send-test-report": _cmd_send_test_report,
         "convert": _cmd_convert,
@@ -205,126 +259,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-# --- login ----------------------------------------------------------------------------------
-
-
-def _cmd_login(args: argparse.Namespace) -> int:
-    from pywats_station.config import ConfigError, set_server_url
-    from pywats_station.secrets import store_token
-
-    paths = _paths(args)
-    if args.token_stdin:
-        token = sys.stdin.readline().strip()
-    else:
-        token = getpass.getpass("API token: ").strip()
-    if not token:
-        raise CliError("no token given", ExitCode.USAGE)
-    where = store_token(paths, token)
-    print(f"token stored encrypted in {where}")
-    if args.url:
-        paths.config_file.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            set_server_url(paths.config_file, args.url)
-        except ConfigError as exc:
-            raise CliError(f"server.url not set:\n{exc}", ExitCode.CONFIG) from exc
-        print(f"server.url set to {args.url} in {paths.config_file}")
-    _confirm_server(paths)
-    _tell_running_daemon(paths)
-    return ExitCode.OK
-
-
-def _confirm_server(paths: Any) -> None:
-    """Bind the token to the configured server (``token_binding``): login is the confirmation."""
-    from pywats_station.config import URL_ENV, ConfigError, load_config
-    from pywats_station.token_binding import bind_origin, read_binding
-
-    try:
-        config = load_config(paths.config_file)
-    except (ConfigError, OSError):
-        return  # no usable config yet: the first start binds the server it names
-    url = os.environ.get(URL_ENV) or config.server.url
-    if not url or os.environ.get(URL_ENV):
-        return  # none yet, or from the environment (always trusted)
-    before = read_binding(paths)
-    try:
-        origin = bind_origin(paths, url)
-    except ValueError:
-        return
-    if before.pending == origin:
-        print(f"{url} was set over the control channel; the token is now confirmed for it")
-    else:
-        print(f"the token is confirmed for {origin}")
-
-
-def _cmd_logout(args: argparse.Namespace) -> int:
-    from pywats_station.secrets import delete_token
-
-    paths = _paths(args)
-    delete_token(paths)
-    print("stored token deleted")
-    _tell_running_daemon(paths)
-    return ExitCode.OK
-
-
-def _tell_running_daemon(paths: Any) -> None:
-    """A running daemon notices a changed token or config within seconds: say so."""
-    from pywats_station.status import read_status
-
-    snapshot = read_status(paths)
-    if snapshot is not None:
-        print(f"the running daemon (pid {snapshot.pid}) reconnects with it within a few seconds")
-
-
-# --- config ---------------------------------------------------------------------------------
-
-
-def _cmd_config(args: argparse.Namespace) -> int:
-    from pywats_station.config import default_config_text, redacted
-    from pywats_station.paths import atomic_write
-
-    paths = _paths(args)
-    action = args.config_command
-    if action == "path":
-        print(paths.config_file)
-        return ExitCode.OK
-    if action == "init":
-        if paths.config_file.exists() and not args.force:
-            raise CliError(
-                f"{paths.config_file} exists; use --force to overwrite it", ExitCode.CONFIG
-            )
-        paths.config_file.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(paths.config_file, default_config_text(paths).encode("utf-8"), mode=0o644)
-        print(f"wrote {paths.config_file}")
-        return ExitCode.OK
-    if action == "check":
-        return _check_config(paths)
-    config = _config(paths)
-    print(json.dumps(redacted(config), indent=2))
-    return ExitCode.OK
-
-
-def _check_config(paths: Any) -> int:
-    """``config check``: errors exit 3 (as everywhere); warnings are listed, not only logged."""
-    from pywats_station.config import ConfigError, read_config
-
-    if not paths.config_file.exists():
-        _config(paths)  # the usual "no configuration … config init" error
-    try:
-        loaded = read_config(paths.config_file)
-    except ConfigError as exc:
-        raise CliError(
-            f"invalid configuration {paths.config_file}:\n{exc}", ExitCode.CONFIG
-        ) from exc
-    if not loaded.warnings:
-        print(f"{paths.config_file}: OK")
-        return ExitCode.OK
-    count = len(loaded.warnings)
-    print(f"{paths.config_file}: OK, with {count} warning{'s' if count > 1 else ''}:")
-    for warning in loaded.warnings:
-        print(f"  {warning}")
-    return ExitCode.OK
-
-
 # --- send-test-report -----------------------------------------------------------------------
 
 
@@ -338,7 +272,7 @@ def _cmd_send_test_report(args: argparse.Namespace) -> int:
         ValidationError,
         pyWATS,
     )
-    from pywats_station.secrets import SecretsError, resolve_token
+    from pywats_station.secrets import TOKEN_ENV, SecretsError, resolve_token
 
     paths = _paths(args)
     config = _config(paths)
@@ -362,6 +296,13 @@ def _cmd_send_test_report(args: argparse.Namespace) -> int:
         token = resolve_token(config, paths, os.environ)
     except SecretsError as exc:
         raise CliError(f"the API token cannot be used: {exc}", ExitCode.AUTH) from exc
+    if not token:
+        # Sending none would only earn a 401 and the false news that the token was refused.
+        raise CliError(
+            "no API token is set: run `pywats-station login` (or set "
+            f"${TOKEN_ENV} or server.token_file)",
+            ExitCode.AUTH,
+        )
     try:
         with pyWATS(config.server.url, token, timeout=config.server.timeout) as api:
             report_id = api.report.submit_report(report)
@@ -395,7 +336,19 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from pywats_station.converters.tryit import render, try_convert
 
     paths = _paths(args)
-    config = _config(paths, required=False)
+    if args.converter:
+        config = _config(paths, required=False)  # the converter's entry is in the file
+    else:
+        # Only the station's name and place come from the file: an invalid one must not stop
+        # a dry run with a kind given on the command line.
+        found = instance_config(paths)
+        config = found.config
+        if found.problem is not None and not found.missing:
+            print(
+                f"pywats-station: warning: the configuration is not used ({found.problem}); "
+                "the reports carry the default station name and place",
+                file=sys.stderr,
+            )
     kind, arguments = args.kind, None
     alarm, reject = 0.5, 0.2
     if args.converter:

@@ -415,7 +415,10 @@ class Daemon:
                 )
             except ConfigError as exc:
                 log.error("config reload refused, keeping the running config:\n%s", exc)
+                # Kept for `status` and `station.status`: the log alone is easy to miss.
+                self.runtime.config_problem = str(exc)
                 return []
+            self.runtime.config_problem = None
             changed = diff_config(self.config, new)
             if self.api is not None or new.server.url:
                 # `login`/`logout`, a rotated token file or a confirmed server change the

@@ -60,6 +60,12 @@ class StatusSnapshot(msgspec.Struct, kw_only=True):
     converters: list[dict[str, object]] = msgspec.field(default_factory=list)
     # Where the control channel listens (state, url, port …), for clients to find it.
     control: dict[str, object] | None = None
+    # The certificate of a `wss://` channel (absolute), so that a client on this machine can
+    # verify it without reading the config file, which may be invalid by now.
+    control_tls_cert: str | None = None
+    # Why the config file on disk was not applied (it is invalid; the daemon runs on the one it
+    # loaded before); None while the file in force is the one on disk.
+    config_problem: str | None = None
     written_at: float = 0.0
 
 
@@ -79,6 +85,9 @@ class Runtime:
     processes_cached: int = 0
     processes_synced_at: float | None = None
     counters: Counters = field(default_factory=Counters)
+    # Why the config file on disk was refused at the last reload (the running config stays in
+    # force); None once a reload accepted it. Shown by `status` and `station.status`.
+    config_problem: str | None = None
     # The synced server metadata (processes…), kept by the sync actor; `Any` to keep this
     # module free of the actor's types.
     metadata: object | None = None

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pywats_station._supervisor import Supervisor
     from pywats_station.actors.control import ControlState
     from pywats_station.actors.converter import LoadedConverter
+    from pywats_station.config import StationConfig
     from pywats_station.queue import ReportQueue
     from pywats_station.runtime import Runtime
     from pywats_station.systemd import Notifier
@@ -40,6 +41,8 @@ class Daemon(Protocol):
 
     @property
     def paths(self) -> InstancePaths: ...
+    @property
+    def config(self) -> StationConfig: ...
     @property
     def env(self) -> Mapping[str, str]: ...
     @property
@@ -119,8 +122,19 @@ def snapshot(daemon: Daemon, stats: QueueStats | None = None) -> StatusSnapshot:
         tree=msgspec.to_builtins(tree) if tree is not None else None,
         converters=[msgspec.to_builtins(c.stats) for c in daemon.converters.values()],
         control=msgspec.to_builtins(daemon.control),
+        control_tls_cert=_tls_cert(daemon),
+        config_problem=rt.config_problem,
         written_at=time.time(),
     )
+
+
+def _tls_cert(daemon: Daemon) -> str | None:
+    """The control channel's certificate file, resolved as the control actor resolves it."""
+    cert = daemon.config.control.tls_cert
+    if not cert:
+        return None
+    path = Path(os.path.expandvars(cert)).expanduser()
+    return str(path if path.is_absolute() else daemon.paths.config_file.parent / path)
 
 
 def status_line(daemon: Daemon, stats: QueueStats | None = None) -> str:

@@ -156,6 +156,7 @@ def register_station_methods(registry: Registry, station: OperatorPort) -> None:
             processes_cached=rt.processes_cached,
             processes_synced_at=rt.processes_synced_at,
             control_connections=station.control_connections(),
+            config_problem=rt.config_problem,
         )
 
     @registry.implement(m.STATION_TREE)

@@ -127,6 +127,9 @@ class StationStatus(Result, kw_only=True):
         processes_cached: Processes in the offline cache.
         processes_synced_at: When they were last synced.
         control_connections: Clients connected to the control channel now.
+        config_problem: Why the configuration file on disk was not applied: it is invalid
+            (every problem, each named by its key), and the daemon runs on the configuration it
+            loaded before; ``null`` while the file in force is the one on disk.
     """
 
     instance: str
@@ -145,6 +148,7 @@ class StationStatus(Result, kw_only=True):
     processes_cached: int = 0
     processes_synced_at: float | None = None
     control_connections: int = 0
+    config_problem: str | None = None
 
 
 class TreeNode(Result, kw_only=True):

@@ -177,13 +177,16 @@ def test_status_and_queue_commands_without_a_daemon(station: Station) -> None:
         "running": False,
         "instance": "default",
         "queue": status["queue"],
+        "config_problem": None,
+        "healthy": False,
+        "reasons": ["the daemon is not running"],
     }
     assert status["queue"]["queued"] == 3
     listed = json.loads(station.cli("queue", "list", "--json").stdout)
     assert [e["state"] for e in listed] == ["queued"] * 3
     shown = station.cli("queue", "show", str(listed[0]["seq"])).stdout
     assert listed[0]["report_id"] in shown
-    verify = json.loads(station.cli("queue", "verify").stdout)
+    verify = json.loads(station.cli("queue", "verify", "--json").stdout)
     assert verify["ok"] == 3
     missing = station.cli("queue", "show", "no-such-entry", check=False)
     assert missing.returncode == 8
@@ -217,7 +220,7 @@ def test_queue_commands_go_through_the_daemon_while_it_runs(
     assert "next_attempt_at: -\n" in text
     assert "created_at: 20" in text  # a date, not seconds since 1970
 
-    assert json.loads(station.cli("queue", "verify").stdout) == {
+    assert json.loads(station.cli("queue", "verify", "--json").stdout) == {
         "ok": 1,
         "corrupt": 0,
         "orphans": 0,
