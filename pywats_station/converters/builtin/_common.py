@@ -8,18 +8,22 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+
 from pywats.models.report import CompOp, StepStatus, UURReport, UUTReport
 from pywats_station.converters.api import ConversionError, Preview, Validation
+from pywats_station.converters.builtin._where import place
 
 __all__ = [
     "BOMS",
+    "argument",
     "decode_text",
     "infer_comp_op",
+    "not_encoded",
     "parse_bool",
     "parse_number",
     "parse_status",
     "parse_time",
-    "position",
     "read_head",
     "recognised",
 ]
@@ -52,15 +56,23 @@ _STATUS_WORDS = {
     "u": "U",
     "unknown": "U",
 }
+# How the decoders of codecs say that the bytes stop inside a character.
+_CUT_SHORT = frozenset({"unexpected end of data", "truncated data"})
 _TRUE = frozenset({"1", "true", "yes", "pass", "passed", "ok", "p"})
 _FALSE = frozenset({"0", "false", "no", "fail", "failed", "nok", "f"})
 
 
-def decode_text(data: bytes, encoding: str = "utf-8") -> str:
+def decode_text(data: bytes, encoding: str = "utf-8", *, hint: str) -> str:
     """Decode file bytes: a byte-order mark wins over ``encoding`` (Windows tools write one).
 
+    Args:
+        data: the file's bytes.
+        encoding: the encoding to expect without a byte-order mark.
+        hint: what the user can do about bytes not in the encoding, in the converter's own
+            terms: an argument it has (its ``encoding``), or none.
+
     Raises:
-        ConversionError: the bytes are not in that encoding (the message gives the line).
+        ConversionError: the bytes are not in that encoding (naming the line and column).
     """
     for bom, name in BOMS:
         if data.startswith(bom):
@@ -71,11 +83,53 @@ def decode_text(data: bytes, encoding: str = "utf-8") -> str:
     except LookupError:
         raise ConversionError(f"unknown encoding {encoding!r}") from None
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConversionError(
-            f"line {line}: the file is not {encoding} (byte {data[exc.start]:#04x}); "
-            "set arguments.encoding"
-        ) from None
+        raise not_encoded(exc, encoding, hint=hint) from None
+
+
+def not_encoded(
+    exc: UnicodeDecodeError, encoding: str, *, before: str = "", line: int = 1, hint: str
+) -> ConversionError:
+    """The error for a byte that is not in ``encoding``, naming its line and column.
+
+    Args:
+        exc: the decoder's error; ``exc.object[:exc.start]`` decodes cleanly.
+        encoding: the encoding the file was read in.
+        before: text of the same line decoded before ``exc.object`` (an incremental decoder's
+            earlier chunks).
+        line: the line ``before`` (or, without it, ``exc.object``) starts on.
+        hint: what the user can do about it (see :func:`decode_text`).
+    """
+    head = before + exc.object[: exc.start].decode(encoding, "replace")
+    if exc.end == len(exc.object) and exc.reason in _CUT_SHORT:
+        # Not a wrong byte: the file stops inside a character (a copy cut short).
+        return ConversionError(
+            f"the file ends at {place(head, line)}, in the middle of a character (the "
+            f"last {exc.end - exc.start} bytes begin a {encoding} character that does not end)"
+        )
+    return ConversionError(
+        f"{place(head, line)}: the file is not {encoding} (byte "
+        f"{exc.object[exc.start]:#04x}); {hint}"
+    )
+
+
+def argument(arguments: msgspec.Struct, name: str) -> str:
+    """``arguments.<name>`` for a message's hint, when the converter has that argument.
+
+    Hints name only arguments the converter has (a hint naming another's sends the user
+    looking for a setting that does not exist): a name built at run time goes through here.
+
+    Args:
+        arguments: the converter's arguments (an instance of its ``Arguments`` struct).
+        name: the argument, possibly with a path inside it (``measurements[0].column``).
+
+    Raises:
+        AssertionError: the converter has no such argument (a bug in the converter).
+    """
+    field = re.match(r"\w*", name)
+    fields = type(arguments).__struct_fields__
+    if field is None or field.group() not in fields:
+        raise AssertionError(f"{type(arguments).__name__} has no argument {name!r}")
+    return "arguments." + name
 
 
 def read_head(path: Path, limit: int) -> bytes:
@@ -87,14 +141,6 @@ def read_head(path: Path, limit: int) -> bytes:
     with path.open("rb", buffering=0) as handle:
         size = os.fstat(handle.fileno()).st_size  # 0 for what is not a regular file: read on
         return handle.read(min(limit, size) if size else limit)
-
-
-def position(data: bytes, offset: int) -> str:
-    """``line L, column C`` of a 0-based byte offset into ``data``."""
-    head = data[:offset]
-    line = head.count(b"\n") + 1
-    column = offset - (head.rfind(b"\n") + 1)
-    return f"line {line}, column {column + 1}"
 
 
 def parse_number(text: str, what: str, decimal: str = ".") -> float:

@@ -20,6 +20,7 @@ from pywats.report_builder import ReportBuilder, SequenceBuilder, StepHandle, UU
 from pywats_station.converters.api import ConversionError, ConverterContext
 from pywats_station.converters.builtin._budget import current_budget
 from pywats_station.converters.builtin._common import (
+    argument,
     file_time,
     infer_comp_op,
     is_bool_word,
@@ -77,7 +78,7 @@ class _Header:
             "result": args.result_column,
         }
         columns = {
-            key: table.column(explicit[key], HEADER_DEFAULTS[key], f"{key}_column")
+            key: table.column(explicit[key], HEADER_DEFAULTS[key], argument(args, f"{key}_column"))
             for key in HEADER_DEFAULTS
         }
         from_name: dict[str, str] = {}
@@ -114,10 +115,11 @@ class _Header:
             found = self.value(table, row, key)
             if found is None:
                 defaults = "/".join(HEADER_DEFAULTS[key])
+                constant = argument(self.args, key if key != "process" else "process_code")
+                column = argument(self.args, f"{key}_column")
                 raise ConversionError(
                     f"line {row.line}: no {key.replace('_', ' ')} (no {defaults} column or "
-                    f"value; set arguments.{key if key != 'process' else 'process_code'} or "
-                    f"arguments.{key}_column)"
+                    f"value; set {constant} or {column})"
                 )
             return found
 
@@ -171,14 +173,14 @@ def steps_report(
     header = _Header.resolve(table, args, path)
     builder = header.builder(table, first, path, ctx)
     col = {
-        key: table.column(getattr(args, key), defaults, key)
+        key: table.column(getattr(args, key), defaults, argument(args, key))
         for key, defaults in STEP_DEFAULTS.items()
     }
     for key in ("step_column", "value_column"):
         if col[key] is None:
             raise ConversionError(
                 f"line {table.header_line}: no {'/'.join(STEP_DEFAULTS[key])} column "
-                f"(set arguments.{key}); the columns are: {', '.join(table.columns)}"
+                f"(set {argument(args, key)}); the columns are: {', '.join(table.columns)}"
             )
     # One file, one unit: the serial and part numbers of every row must agree with the first.
     same = [(index, table.cell(first, index)) for index in _agreeing(header)]
@@ -327,7 +329,7 @@ def _measurements(
     if args.measurements:
         found = []
         for number, spec in enumerate(args.measurements):
-            index = table.column(spec.column, (), f"measurements[{number}].column")
+            index = table.column(spec.column, (), argument(args, f"measurements[{number}].column"))
             assert index is not None
             found.append((index, spec))
         return found

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pywats_station.converters.api import ConversionError
 from pywats_station.converters.builtin._textfile import iter_lines
+from pywats_station.converters.builtin._where import place
 
 __all__ = ["Row", "Table", "detect_delimiter", "open_table", "parse_table"]
 
@@ -52,6 +53,11 @@ class Table:
     def column(self, explicit: str | None, defaults: Sequence[str], argument: str) -> int | None:
         """The column for an argument: the one it names (which must exist), else a default.
 
+        Args:
+            explicit: the column the argument names, if it is set.
+            defaults: the column names tried when it is not.
+            argument: the argument as the message names it (``arguments.step_column``).
+
         Raises:
             ConversionError: ``explicit`` names a column the header does not have.
         """
@@ -60,7 +66,7 @@ class Table:
         index = self.find([explicit])
         if index is None:
             raise ConversionError(
-                f"line {self.header_line}: no column {explicit!r} (arguments.{argument}); "
+                f"line {self.header_line}: no column {explicit!r} ({argument}); "
                 f"the columns are: {', '.join(self.columns)}"
             )
         return index
@@ -83,15 +89,97 @@ def detect_delimiter(line: str) -> str:
     return best[2] if best[0] > 0 else ","
 
 
+class _Record:
+    """The lines the csv reader took for the row it is reading: where a broken row starts.
+
+    Cleared at every row, so it holds one row (the csv module holds as much: a cell is at most
+    ``csv.field_size_limit()`` characters).
+    """
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _Record:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.taken.append(line)
+        return line
+
+
 def _rows(lines: Iterator[str], sep: str, skip_rows: int) -> Iterator[Row]:
     """Every non-blank row after the skipped lines, with its line number."""
-    reader = csv.reader(lines, delimiter=sep, strict=True)
+    record = _Record(lines)
+    reader = csv.reader(record, delimiter=sep, strict=True)
     try:
         for cells in reader:
+            record.taken.clear()
             if any(c.strip() for c in cells):
                 yield Row(skip_rows + reader.line_num, cells)
     except csv.Error as exc:
-        raise ConversionError(f"line {skip_rows + reader.line_num}: {exc}") from None
+        first = skip_rows + reader.line_num - len(record.taken) + 1
+        raise _broken(exc, "".join(record.taken), first, sep) from None
+
+
+def _broken(exc: csv.Error, text: str, first: int, sep: str) -> ConversionError:
+    """The error for a row the csv module refused, naming the place.
+
+    The csv module says what (``',' expected after '"'``, ``unexpected end of data``, a cell
+    over its size limit) but not where: the row's text is read again here, as the module reads
+    it (cells quoted with ``"``, a quote in a quoted cell written twice), to find the place.
+
+    Args:
+        exc: the csv module's error.
+        text: the lines of the row, as far as the module read them.
+        first: the line the row starts on.
+        sep: the delimiter.
+    """
+    limit = csv.field_size_limit()
+    cell = 0  # where the current cell starts, and where its opening quote is (if quoted)
+    quote: int | None = None
+    closed = False  # a quoted cell's quote was just read: it closes, or doubles with the next
+    too_long: int | None = None  # the first cell over the csv module's size limit
+
+    def end_cell(index: int) -> None:
+        nonlocal cell, too_long
+        if too_long is None and index - cell > limit:
+            too_long = cell
+        cell = index + 1
+
+    for index, char in enumerate(text):
+        if quote is None:
+            if char == '"' and index == cell:
+                quote = index
+            elif char == sep or char in "\r\n":
+                end_cell(index)
+        elif closed:
+            if char == '"':
+                closed = False  # a doubled quote: text
+            elif char == sep or char in "\r\n":
+                quote, closed = None, False
+                end_cell(index)
+            else:
+                return ConversionError(
+                    f"{place(text[:index], first)}: text after the closing quote of a quoted "
+                    f"cell that starts at {place(text[:quote], first)} (a quote inside a "
+                    'quoted cell is written twice: "")'
+                )
+        elif char == '"':
+            closed = True
+    end_cell(len(text))
+    if quote is not None and not closed:
+        return ConversionError(
+            f"the file ends at {place(text, first)}, inside a quoted cell that starts at "
+            f"{place(text[:quote], first)} (its closing quote is missing)"
+        )
+    if too_long is not None:
+        return ConversionError(
+            f"{place(text[:too_long], first)}: a cell longer than {limit:,} characters "
+            "(a quote not closed?)"
+        )
+    return ConversionError(f"{place(text, first)}: {exc}")  # pragma: no cover - none left
 
 
 def _start(

@@ -2,8 +2,9 @@
 
 The line-based converters (``csv``, ``wstf``) read their input through :func:`iter_lines`: the
 bytes are decoded in chunks by an incremental decoder, so a file of any size costs one chunk and
-one line of memory, and a byte that is not in the encoding is reported with its line number,
-exactly as :func:`pywats_station.converters.builtin._common.decode_text` does for a whole text.
+one line of memory, and a byte that is not in the encoding is reported with its line and
+column, exactly as :func:`pywats_station.converters.builtin._common.decode_text` does for a
+whole text.
 A byte-order mark wins over the configured encoding (Windows tools write one; it is how UTF-16
 files are recognised).
 
@@ -22,7 +23,7 @@ from collections.abc import Generator
 from pathlib import Path
 
 from pywats_station.converters.api import ConversionError
-from pywats_station.converters.builtin._common import BOMS, read_head
+from pywats_station.converters.builtin._common import BOMS, not_encoded, read_head
 
 __all__ = ["head_text", "iter_lines"]
 
@@ -41,17 +42,8 @@ def _encoding(first: bytes, encoding: str) -> tuple[str, int]:
     return encoding, 0
 
 
-def _breaks(text: str) -> int:
-    """How many line breaks ``text`` holds (``\\r\\n`` counts once)."""
-    return text.count("\n") + text.count("\r") - text.count("\r\n")
-
-
-def _not_encoded(exc: UnicodeDecodeError, encoding: str, line: int) -> ConversionError:
-    before = exc.object[: exc.start].decode(encoding, "replace")
-    return ConversionError(
-        f"line {line + _breaks(before)}: the file is not {encoding} "
-        f"(byte {exc.object[exc.start]:#04x}); set arguments.encoding"
-    )
+# Every converter reading through this module has an ``encoding`` argument.
+_HINT = "set arguments.encoding"
 
 
 def iter_lines(path: Path, encoding: str = "utf-8") -> Generator[str, None, None]:
@@ -73,7 +65,9 @@ def iter_lines(path: Path, encoding: str = "utf-8") -> Generator[str, None, None
             try:
                 text = decoder.decode(chunk, final=final)
             except UnicodeDecodeError as exc:
-                raise _not_encoded(exc, name, line + _breaks("".join(pending))) from None
+                raise not_encoded(
+                    exc, name, before="".join(pending), line=line, hint=_HINT
+                ) from None
             if "\n" in text or "\r" in text:
                 pending.append(text)
                 lines = io.StringIO("".join(pending), newline="").readlines()
@@ -113,7 +107,7 @@ def head_text(path: Path, limit: int, encoding: str = "utf-8") -> str:
         # Not final after a cut: an incomplete character at the end stays in the decoder.
         text = decoder.decode(data[skip:], final=not cut)
     except UnicodeDecodeError as exc:
-        raise _not_encoded(exc, name, 1) from None
+        raise not_encoded(exc, name, hint=_HINT) from None
     if cut:
         end = max(text.rfind("\n"), text.rfind("\r"))
         text = text[: end + 1]

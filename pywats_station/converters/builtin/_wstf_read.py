@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from pywats_station.converters.api import ConversionError
+from pywats_station.converters.builtin._where import place
 
 __all__ = ["COLUMNS", "Field", "StepRow", "Unit", "read_headers", "read_units"]
 
@@ -146,13 +147,18 @@ class _Sections:
         else:  # pragma: no cover - every section is handled above
             raise AssertionError(self.section)
 
-    def end(self, number: int) -> None:
-        """The lines are over: the last unit ends (it needs no ``--UUT-End--``)."""
+    def end(self, number: int, last: str) -> None:
+        """The lines are over: the last unit ends (it needs no ``--UUT-End--``).
+
+        Args:
+            number: the number of the last line.
+            last: the last line, with its ending.
+        """
         if self.unit is not None:
             if self.section == "steps":
                 raise ConversionError(
-                    f"line {self.unit.start_line}: the file ends inside the step data (no "
-                    "--Step-Data-End--)"
+                    f"{ends_at(last, number)}, inside the step data of the UUT that starts at "
+                    f"line {self.unit.start_line} (no --Step-Data-End--: the file is cut short?)"
                 )
             self._finish(number)
 
@@ -171,12 +177,12 @@ def read_headers(lines: Iterable[str]) -> Iterator[Unit]:
             the message names the line.
     """
     sections = _Sections(on_row=None)
-    number = 0
+    number, raw = 0, ""
     for number, raw in enumerate(lines, start=1):
         sections.feed(raw, number)
         yield from sections.done
         sections.done.clear()
-    sections.end(number)
+    sections.end(number, raw)
     yield from sections.done
 
 
@@ -218,6 +224,13 @@ def read_units(
             pass
 
 
+def ends_at(last: str, number: int) -> str:
+    """``the file ends at line L, column C`` for a file whose line ``number`` is ``last``."""
+    if number == 0:
+        return "the file ends at line 1, column 1"
+    return f"the file ends at {place(last, number)}"
+
+
 def _expect(section: str, allowed: tuple[str, ...], marker: str, number: int, then: str) -> str:
     if section not in allowed:
         raise ConversionError(f"line {number}: {marker} is out of place (in the {section})")
@@ -239,10 +252,12 @@ def _columns(cells: list[str], number: int) -> tuple[str, ...]:
 
 
 def _row(cells: list[str], columns: tuple[str, ...], number: int) -> StepRow:
-    extra = [c for c in cells[len(columns) :] if c.strip()]
+    extra = [n for n, c in enumerate(cells) if n >= len(columns) and c.strip()]
     if extra:
+        column = sum(len(c) + 1 for c in cells[: extra[0]]) + 1  # +1: each cell's tab
         raise ConversionError(
-            f"line {number}: {len(cells)} fields, but the step data has {len(columns)} columns"
+            f"line {number}, column {column}: {len(cells)} fields, but the step data has "
+            f"{len(columns)} columns"
         )
     return StepRow(line=number, cells=dict(zip(columns, cells, strict=False)))
 

@@ -19,8 +19,10 @@ import msgspec
 from pywats.formats._nesting import MAX_JSON_NESTING, json_too_deep
 from pywats.models.report import UURReport, UUTReport
 from pywats_station.converters.api import ConversionError, Preview
-from pywats_station.converters.builtin._common import decode_text, position
+from pywats_station.converters.builtin._common import decode_text
+from pywats_station.converters.builtin._json_where import path_place, truncation
 from pywats_station.converters.builtin._standard import StandardFormatConverter
+from pywats_station.converters.builtin._where import place
 
 __all__ = ["WsjfArguments", "WsjfConverter", "read_wsjf"]
 
@@ -28,6 +30,11 @@ _Report = UUTReport | UURReport
 _one: msgspec.json.Decoder[UUTReport | UURReport] = msgspec.json.Decoder(_Report)
 _many: msgspec.json.Decoder[list[UUTReport | UURReport]] = msgspec.json.Decoder(list[_Report])
 _BYTE = re.compile(r"\(byte (\d+)\)")
+_PATH = re.compile(r" - at `([^`]*)`$")
+_TRUNCATED = "Input data was truncated"  # msgspec's whole message: where is for us to say
+_TRAILING = "JSON is malformed: trailing characters"
+# JSON is UTF-8 (RFC 8259); Windows tools may write UTF-16 with a mark. No argument changes it.
+_NOT_UTF8 = "WSJF files are UTF-8 (or UTF-16 with a byte-order mark)"
 
 
 class WsjfArguments(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -40,10 +47,14 @@ def read_wsjf(data: bytes) -> list[UUTReport | UURReport]:
     """Decode a WSJF file: one report, or a JSON array of reports.
 
     Raises:
-        ConversionError: the JSON is malformed (with line and column) or a member is wrong
-            (with its path, ``$.root.steps[3].status``), or the array is empty.
+        ConversionError: the file is not UTF-8 (or UTF-16 with a byte-order mark), the JSON is
+            malformed or cut short, or a member is wrong (with its path,
+            ``$.root.steps[3].status``), always with the line and column; or the array is empty.
     """
-    text = decode_text(data).encode()  # a BOM is stripped, UTF-16 re-encoded
+    try:
+        text = decode_text(data, hint=_NOT_UTF8).encode()  # a BOM stripped, UTF-16 re-encoded
+    except ConversionError as exc:
+        raise ConversionError(f"invalid WSJF: {exc}") from None
     # msgspec recurses per nesting level: measure first, so a hostile file is a clear error.
     depth = json_too_deep(text, MAX_JSON_NESTING)
     if depth is not None:
@@ -54,12 +65,36 @@ def read_wsjf(data: bytes) -> list[UUTReport | UURReport]:
     try:
         is_array = text.lstrip()[:1] == b"["
         reports = _many.decode(text) if is_array else [_one.decode(text)]
+    except msgspec.ValidationError as exc:
+        raise ConversionError(f"invalid WSJF: {_at_path(text, str(exc))}") from None
     except msgspec.DecodeError as exc:
-        message = _BYTE.sub(lambda m: f"({position(text, int(m.group(1)))})", str(exc))
-        raise ConversionError(f"invalid WSJF: {message}") from None
+        raise ConversionError(f"invalid WSJF: {_malformed(text, str(exc))}") from None
     if not reports:
         raise ConversionError("invalid WSJF: the JSON array holds no report")
     return reports
+
+
+def _malformed(text: bytes, message: str) -> str:
+    """msgspec's message about malformed JSON, with the line and column instead of the byte."""
+    at = _BYTE.search(message)
+    offset = int(at.group(1)) if at is not None else None
+    if offset is not None and message.startswith(_TRAILING):
+        offset -= 1  # msgspec counts the byte after the first trailing one
+    # Out of input: said outright, or as a malformed token at the very end (``12.``).
+    if message == _TRUNCATED or (offset is not None and offset >= len(text)):
+        return truncation(text)
+    if at is None or offset is None:
+        return message
+    where = place(text[:offset].decode("utf-8", "replace"))
+    return f"{message[: at.start()]}({where}){message[at.end() :]}"
+
+
+def _at_path(text: bytes, message: str) -> str:
+    """msgspec's message with the line and column of the path it names, when found."""
+    found = _PATH.search(message)
+    path = found.group(1) if found else "$"  # a message without a path is about the top
+    where = path_place(text, path)
+    return f"{message} ({where})" if where else message
 
 
 class WsjfConverter(StandardFormatConverter):

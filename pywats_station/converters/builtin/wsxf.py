@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+import xml.etree.ElementTree as ET
 from typing import ClassVar
 
 import msgspec
@@ -22,6 +23,7 @@ from pywats.formats import wsxf
 from pywats.models.report import UURReport, UUTReport
 from pywats_station.converters.api import ConversionError, Preview
 from pywats_station.converters.builtin._standard import StandardFormatConverter
+from pywats_station.converters.builtin._xml_where import describe
 
 __all__ = ["WsxfArguments", "WsxfConverter", "read_wsxf"]
 
@@ -38,13 +40,15 @@ def read_wsxf(data: bytes) -> list[UUTReport | UURReport]:
     """Decode every report of a WSXF document.
 
     Raises:
-        ConversionError: not well-formed XML (with line and column), not WSXF, no report, or an
-            attribute of the wrong form (naming element and attribute).
+        ConversionError: not well-formed XML or cut short, not WSXF, no report, or an
+            attribute of the wrong form (naming element and attribute); with the line and
+            column of the place.
     """
     try:
         reports = wsxf.loads_all(data)
     except ReportFormatError as exc:
-        raise ConversionError(str(exc)) from None
+        malformed = isinstance(exc.__cause__, ET.ParseError)
+        raise ConversionError(describe(data, str(exc), malformed=malformed)) from None
     if not reports:
         raise ConversionError("the WSXF document holds no <Report> element")
     return reports

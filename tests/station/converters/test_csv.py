@@ -198,7 +198,11 @@ STEPS_HEADER = "SerialNumber;Sequence;Step;Value;Low;High;Unit;CompOp;Status\n"
             "line 3: step '3V3': low limit 3.4 is above high limit",
         ),
         ("SN-9999;Power;3V3;3.31;3.2;3.4;V;;", "line 3, column 'SerialNumber': 'SN-9999' differs"),
-        ('SN-4711;Power;"3V3;3.31;3.2;3.4;V;;', "line 3: unexpected end of data"),
+        (
+            'SN-4711;Power;"3V3;3.31;3.2;3.4;V;;',
+            "the file ends at line 4, column 1, inside a quoted cell that starts at line 3, "
+            "column 15 (its closing quote is missing)",
+        ),
     ],
 )
 def test_bad_rows_name_line_and_column(tmp_path: Path, row: str, message: str) -> None:
@@ -251,7 +255,7 @@ def test_wrong_encoding_names_the_line(tmp_path: Path) -> None:
     args = {"part_number": "P", "revision": "A", "process_code": 10}
     result = run_conversion(CsvConverter(), path, make_ctx(CsvConverter, args))
     assert result == Failed(
-        reason="line 2: the file is not utf-8 (byte 0xb0); set arguments.encoding"
+        reason="line 2, column 8: the file is not utf-8 (byte 0xb0); set arguments.encoding"
     )
     (report,) = convert(path, {**args, "encoding": "latin-1"})
     assert report.steps()[1].name == "Temp °C"

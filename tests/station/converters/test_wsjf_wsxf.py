@@ -100,7 +100,9 @@ def test_a_member_of_the_wrong_type_is_named(tmp_path: Path) -> None:
     path.write_bytes(msgspec.json.encode(doc))
     result = run_conversion(WsjfConverter(), path, make_ctx(WsjfConverter))
     assert isinstance(result, Failed)
-    assert result.reason == "invalid WSJF: Expected `int | null`, got `str` - at `$.processCode`"
+    assert result.reason == (
+        "invalid WSJF: Expected `int | null`, got `str` - at `$.processCode` (line 1, column 184)"
+    )
 
 
 def test_an_invalid_report_is_failed_by_validation(tmp_path: Path) -> None:

@@ -231,7 +231,11 @@ def test_unbalanced_sequences(tmp_path: Path) -> None:
             lambda t: t.replace("TestSocketIndex\t1", "TestSocketIndex\t1.5"),
             "TestSocketIndex: 1.5 is not a whole",
         ),
-        (lambda t: t.split("--Step-Data-End--")[0], "the file ends inside the step data"),
+        (
+            lambda t: t.split("--Step-Data-End--")[0],
+            "the file ends at line 40, column 1, inside the step data of the UUT that starts "
+            "at line 1 (no --Step-Data-End--",
+        ),
         (
             lambda t: t.replace("--UUT-End--", "--UUT-End--\n--Step-Data-End--"),
             "--Step-Data-End-- is out of place",
