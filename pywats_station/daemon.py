@@ -566,6 +566,7 @@ async def run_daemon(
                 station=daemon.station_info(),
                 processes=daemon.processes,
                 publish=daemon.publish,
+                config_file=paths.config_file,
             )
             await daemon.load_converters()
             daemon.converter_tree = Supervisor("converters", daemon.converter_children())

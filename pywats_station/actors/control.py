@@ -20,6 +20,7 @@ The methods themselves live in :mod:`.control_methods`, :mod:`.control_converter
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import logging
 import os
@@ -258,6 +259,12 @@ async def _serve_once(daemon: Daemon) -> str:
                 )
             )
         except (OSError, ValueError) as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+                # Most often a second daemon (another home or instance) with the same port.
+                return (
+                    f"port {port} is in use by another process (another pywats-station with "
+                    "the same [control] listen?)"
+                )
             return _describe(exc)
         path = port_file(daemon.paths)
         try:

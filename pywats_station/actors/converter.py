@@ -19,6 +19,11 @@ One actor per configured converter, under the ``converters`` supervisor:
   moves a file to the error folder: the queue absorbs outages.
 * Events (``host.publish``): ``file_converted``, then ``report_queued`` per report, once the
   reports are durable; ``file_failed`` when a file goes to the error folder.
+* A watch folder is watched by one converter of one daemon at a time: the converter claims it
+  first (:mod:`pywats_station.actors._folder_claim`). Refused (another daemon, or another
+  converter of this one, holds it), its state is ``refused`` with the holder named, and it tries
+  again every few seconds: when the holder stops, it takes over. The claim is released when the
+  actor ends (stopped, disabled, removed) and checked every rescan.
 * Nothing in a watch folder is trusted (see :mod:`pywats_station.converters._intake`): links are
   not followed unless allowed, and never out of the watch folder; FIFOs, sockets, devices and
   folders named like inputs are left alone, said once per path; an input over
@@ -49,6 +54,8 @@ import trio
 from pywats.formats import wsjf
 from pywats.models.app import Process
 from pywats_station._display import display_name, display_text
+from pywats_station.actors._conversion import ConverterRunner
+from pywats_station.actors._folder_claim import ClaimLost, ClaimRefused, FolderClaim, FolderClaims
 from pywats_station.actors._watching import (
     ListingRules,
     Settler,
@@ -60,14 +67,11 @@ from pywats_station.actors._watching import (
 from pywats_station.config import ConverterConfig
 from pywats_station.control.events import FileConverted, FileFailed, ReportQueued
 from pywats_station.converters import (
-    ConversionResult,
     Converted,
-    ConverterContext,
     Failed,
     Skipped,
     StationInfo,
     Suspended,
-    Validation,
     classify_confidence,
 )
 from pywats_station.converters._intake import (
@@ -77,7 +81,6 @@ from pywats_station.converters._intake import (
     check_input,
     release_fifo,
 )
-from pywats_station.converters._placement import convert_builtin, release_soon
 from pywats_station.converters._sources import (
     SourceState,
     content_key,
@@ -85,11 +88,7 @@ from pywats_station.converters._sources import (
     to_error,
 )
 from pywats_station.converters.sandbox import (
-    ContextData,
     ConverterDescription,
-    OutputLimits,
-    convert_in_child,
-    validate_in_child,
 )
 from pywats_station.converters.schedule import parse_schedule
 from pywats_station.queue import Entry, QueueFull, ReportQueue
@@ -97,7 +96,9 @@ from pywats_station.runtime import Runtime
 
 __all__ = ["ConverterHost", "ConverterStats", "LoadedConverter", "run_converter"]
 
-_RESCAN = 10.0  # seconds between safety-net scans of a watch folder
+_RESCAN = 10.0  # seconds between safety-net scans of a watch folder (and claim checks)
+_CLAIM_RETRY = 5.0  # seconds between claims of a folder someone else holds
+_RELEASE_WAIT = 5.0  # seconds a release may take (a hung share) before the actor ends anyway
 _QUEUE_FULL_RETRY = 5.0
 _FIFO_CHECK = 1.0  # seconds between checks that the input being read is still not a FIFO
 _ID_NAMESPACE = uuid.UUID("6f1c1f4e-3a53-4d43-9a37-0f6a5f0c2b1e")
@@ -109,8 +110,9 @@ class ConverterStats(msgspec.Struct, kw_only=True):
     name: str
     kind: str
     type: str
-    state: str = "starting"  # starting | watching | waiting | scheduled | broken | disabled
-    error: str | None = None  # why it is broken
+    # starting | watching | waiting | refused | scheduled | broken | disabled
+    state: str = "starting"
+    error: str | None = None  # why it is broken, waiting or refused
     converted: int = 0
     failed: int = 0
     skipped: int = 0
@@ -149,7 +151,11 @@ class LoadedConverter:
 @dataclass
 class ConverterHost:
     """What every converter actor shares: the queue, the station and where events go
-    (``publish``: the control channel's event types; synchronous, never blocking)."""
+    (``publish``: the control channel's event types; synchronous, never blocking).
+
+    ``claims`` holds the daemon's watch folders; the holder's note names ``config_file`` so
+    that a second daemon on the same folders can say which configuration runs the first.
+    """
 
     queue: ReportQueue
     runtime: Runtime
@@ -157,6 +163,11 @@ class ConverterHost:
     processes: Callable[[], list[Process]]
     publish: Callable[[str, msgspec.Struct], None] = lambda event, payload: None
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("pywats_station.convert"))
+    config_file: Path | None = None
+    claims: FolderClaims = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.claims = FolderClaims(instance=self.runtime.instance, config=self.config_file)
 
 
 async def run_converter(
@@ -181,7 +192,6 @@ class _Worker:
         self.stats = loaded.stats
         self.log = logging.getLogger(f"pywats_station.converter.{self.cfg.name}")
         self.desc = loaded.description
-        self.instance: Any = loaded.instance
         self.folder_mode = self.desc.type == "folder"
         self.patterns = self.cfg.patterns or self.desc.patterns or ["*"]
         # Which inputs are settling, waiting for a retry, or set aside while unchanged; the
@@ -200,22 +210,14 @@ class _Worker:
             follow_symlinks=self.cfg.follow_symlinks,
             max_size=self.cfg.max_file_size,
         )
-
-    # --- context ------------------------------------------------------------------------
-
-    def _context(self) -> ConverterContext:
-        return ConverterContext(
-            station=self.host.station,
-            processes=self.host.processes(),
-            arguments=self.loaded.arguments,
+        self.runner = ConverterRunner(
+            cfg=self.cfg,
+            base_dir=loaded.base_dir,
+            instance=loaded.instance,
+            arguments=loaded.arguments,
+            station=host.station,
+            processes=host.processes,
             log=self.log,
-        )
-
-    def _context_data(self) -> ContextData:
-        return ContextData(
-            station=self.host.station,
-            processes=self.host.processes(),
-            arguments=dict(self.cfg.arguments),
         )
 
     # --- scheduled ----------------------------------------------------------------------
@@ -240,7 +242,7 @@ class _Worker:
 
     async def _scheduled_run(self, label: str) -> None:
         started = time.monotonic()
-        result = await self._convert(None)
+        result = await self.runner.convert(None)
         if isinstance(result, Converted):
             try:
                 await self._enqueue(
@@ -256,20 +258,72 @@ class _Worker:
     # --- watched folders ----------------------------------------------------------------
 
     async def run_watching(self, task_status: trio.TaskStatus[None]) -> None:
-        # Started at once: a folder that is not there yet must not hold up the other actors.
+        # Started at once: a folder that is not there yet (or held by another daemon) must not
+        # hold up the other actors.
         task_status.started()
         while True:
             watch, done, error = await self._wait_for_folders()
+            claim = await self._claim(watch)
+            if claim is None:
+                await trio.sleep(_CLAIM_RETRY)
+                continue
+            # No checkpoint between the claim and this try: a cancel cannot leak the claim.
             try:
-                await self._watch(watch, done, error)
-            except WatchFolderLost as exc:
+                self.stats.state, self.stats.error = "watching", None
+                await self._watch(watch, done, error, claim)
+            # except*: both come out of the watch's nursery, in a group.
+            except* WatchFolderLost as lost:
                 # Renamed, deleted, or a share unmounted under it: start over on the folder that
                 # is (or will be) at that path, with a new watcher (the old one follows the
                 # moved folder, or nothing).
-                self.stats.state, self.stats.error = "waiting", f"watch folder lost: {exc}"
+                gone = lost.exceptions[0]
+                self.stats.state, self.stats.error = "waiting", f"watch folder lost: {gone}"
                 self.log.warning(
-                    "%s: watch folder %s lost (%s)", self.cfg.name, display_name(watch), exc
+                    "%s: watch folder %s lost (%s)", self.cfg.name, display_name(watch), gone
                 )
+            except* ClaimLost as taken:
+                # Someone deleted the claim file: another daemon may hold a new one by now, so
+                # claim again (and be refused, if so) before reading anything more.
+                why = taken.exceptions[0]
+                self.stats.state, self.stats.error = "waiting", str(why)
+                self.log.warning("%s: %s; claiming the folder again", self.cfg.name, why)
+            finally:
+                # Shielded, so that a stop or a removal (a cancel) still gives the folder up,
+                # but bounded: a hung share must not hold the actor's end for ever (the lock
+                # dies with the process anyway).
+                with trio.move_on_after(_RELEASE_WAIT, shield=True):
+                    await trio.to_thread.run_sync(claim.release, abandon_on_cancel=True)
+
+    async def _claim(self, watch: Path) -> FolderClaim | None:
+        """Claim the watch folder; ``None`` (state ``refused``, said once) if someone holds it."""
+        try:
+            claim = await trio.to_thread.run_sync(self.host.claims.claim, watch, self.cfg.name)
+        except ClaimRefused as exc:
+            reason = str(exc)
+            if (self.stats.state, self.stats.error) != ("refused", reason):
+                self.log.warning(
+                    "%s: %s; trying again every %.0f s", self.cfg.name, reason, _CLAIM_RETRY
+                )
+            self.stats.state, self.stats.error = "refused", reason
+            return None
+        except OSError as exc:  # the folder went away since it was made: make it again
+            why = display_text(str(exc))
+            self.stats.state, self.stats.error = "waiting", f"watch folder unavailable: {why}"
+            return None
+        if claim.unprotected is not None:
+            self.log.warning(
+                "%s: watching %s without a claim: %s; make sure no other station watches it",
+                self.cfg.name,
+                display_name(claim.folder),
+                claim.unprotected,
+            )
+        return claim
+
+    async def _guard_claim(self, claim: FolderClaim) -> None:
+        """Check every rescan that the claim file is still ours (raises :class:`ClaimLost`)."""
+        while True:
+            await trio.sleep(_RESCAN)
+            await trio.to_thread.run_sync(claim.check)
 
     async def _wait_for_folders(self) -> tuple[Path, Path, Path]:
         while True:
@@ -283,12 +337,12 @@ class _Worker:
                 self.log.error("%s: %s; retrying in %.0f s", self.cfg.name, why, _RESCAN)
                 await trio.sleep(_RESCAN)
             else:
-                self.stats.state, self.stats.error = "watching", None
                 return folders
 
-    async def _watch(self, watch: Path, done: Path, error: Path) -> None:
+    async def _watch(self, watch: Path, done: Path, error: Path, claim: FolderClaim) -> None:
         kick = trio.Event()
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._guard_claim, claim)
             nursery.start_soon(
                 partial(
                     watch_events,
@@ -418,7 +472,7 @@ class _Worker:
         except OSError as exc:
             await self._to_error(path, f"cannot be read: {exc}", state)
             return
-        validation = await self._validate(path)
+        validation = await self.runner.validate(path)
         verdict = classify_confidence(
             validation, alarm=self.cfg.alarm_threshold, reject=self.cfg.reject_threshold
         )
@@ -438,7 +492,7 @@ class _Worker:
                 validation.confidence,
                 self.cfg.alarm_threshold,
             )
-        result = await self._convert(path)
+        result = await self.runner.convert(path)
         if isinstance(result, Converted):
             await self._queue_and_tidy(path, state, result, started)
         elif isinstance(result, Skipped):
@@ -506,76 +560,7 @@ class _Worker:
             self.ignored[path] = state
         self._done(name, result)
 
-    # --- running the converter ----------------------------------------------------------
-
-    async def _validate(self, path: Path) -> Validation:
-        if self.loaded.builtin:
-            instance = self.instance
-            ctx = self._context()
-
-            def validate() -> Validation:
-                try:
-                    result: Validation = instance.validate(path, ctx)
-                except Exception as exc:
-                    return Validation(confidence=0.0, message=f"validate() raised {exc!r}")
-                return result
-
-            return await trio.to_thread.run_sync(validate)
-        data = self._context_data()
-        return await trio.to_thread.run_sync(
-            lambda: validate_in_child(
-                self.cfg.kind,
-                self.loaded.base_dir,
-                path,
-                data,
-                timeout=min(30.0, self.cfg.timeout),
-                memory_mb=self.cfg.memory_mb,
-                log=self.log,
-            )
-        )
-
-    async def _convert(self, target: Path | None) -> ConversionResult:
-        # The caps on the reports, named as the user configures them in error messages.
-        limits = OutputLimits(
-            max_report_size=self.cfg.max_report_size,
-            max_output_size=self.cfg.max_output_size,
-            settings=f"converters.{self.cfg.name}",
-        )
-        data = self._context_data()
-        if self.loaded.builtin:
-            # Small inputs in a worker thread; big ones in a child process, so that the memory
-            # a big conversion takes goes back to the system (see convert_builtin). The reports
-            # a child sends back are decoded here: once they are dropped (queued, or not), the
-            # heap they used is handed back too.
-            release = release_soon(trio.lowlevel.current_trio_token())
-            instance, ctx = self.instance, self._context()
-            return await trio.to_thread.run_sync(
-                lambda: convert_builtin(
-                    instance,
-                    self.cfg.kind,
-                    target,
-                    ctx,
-                    data,
-                    limits=limits,
-                    child_above=self.cfg.child_process_above,
-                    timeout=self.cfg.timeout,
-                    memory_mb=self.cfg.memory_mb,
-                    log=self.log,
-                    on_release=release,
-                )
-            )
-        return await trio.to_thread.run_sync(
-            lambda: convert_in_child(
-                self.cfg.kind,
-                self.loaded.base_dir,
-                target,
-                data,
-                timeout=self.cfg.timeout,
-                memory_mb=self.cfg.memory_mb,
-                log=self.log,
-                limits=limits,
-            )
-        )
+    # --- queueing ------------------------------------------------------------------------
 
     async def _enqueue(
         self, result: Converted, *, source: str, key: str, path: str, started: float

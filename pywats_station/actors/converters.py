@@ -3,6 +3,12 @@
 A converter that cannot be loaded or whose arguments are wrong is reported (status, control
 channel, log) as ``broken`` with the reason, and simply not started: the others run on. User
 converters are loaded in a child process only, so importing one can never take the daemon down.
+
+Two converters that would watch the same folder are a configuration mistake (they would race
+for every file): the later one in the file is ``broken``, naming the earlier one, so that
+``config check`` says so and the daemon's start is predictable. A duplicate made while the
+daemon runs (a reload) is refused by the folder's claim instead
+(:mod:`pywats_station.actors._folder_claim`), with the same words.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from functools import partial
 from pathlib import Path
 
 from pywats_station._supervisor import AUXILIARY_BACKOFF_MAX, ChildSpec, Restart
+from pywats_station.actors._folder_claim import already_watched
 from pywats_station.actors.converter import (
     ConverterHost,
     ConverterStats,
@@ -87,8 +94,30 @@ def _broken(
 def load_converters(
     configs: Iterable[ConverterConfig], *, base_dir: Path | None, station: StationInfo
 ) -> list[LoadedConverter]:
-    """Load every configured converter (broken and disabled ones included, for status)."""
-    return [load_one(cfg, base_dir=base_dir, station=station) for cfg in configs]
+    """Load every configured converter (broken and disabled ones included, for status).
+
+    Blocking (resolves watch folders, loads user converters in children): run it in a thread.
+    """
+    loaded = [load_one(cfg, base_dir=base_dir, station=station) for cfg in configs]
+    watched: dict[Path, str] = {}
+    for conv in loaded:
+        if conv.stats.state in ("broken", "disabled") or conv.description.type == "scheduled":
+            continue  # runs no watch: takes no folder from the ones after it
+        folder = _real_folder(conv.config.watch)
+        first = watched.setdefault(folder, conv.config.name)
+        if first != conv.config.name:
+            conv.stats.state, conv.stats.error = "broken", already_watched(folder, first)
+            log.error("converter %s will not run: %s", conv.config.name, conv.stats.error)
+    return loaded
+
+
+def _real_folder(watch: str) -> Path:
+    """The folder a ``watch`` setting names, links resolved as far as they exist yet."""
+    path = Path(watch).expanduser().absolute()
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a loop of links, a folder we may not look into
+        return path
 
 
 def converter_spec(loaded: LoadedConverter, host: ConverterHost) -> ChildSpec | None:

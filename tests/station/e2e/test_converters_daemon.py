@@ -16,6 +16,7 @@ import pytest
 
 from pywats.formats import wsjf
 from pywats.testing.pytest_plugin import EmulatorProcess
+from pywats_station.actors._folder_claim import CLAIM_FILE
 from tests.fixtures import REAL, WSJF_FILES, real_file
 from tests.station.e2e.harness import Station, emulator, make_report, server_ids, wait_for
 
@@ -41,7 +42,8 @@ def converter(name: str, kind: str, watch: Path, extra: str = "") -> str:
 
 
 def files(folder: Path, pattern: str = "*") -> list[str]:
-    return sorted(p.name for p in folder.glob(pattern) if p.is_file())
+    """The files in ``folder`` (not the hidden claim file a running converter holds there)."""
+    return sorted(p.name for p in folder.glob(pattern) if p.is_file() and p.name != CLAIM_FILE)
 
 
 CSV_ARGS = """
