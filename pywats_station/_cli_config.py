@@ -158,8 +158,8 @@ def _kind_hint(kind: str, error: str) -> str:
     from pywats_station.converters.registry import BUILTINS
 
     text = kind.strip().lower()
-    if "did you mean" in error or not re.fullmatch(r"[a-z0-9_-]+", text):
-        return ""  # a module, a file, or a message that already guesses
+    if text in BUILTINS or "did you mean" in error or not re.fullmatch(r"[a-z0-9_-]+", text):
+        return ""  # a built-in, a module, a file, or a message that already guesses
     close = difflib.get_close_matches(text, list(BUILTINS), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 

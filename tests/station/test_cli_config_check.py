@@ -147,3 +147,25 @@ def test_a_disabled_broken_converter_is_a_warning(
     assert out.startswith(f"{config_file}: OK, with 1 warning:\n  converters.later.kind: ")
     assert "it would be broken once enabled" in out
     assert err == ""
+
+
+def test_a_message_that_starts_with_a_key_of_the_entry_is_that_keys() -> None:
+    from pywats_station._cli_config import _named
+    from pywats_station.config import ConverterConfig
+
+    cfg = ConverterConfig(name="line 2", kind="csv", watch="/in")
+    # As the loader words a folder another converter of the station watches already.
+    why = "watch folder /in is already watched by converter 'a' of this station"
+    assert _named(cfg, "file", why) == ('converters."line 2".watch', why)
+    assert _named(cfg, "file", "arguments.delimiter: expected str") == (
+        'converters."line 2".arguments.delimiter',
+        "expected str",
+    )
+    assert _named(cfg, "folder", "csv is a file converter") == (
+        'converters."line 2".type',
+        "csv is a file converter",
+    )
+    assert _named(cfg, "file", "creating X raised ValueError") == (
+        'converters."line 2".kind',
+        "creating X raised ValueError",
+    )
