@@ -119,4 +119,23 @@ async def test_the_claim_file_is_never_taken_for_an_input(tmp_path: Path) -> Non
         await wait_until(lambda: stats.converted == 1, what="the file")
         assert (stats.failed, stats.refused) == (0, 0)
         assert (station.inbox / CLAIM_FILE).exists()
-        assert not (station.inbox / "Error").exists()
+        assert list((station.inbox / "Error").iterdir()) == []
+
+
+async def test_a_watch_folder_renamed_away_is_watched_and_claimed_anew_without_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(converter_module, "_RESCAN", 0.2)
+    async with running_station(tmp_path) as station:
+        stats = station.daemon.converters["wsjf"].stats
+        await wait_until((station.inbox / CLAIM_FILE).exists, what="the claim")
+        station.inbox.rename(tmp_path / "inbox-old")
+        await wait_until((station.inbox / CLAIM_FILE).exists, what="the new folder claimed")
+        await wait_until(lambda: stats.state == "watching", what="watching again")
+        tree = station.daemon.converter_statistics()
+        assert tree is not None
+        [actor] = [c for c in tree.children if c.name == "converter:wsjf"]
+        assert actor.restarts == 0  # handled by the watch loop, not by the supervisor
+        report_id, data = make_report(5)
+        (station.inbox / "unit.json").write_bytes(data)
+        await wait_until(lambda: report_id in station.fake.report_ids(), what="the next file")
