@@ -10,6 +10,7 @@ import json
 import signal
 import textwrap
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +77,12 @@ def live(station: Station) -> dict[str, Any]:
     return found[0]
 
 
-def station_status(station: Station) -> dict[str, Any]:
-    """``station.status`` straight from the daemon's control channel."""
+def channel(station: Station) -> BlockingClient:
+    """A client of the daemon's control channel, as an MES tool on the station would hold."""
     token = station.cli("control", "token").stdout.strip()
-    url = station.status()["control"]["url"]
-    with BlockingClient(url, token, timeout=10) as client:
-        status: dict[str, Any] = client.call("station.status")
-        return status
+    client = BlockingClient(station.status()["control"]["url"], token, timeout=10)
+    client.open()
+    return client
 
 
 def test_an_invalid_config_saved_while_running_does_not_blind_the_operator(
@@ -95,10 +95,11 @@ def test_an_invalid_config_saved_while_running_does_not_blind_the_operator(
     assert station.cli("status").returncode == 0
 
     good = break_config(station)
-    wait_for(
-        lambda: PROBLEM in (station_status(station).get("config_problem") or ""),
-        what="the daemon to report the refused file",
-    )
+    with closing(channel(station)) as client:
+        wait_for(
+            lambda: PROBLEM in (client.call("station.status").get("config_problem") or ""),
+            what="the daemon to report the refused file over its channel",
+        )
     assert "config reload refused" in station.log_text()
     assert station.running()
     # The status file carries it too (what `status` shows when the channel does not answer).
