@@ -259,6 +259,11 @@ class FolderClaims:
                 why = display_text(exc.strerror or str(exc))
                 os.close(fd)
                 return None, f"the file system of {display_name(path.parent)} has no locks ({why})"
+            if exc.errno == errno.EBADF and not writable:
+                # NFS locks a whole file for writing only: another user's claim file, which we
+                # may only read, cannot be locked by us there.
+                os.close(fd)
+                return None, f"{display_name(path)} is not writable for this daemon"
             raise
         if not _same_file(fd, path):
             return None  # the holder released (deleted) it between our open and our lock

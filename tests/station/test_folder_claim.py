@@ -236,6 +236,26 @@ def test_a_file_system_without_locks_is_watched_unprotected(
     claim.release()
 
 
+def test_another_users_claim_file_on_nfs_is_watched_unprotected(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NFS locks a whole file only through a writable descriptor (EBADF otherwise)."""
+    (folder / CLAIM_FILE).write_text("")
+
+    def read_only(path: Path) -> tuple[int, bool]:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC), False
+
+    def nfs_flock(fd: int, operation: int) -> None:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    monkeypatch.setattr(_folder_claim, "_open", read_only)
+    monkeypatch.setattr(_folder_claim, "fcntl", SimpleNamespace(flock=nfs_flock, **FLOCK_FLAGS))
+    claim = daemon().claim(folder, "wsjf")
+    assert claim.unprotected == f"{folder / CLAIM_FILE} is not writable for this daemon"
+    claim.release()
+    assert (folder / CLAIM_FILE).exists()  # not ours to delete
+
+
 def test_a_folder_that_is_gone_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         daemon().claim(tmp_path / "missing", "wsjf")
