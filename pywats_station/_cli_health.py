@@ -10,7 +10,7 @@ converter actor restarting after one failure. What needs a person does:
   server refuses, or one not confirmed for the configured server);
 * no server is configured, so nothing can be uploaded;
 * a converter is broken (it cannot be loaded, its arguments are wrong) or reports an error that
-  keeps it from working (a watch folder that is gone);
+  keeps it from working (a watch folder that is gone, one another daemon holds: ``refused``);
 * reports the server rejected wait as dead letters;
 * the configuration file on disk is invalid: the daemon keeps running on the one it loaded
   before, but would not start again with it.

@@ -54,6 +54,7 @@ def test_each_thing_that_needs_a_person_is_a_reason() -> None:
         converters=[
             {"name": "ict", "state": "broken", "error": "unknown converter kind 'cvs'"},
             {"name": "share", "state": "waiting", "error": "watch folder lost: gone"},
+            {"name": "twin", "state": "refused", "error": "held by pid 7 (instance a)"},
         ],
         tree={
             "name": "station",
@@ -74,6 +75,7 @@ def test_each_thing_that_needs_a_person_is_a_reason() -> None:
         "no server is configured (server.url): reports wait in the queue",
         "converter ict is broken: unknown converter kind 'cvs'",
         "converter share is waiting: watch folder lost: gone",
+        "converter twin is refused: held by pid 7 (instance a)",
         "2 reports wait as dead letters, rejected by the server "
         "(pywats-station queue list --state dead)",
     ]
