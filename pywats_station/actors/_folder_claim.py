@@ -140,7 +140,7 @@ class FolderClaim:
         if fd is not None:
             with contextlib.suppress(OSError):
                 # Deleted while locked: whoever opens the name next makes a new file, and a
-                # claimant that opened ours meanwhile sees it is gone (see _take).
+                # claimant that opened ours meanwhile sees it is gone (see _lock_file).
                 if _same_file(fd, self.path):
                     os.unlink(self.path)
             os.close(fd)  # closing the last descriptor releases the flock
