@@ -131,7 +131,22 @@ class Context:
         return list(self.fake().state.processes)
 
 
-@pytest.mark.parametrize("scenario", scenarios(), ids=lambda s: s.name)
+def _params() -> list[Any]:
+    """The scenarios; those that start a daemon process are end-to-end tests."""
+    return [
+        pytest.param(s, id=s.name, marks=[pytest.mark.e2e] if _starts_processes(s) else [])
+        for s in scenarios()
+    ]
+
+
+def _starts_processes(scenario: Scenario) -> bool:
+    return any(
+        "station" in b.options.get("setup", "").split(",") or b.options.get("run")
+        for b in scenario.blocks
+    )
+
+
+@pytest.mark.parametrize("scenario", _params())
 def test_example(scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "example"
     folder.mkdir()
@@ -208,8 +223,7 @@ def _run_python(block: Block, ctx: Context) -> None:
     if "__control_url__" in ctx.namespace:  # the daemon the example expects on 8765
         text = text.replace(DEFAULT_CONTROL_URL, ctx.namespace["__control_url__"])
     code = compile(text, block.where, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(io.StringIO()):  # what examples print is for readers
         try:
             awaited = eval(code, ctx.namespace)
             if inspect.iscoroutine(awaited):  # top-level await: run it as trio would
@@ -218,9 +232,8 @@ def _run_python(block: Block, ctx: Context) -> None:
                     await awaited
 
                 trio.run(main)
-        except ExampleDone:
+        except* ExampleDone:  # alone, or out of a nursery in a group
             pass
-    ctx.namespace.setdefault("_printed", []).append(out.getvalue())
     for name in sorted(set(ctx.namespace) - before):
         value = ctx.namespace[name]
         if name.startswith("test_") and callable(value):
@@ -390,8 +403,7 @@ def _run_shell(block: Block, ctx: Context) -> None:
 
 
 def _run_for_real(program: str, argv: list[str], ctx: Context) -> None:
-    module = "pywats_station" if "pywats" in program and "testing" not in program else program
-    module = module.removeprefix("python -m ")
+    module = "pywats_station" if program == "pywats-station" else program.removeprefix("python -m ")
     done = subprocess.run(
         [sys.executable, "-m", module, *argv],
         cwd=ctx.folder,
@@ -404,6 +416,7 @@ def _run_for_real(program: str, argv: list[str], ctx: Context) -> None:
     assert done.returncode == 0, f"{program} {shlex.join(argv)}: {done.stdout}{done.stderr}"
 
 
+@pytest.mark.e2e
 def test_the_demo_the_readme_starts_runs(tmp_path: Path) -> None:
     """The README's first command ends in ``pywats-station demo``: it runs (2 s, not 20)."""
     found = [
