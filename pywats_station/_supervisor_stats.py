@@ -44,4 +44,3 @@ class SupervisorStatistics(_NodeStatistics, kw_only=True, tag="supervisor"):
     children: list[ChildStatistics | SupervisorStatistics] = []
     restart: str | None = None
     essential: bool = True
-
