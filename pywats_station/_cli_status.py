@@ -45,7 +45,15 @@ log = logging.getLogger("pywats_station.cli")
 _TIMEOUT = 5.0
 # What the channel's converter entries add to (or refresh in) the status file's: its `state`
 # stays the converter's own (watching, scheduled, broken …); the actor's is `actor_state`.
-_CONVERTER_FIELDS = ("enabled", "converted", "failed", "restarts", "last_file")
+_CONVERTER_FIELDS = (
+    "enabled",
+    "converted",
+    "failed",
+    "restarts",
+    "last_file",
+    "refused",
+    "last_refused",
+)
 
 
 def _client_ssl(url: str, cert: str | None) -> ssl.SSLContext | None:
@@ -130,7 +138,7 @@ def _merge(data: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
     converters = []
     for info in live["converters"]:
         entry = dict(by_name.pop(info["name"], {"name": info["name"], "kind": info["kind"]}))
-        entry.update({name: info[name] for name in _CONVERTER_FIELDS})
+        entry.update({name: info[name] for name in _CONVERTER_FIELDS if name in info})
         entry.setdefault("state", info["state"])
         if entry["state"] == "broken" and not entry.get("error"):
             entry["error"] = info.get("last_error")  # broken since the status file was written
@@ -223,6 +231,9 @@ def _print_running(data: dict[str, Any]) -> None:
             f"converter {conv['name']}: {conv.get('state')}{note}, converted "
             f"{conv.get('converted', 0)}, failed {conv.get('failed', 0)}"
         )
+        if conv.get("refused"):
+            # Links, FIFOs, folders named like reports: left where they are, said here too.
+            print(f"  {conv['refused']} left alone in the watch folder: {conv.get('last_refused')}")
     control = data.get("control") or {}
     if control.get("state") == "listening":
         print(f"control channel: {control['url']}")

@@ -56,6 +56,7 @@ __all__ = [
     "atomic_write",
     "ensure_directories",
     "fsync_directory",
+    "give_to_folder_owner",
     "instance_paths",
     "resolve_instance",
     "validate_instance",
@@ -247,6 +248,19 @@ def ensure_directories(paths: InstancePaths) -> None:
     paths.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if sys.platform != "win32":
         os.chmod(paths.secrets_dir, 0o700)
+
+
+def give_to_folder_owner(path: Path) -> None:
+    """As root, make ``path`` belong to the owner of its folder (a no-op otherwise).
+
+    ``sudo pywats-station login`` writes into the service's secrets folder, which belongs to the
+    service's user: a file left to root, mode 0600, would be one the running daemon cannot read.
+    """
+    if sys.platform == "win32" or os.geteuid() != 0:
+        return
+    folder = path.parent.stat()
+    if folder.st_uid != 0:
+        os.chown(path, folder.st_uid, folder.st_gid, follow_symlinks=False)
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, durable: bool = True) -> None:

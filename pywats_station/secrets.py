@@ -42,7 +42,12 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 
 from pywats_station.config import StationConfig
-from pywats_station.paths import InstancePaths, atomic_write, fsync_directory
+from pywats_station.paths import (
+    InstancePaths,
+    atomic_write,
+    fsync_directory,
+    give_to_folder_owner,
+)
 from pywats_station.token_binding import BINDING_FILE
 
 __all__ = [
@@ -117,6 +122,7 @@ def _create_key(folder: Path) -> bytes:
             stream.write(key)
             stream.flush()
             os.fsync(stream.fileno())
+        give_to_folder_owner(temp)
         os.replace(temp, folder / KEY_FILE)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -154,6 +160,7 @@ def store_token(paths: InstancePaths, token: str) -> Path:
         fernet = Fernet(_create_key(folder))
     target = folder / TOKEN_FILE
     atomic_write(target, fernet.encrypt(token.encode("utf-8")), mode=0o600)
+    give_to_folder_owner(target)
     return target
 
 

@@ -162,7 +162,6 @@ def unit_file(
     base = f"pywats-station{suffix}"
     return f"""[Unit]
 Description=pyWATS station ({instance})
-Documentation=https://github.com/pywats/pywats
 Wants=network-online.target
 After=network-online.target
 

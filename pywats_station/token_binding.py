@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from pywats_station.paths import InstancePaths, atomic_write
+from pywats_station.paths import InstancePaths, atomic_write, give_to_folder_owner
 
 __all__ = [
     "BINDING_FILE",
@@ -113,6 +113,7 @@ def _write(paths: InstancePaths, binding: Binding) -> None:
         with contextlib.suppress(OSError):
             os.chmod(folder, 0o700)
     atomic_write(_path(paths), msgspec.json.encode(binding), mode=0o600)
+    give_to_folder_owner(_path(paths))
 
 
 def bind_origin(paths: InstancePaths, url: str) -> str:

@@ -78,7 +78,12 @@ async def _check(api: AsyncWATS, runtime: Runtime) -> tuple[ConnectionState, str
         runtime.server_version = await api.app.get_version()
     except HTTPError as exc:
         if exc.status in (401, 403):
-            return ConnectionState.AUTH_FAILED, f"{exc.status}: {exc.message}"
+            # Only here is the token really refused (no token at all is said before asking).
+            what = "refused the API token" if exc.status == 401 else "denied the API token access"
+            return ConnectionState.AUTH_FAILED, (
+                f"the server {what} ({exc.status}: {exc.message}); store the right one with "
+                "`pywats-station login`"
+            )
         return ConnectionState.OFFLINE, f"{exc.status}: {exc.message}"
     except TransportError as exc:
         return ConnectionState.OFFLINE, str(exc)

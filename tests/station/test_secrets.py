@@ -207,3 +207,22 @@ def test_a_configured_token_file_that_fails_is_an_error(paths: InstancePaths) ->
 def test_resolve_reads_os_environ(paths: InstancePaths, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYWATS_API_TOKEN", "from-os")
     assert resolve_token(StationConfig(), paths) == "from-os"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_root_writing_the_services_secrets_leaves_them_to_the_service(
+    paths: InstancePaths,
+) -> None:
+    """``sudo pywats-station login`` on a station whose service runs as another user: the
+    daemon must be able to read what root stored (files 0600 left to root would not be)."""
+    from pywats_station.token_binding import bind_origin
+
+    service_uid, service_gid = 4242, 4343
+    paths.secrets_dir.mkdir(parents=True, mode=0o700)
+    os.chown(paths.secrets_dir, service_uid, service_gid)
+    store_token(paths, "tok-123")
+    bind_origin(paths, "https://wats.example")
+    for name in ("key", "token", "server-binding.json"):
+        st = (paths.secrets_dir / name).stat()
+        assert (st.st_uid, st.st_gid) == (service_uid, service_gid), name
+        assert stat.S_IMODE(st.st_mode) == 0o600, name

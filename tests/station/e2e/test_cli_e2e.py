@@ -200,3 +200,23 @@ def test_without_a_token_status_says_so_in_the_daemons_words(station: Station) -
     stopped = station.cli("status", check=False)
     assert stopped.returncode == 10
     assert "  - the daemon is not running\n" in stopped.stdout
+
+
+def test_a_dangling_link_in_a_watch_folder_is_said_in_status(
+    station: Station, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    station.write_config(converter("wsjf", "wsjf", inbox))
+    (inbox / "gone.json").symlink_to(tmp_path / "nowhere.json")
+    station.start()
+    wait_for(
+        lambda: "left alone" in station.cli("status", check=False).stdout,
+        what="the dangling link in status",
+    )
+    text = station.cli("status", check=False).stdout
+    assert "1 left alone in the watch folder: gone.json" in text, text
+    [conv] = station.status()["converters"]
+    assert conv["refused"] == 1
+    assert "gone.json" in conv["last_refused"]
+    assert station.log_text().count("gone.json") == 1  # said once, not at every rescan
+    assert station.stop() == 0
