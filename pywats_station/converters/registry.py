@@ -39,6 +39,8 @@ from pywats_station.converters.api import (
     ScheduledConverter,
 )
 from pywats_station.converters.builtin.csv import CsvConverter
+from pywats_station.converters.builtin.teradyne_gr228x import Gr228xConverter
+from pywats_station.converters.builtin.teradyne_spectrum import SpectrumConverter
 from pywats_station.converters.builtin.wsjf import WsjfConverter
 from pywats_station.converters.builtin.wstf import WstfConverter
 from pywats_station.converters.builtin.wsxf import WsxfConverter
@@ -52,6 +54,8 @@ BUILTINS: dict[str, ConverterClass] = {
     "wsxf": WsxfConverter,
     "wstf": WstfConverter,
     "csv": CsvConverter,
+    "teradyne_gr228x": Gr228xConverter,
+    "teradyne_spectrum": SpectrumConverter,
 }
 """The built-in converters by kind name. They are trusted: the station runs them in a thread
 (a child process for big inputs, so that their memory goes back)."""
