@@ -22,9 +22,10 @@ from typing import Unpack
 
 from pywats.models.report import CompOp, StepStatus
 from pywats.report_builder import SequenceBuilder, StepHandle, StepOptions
-from pywats_station.converters.api import ConversionError
+from pywats_station.converters.api import ConversionError, ConverterContext
 from pywats_station.converters.builtin._budget import OutputBudget
 from pywats_station.converters.builtin._common import BOMS, infer_comp_op, read_head
+from pywats_station.converters.builtin._equipment import EquipmentArguments, resolve_process
 from pywats_station.converters.builtin._textfile import head_text, iter_lines
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "at",
     "numbered_lines",
     "pick_encoding",
+    "process_for",
     "rescale",
     "sniff",
 ]
@@ -52,6 +54,22 @@ _NOT_CP1252 = frozenset(b"\x81\x8d\x8f\x90\x9d")
 def at(line: int, message: str) -> ConversionError:
     """The error for a problem on ``line`` of the input: ``line 12: …``."""
     return ConversionError(f"line {line}: {message}")
+
+
+def process_for(ctx: ConverterContext, args: EquipmentArguments, default: int) -> int:
+    """The process of a file that names none: ``arguments.process``, else ``default``.
+
+    Raises:
+        ConversionError: that process is not one of the server's (the message lists them).
+    """
+    try:
+        return resolve_process(ctx, args, None, default)
+    except ConversionError as exc:
+        # Neither format names its operation: the setting (or the format's default) is at fault.
+        raise ConversionError(
+            f"no process found in the file, so arguments.process decides (default {default}), "
+            f"and {exc}; set arguments.process to one of them"
+        ) from None
 
 
 def pick_encoding(path: Path, encoding: str) -> str:

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 _DATE = r"\d{1,2}-[A-Za-z]{3}-(?:\d{4}|\d{2})[ \t]+\d{1,2}:\d{2}:\d{2}"
-PROGRAM = re.compile(rf"^(?P<path>[^\[]*\.obc)\[(?P<date>{_DATE})", re.IGNORECASE)
+PROGRAM = re.compile(rf"^(?P<path>.*?\.obc)\[(?P<date>{_DATE})", re.IGNORECASE)
 """``F:\\BOARDS\\X\\X.obc[31-JUL-12  14:17:35``: the program loaded (any path, UNC too)."""
 BOARD = re.compile(rf"^@(?P<date>{_DATE})[ \t]+SN(?:[ \t]+(?P<sn>.*))?$")
 """``@31-JUL-12  14:19:32 SN 2442…``: a board starts."""

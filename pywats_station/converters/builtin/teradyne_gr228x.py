@@ -47,7 +47,6 @@ from pywats_station.converters.builtin._budget import OutputBudget, current_budg
 from pywats_station.converters.builtin._equipment import (
     EquipmentArguments,
     local_time,
-    resolve_process,
 )
 from pywats_station.converters.builtin._teradyne_common import (
     Limits,
@@ -55,6 +54,7 @@ from pywats_station.converters.builtin._teradyne_common import (
     add_verdict_step,
     at,
     numbered_lines,
+    process_for,
     rescale,
     sniff,
 )
@@ -309,7 +309,7 @@ class _Reader:
             report = builder.build()
         except (ReportInvalidError, ValueError) as exc:
             raise ConversionError(
-                f"the board of lines {board.line}-{number} (SN {board.sn}): {exc}"
+                f"the board from line {board.line} to line {number} (SN {board.sn}): {exc}"
             ) from None
         self.budget.add_report(report, number)
         return report
@@ -327,7 +327,7 @@ class _Reader:
         if board.builder is not None:
             return board.builder
         if self.process is None:
-            self.process = resolve_process(self.ctx, self.args, None, DEFAULT_PROCESS)
+            self.process = process_for(self.ctx, self.args, DEFAULT_PROCESS)
         keys, program = board.keys, self.program
         pn = (
             keys.get("partnumber")

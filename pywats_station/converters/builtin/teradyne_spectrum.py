@@ -52,12 +52,12 @@ from pywats_station.converters.builtin._common import parse_status
 from pywats_station.converters.builtin._equipment import (
     EquipmentArguments,
     local_time,
-    resolve_process,
 )
 from pywats_station.converters.builtin._teradyne_common import (
     add_verdict_step,
     at,
     numbered_lines,
+    process_for,
     sniff,
 )
 from pywats_station.converters.builtin._teradyne_ctrd import Group, read_groups
@@ -166,13 +166,14 @@ class _Builder:
         pn = header.program.value if header.program is not None else args.part_number
         if not pn:
             raise ConversionError(
-                "the file has no (PROGRAM_NAME: …) (or set arguments.part_number)"
+                "no part number found in the file: no (PROGRAM_NAME: …) (or set "
+                "arguments.part_number)"
             )
         serial = header.user(_SERIAL)
         if serial is None:
-            raise ConversionError("the file has no serial number (USER: Serialnumber:…)")
+            raise ConversionError("no serial number found in the file (USER: Serialnumber:…)")
         if header.first is None:
-            raise ConversionError("the file has no (STEP: with a (TIME: …): no start time")
+            raise ConversionError("no start time found in the file (a (STEP: with a (TIME: …))")
         operator = header.user(_OPERATOR)
         version = header.user("version")
         try:
@@ -180,7 +181,7 @@ class _Builder:
                 pn=pn,
                 sn=serial.value,
                 rev=args.revision or DEFAULT_REVISION,
-                process_code=resolve_process(self.ctx, args, None, DEFAULT_PROCESS),
+                process_code=process_for(self.ctx, args, DEFAULT_PROCESS),
                 station=self.ctx.station.name,
                 location=self.ctx.station.location,
                 purpose=self.ctx.station.purpose,
@@ -201,7 +202,7 @@ class _Builder:
             for group in header.others:
                 self._misc(builder, group.key, group.value, group.line)
         except (TypeError, ValueError) as exc:
-            raise ConversionError(str(exc)) from None
+            raise at(header.first[1], f"the report header: {exc}") from None
         self._result(builder)
         return builder
 
@@ -223,8 +224,8 @@ class _Builder:
                 builder.result(letter)
         elif self.args.require_status:
             raise ConversionError(
-                "the file has no result (USER: STATUS: BOARD PASSED/FAILED): it is cut short "
-                "or still being written (or set arguments.require_status = false)"
+                "no result found in the file (USER: STATUS: BOARD PASSED/FAILED): it is cut "
+                "short or still being written (or set arguments.require_status = false)"
             )
         assert header.first is not None
         start, seconds = header.first[0], None
