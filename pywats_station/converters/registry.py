@@ -38,6 +38,7 @@ from pywats_station.converters.api import (
     FolderConverter,
     ScheduledConverter,
 )
+from pywats_station.converters.builtin.atml import AtmlConverter
 from pywats_station.converters.builtin.csv import CsvConverter
 from pywats_station.converters.builtin.teradyne_gr228x import Gr228xConverter
 from pywats_station.converters.builtin.teradyne_spectrum import SpectrumConverter
@@ -54,6 +55,7 @@ BUILTINS: dict[str, ConverterClass] = {
     "wsxf": WsxfConverter,
     "wstf": WstfConverter,
     "csv": CsvConverter,
+    "atml": AtmlConverter,
     "teradyne_gr228x": Gr228xConverter,
     "teradyne_spectrum": SpectrumConverter,
 }
