@@ -164,7 +164,11 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("file", type=Path, help="the file (or folder) to convert")
     which = convert.add_mutually_exclusive_group()
     which.add_argument("--converter", help="use this configured converter (its arguments too)")
-    which.add_argument("--kind", help="a converter kind: wsjf, wsxf, wstf, csv, module:Class, x.py")
+    which.add_argument(
+        "--kind",
+        help="a converter kind: a built-in (converters list), module:Class or x.py; without "
+        "--kind or --converter the built-in most sure of the file converts it",
+    )
     convert.add_argument("--json", action="store_true", help="print the reports as WSJF")
 
     converters = command(commands, "converters", "the configured converters")

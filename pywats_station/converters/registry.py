@@ -39,6 +39,7 @@ from pywats_station.converters.api import (
     ScheduledConverter,
 )
 from pywats_station.converters.builtin.atml import AtmlConverter
+from pywats_station.converters.builtin.auto import AutoConverter
 from pywats_station.converters.builtin.csv import CsvConverter
 from pywats_station.converters.builtin.teradyne_gr228x import Gr228xConverter
 from pywats_station.converters.builtin.teradyne_spectrum import SpectrumConverter
@@ -58,6 +59,7 @@ BUILTINS: dict[str, ConverterClass] = {
     "atml": AtmlConverter,
     "teradyne_gr228x": Gr228xConverter,
     "teradyne_spectrum": SpectrumConverter,
+    "auto": AutoConverter,
 }
 """The built-in converters by kind name. They are trusted: the station runs them in a thread
 (a child process for big inputs, so that their memory goes back)."""

@@ -33,6 +33,14 @@ from pywats_station.converters.api import (
     classify_confidence,
     parse_arguments,
 )
+from pywats_station.converters.builtin._auto_select import (
+    Candidate,
+    KindRating,
+    candidate_kinds,
+    choose,
+    rate,
+    unrecognised,
+)
 from pywats_station.converters.registry import BUILTINS, ConverterLoadError, create_converter
 from pywats_station.converters.sandbox import run_conversion
 
@@ -47,6 +55,7 @@ _WORDS = {
     "T": "Terminated",
     "U": "Unknown",
 }
+_RATINGS = 4  # the ratings shown when the kind was chosen by content
 _LIMITS = {
     "EQ": "x == {lo}",
     "NE": "x != {lo}",
@@ -69,12 +78,14 @@ class TryResult(msgspec.Struct, kw_only=True):
     """What trying a converter on a file gave.
 
     Attributes:
-        kind: the converter kind tried (the best built-in when none was given).
-        converter: the converter's name ("" when it could not be loaded).
+        kind: the converter kind tried (the most confident built-in when none was given; ""
+            when none was confident enough).
+        converter: the converter's name ("" when it could not be loaded or none was chosen).
         validation: its rating of the file (``None`` for a scheduled converter or a load error).
         verdict: the thresholds applied to the rating: ``ok``, ``alarm`` or ``reject``.
         result: the outcome of the conversion.
         log: what the converter logged, one line per record.
+        ratings: without a kind given, every built-in's rating of the file, best first.
     """
 
     kind: str
@@ -83,6 +94,7 @@ class TryResult(msgspec.Struct, kw_only=True):
     verdict: Literal["ok", "alarm", "reject"] | None
     result: ConversionResult
     log: list[str] = msgspec.field(default_factory=list)
+    ratings: list[KindRating] = msgspec.field(default_factory=list)
 
 
 class _ListHandler(logging.Handler):
@@ -111,14 +123,18 @@ def try_convert(
 
     Args:
         path: the file (or folder, for a folder converter) to convert.
-        kind: a built-in name, ``module:Class`` or a ``.py`` file; ``None`` picks the built-in
-            that rates the file highest.
-        arguments: the converter's arguments, as in ``[converters.arguments]``.
+        kind: a built-in name, ``module:Class`` or a ``.py`` file; ``None``: every built-in
+            rates the file and the most confident converts it, if it reaches ``alarm``; if none
+            does, the result is ``Failed`` with ``no converter recognises this file; best
+            guess: …`` and nothing is converted.
+        arguments: the converter's arguments, as in ``[converters.arguments]`` (without a
+            ``kind``: given to each built-in whose arguments they are).
         station: the station in the report header (default: this host, location
             ``pywats-station convert``, purpose Development).
         processes: the processes known (default none: numeric process codes only).
         base_dir: the folder a relative ``.py`` path is relative to.
-        alarm: the alarm threshold for :attr:`TryResult.verdict`.
+        alarm: the alarm threshold for :attr:`TryResult.verdict`, and the least confidence a
+            built-in needs to be chosen.
         reject: the reject threshold.
     """
     lines: list[str] = []
@@ -128,14 +144,28 @@ def try_convert(
         name=socket.gethostname(), location="pywats-station convert", purpose="Development"
     )
     raw = dict(arguments or {})
+    ratings: list[KindRating] = []
     if kind is None:
-        kind = _best_builtin(path, station, processes or [], raw, log)
+        ratings = _rate_builtins(path, station, processes or [], raw, log)
+        chosen = choose(ratings, alarm)
+        if chosen is None:
+            return TryResult(
+                kind="",
+                converter="",
+                validation=None,
+                verdict=None,
+                result=Failed(reason=unrecognised(ratings, "folder" if path.is_dir() else "file")),
+                log=lines,
+                ratings=ratings,
+            )
+        kind = chosen.kind
+        log.info("kind %s chosen (confidence %.2f)", kind, chosen.confidence)
     try:
         converter = create_converter(kind, base_dir=base_dir)
         parsed = parse_arguments(type(converter), raw)
     except (ConverterLoadError, ConverterConfigError) as exc:
         return TryResult(kind=kind, converter="", validation=None, verdict=None,
-                         result=Failed(reason=str(exc)), log=lines)  # fmt: skip
+                         result=Failed(reason=str(exc)), log=lines, ratings=ratings)  # fmt: skip
     ctx = ConverterContext(station=station, processes=processes or [], arguments=parsed, log=log)
     validation: Validation | None = None
     verdict: Literal["ok", "alarm", "reject"] | None = None
@@ -157,26 +187,26 @@ def try_convert(
         verdict=verdict,
         result=result,
         log=lines,
+        ratings=ratings,
     )
 
 
-def _best_builtin(
+def _rate_builtins(
     path: Path, station: StationInfo, processes: list[Process], raw: dict[str, Any],
     log: logging.Logger,
-) -> str:  # fmt: skip
-    best, best_confidence = "wsjf", -1.0
-    for name, cls in BUILTINS.items():
-        if not issubclass(cls, FileConverter):
-            continue
+) -> list[KindRating]:  # fmt: skip
+    """Every built-in's rating of ``path`` (file or folder built-ins, as ``path`` is)."""
+    candidates = []
+    for name in candidate_kinds(folder=path.is_dir()):
+        cls = BUILTINS[name]
         try:
             ctx = ConverterContext(station, processes, parse_arguments(cls, raw), log)
-            confidence = cls().validate(path, ctx).confidence
-        except Exception:  # arguments for another converter, or an unreadable file
+        except ConverterConfigError:  # arguments meant for another converter
             continue
-        if confidence > best_confidence:
-            best, best_confidence = name, confidence
-    log.info("kind %s chosen (confidence %.2f)", best, best_confidence)
-    return best
+        converter = cls()
+        assert isinstance(converter, FileConverter | FolderConverter)  # candidate_kinds' promise
+        candidates.append(Candidate(name, converter, ctx))
+    return rate(path, candidates)
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -184,7 +214,16 @@ def _best_builtin(
 
 def render(result: TryResult) -> str:
     """The whole outcome as text: rating, verdict, outcome, and every report's tree."""
-    out = [f"converter: {result.converter or '?'} (kind {result.kind})"]
+    if result.kind:
+        out = [f"converter: {result.converter or '?'} (kind {result.kind})"]
+    else:
+        out = ["converter: none (no built-in recognises the input)"]
+    if result.ratings:
+        shown = ", ".join(f"{r.kind} {r.confidence:.2f}" for r in result.ratings[:_RATINGS])
+        rest = result.ratings[_RATINGS:]
+        if rest:
+            shown += f" and {len(rest)} more at {rest[0].confidence:.2f} or less"
+        out.append(f"{'chosen by content' if result.kind else 'ratings'}: {shown}")
     if result.validation is not None:
         v = result.validation
         preview = ", ".join(
@@ -197,7 +236,8 @@ def render(result: TryResult) -> str:
             if val
         )
         note = f" — {v.message}" if v.message else ""
-        out.append(f"confidence: {v.confidence:.2f} ({result.verdict}){note}")
+        verdict = f" ({result.verdict})" if result.verdict else ""
+        out.append(f"confidence: {v.confidence:.2f}{verdict}{note}")
         if preview:
             out.append(f"preview: {preview}")
     outcome = result.result

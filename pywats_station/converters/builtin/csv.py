@@ -54,6 +54,7 @@ from pywats_station.converters.api import (
     Validation,
 )
 from pywats_station.converters.builtin._csv_layouts import (
+    HEADER_DEFAULTS,
     STEP_DEFAULTS,
     steps_report,
     unit_reports,
@@ -207,6 +208,17 @@ class CsvConverter(FileConverter):
             missing = [m.column for m in args.measurements if table.find([m.column]) is None]
         if missing:
             return Validation(confidence=0.2, message=f"no column {', '.join(missing)}")
+        named = [args.serial_number_column] if args.serial_number_column else []
+        if table.find(named or HEADER_DEFAULTS["serial_number"]) is None and not (
+            args.serial_number or args.filename_regex
+        ):
+            # Without a serial number the table cannot become a report: another machine's
+            # table (a Klippel values file: name, value, max, min) is not ours to claim.
+            return Validation(
+                confidence=0.3,
+                message="no serial number: no SerialNumber/Serial/SN column, no "
+                "arguments.serial_number or arguments.filename_regex",
+            )
         preview = Preview()
         if first is not None:
             row = first

@@ -34,7 +34,6 @@ import tempfile
 import threading
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,18 +55,8 @@ from pywats_station.converters.api import (
 from pywats_station.converters.registry import BUILTINS, load_converter
 from pywats_station.converters.sandbox import run_conversion
 from tests.fixtures import REAL
+from tests.station.converters.real_inputs import Fixture, own_kind, real_inputs
 
-# The fixture folder a format's real files are in -> the built-in that reads them.
-OWN_KIND = {
-    "atml": "atml",
-    "teststand-xml": "teststand",
-    "teradyne-gr228x": "teradyne_gr228x",
-    "teradyne-spectrum": "teradyne_spectrum",
-    "spea-3030": "spea_3030",
-    "xjtag": "xjtag",
-    "klippel": "klippel",
-    "takaya-atd": "takaya_atd",
-}
 OWN_EXAMPLES = 24
 OTHER_EXAMPLES = 4
 TIME_LIMIT = 90.0  # seconds for one case; real files convert in well under a second
@@ -92,44 +81,7 @@ CRASHED = re.compile(
 )
 
 
-# --- the fixtures --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Fixture:
-    """One real input: a file, or (for folder converters) a folder of files."""
-
-    path: Path
-    folder: bool
-
-    @property
-    def format(self) -> str:
-        """The fixture folder it is in (``atml``, ``spea-3030``…)."""
-        return self.path.relative_to(REAL).parts[0]
-
-    @property
-    def id(self) -> str:
-        return self.path.relative_to(REAL).as_posix() + ("/" if self.folder else "")
-
-
-def real_inputs() -> list[Fixture]:
-    """Every real file (READMEs aside) and every folder holding files, in a stable order."""
-    if not REAL.is_dir():
-        return []
-    found = []
-    for path in sorted(REAL.rglob("*")):
-        if path.is_file() and path.name.lower() != "readme.md":
-            found.append(Fixture(path, folder=False))
-        elif path.is_dir() and any(p.is_file() for p in path.iterdir()):
-            found.append(Fixture(path, folder=True))
-    return found
-
-
-def own_kind(fixture: Fixture) -> str | None:
-    """The built-in made for this fixture's format (``wsjf``/``wsxf`` by suffix)."""
-    if fixture.format == "wsjf" and not fixture.folder:
-        return "wsxf" if fixture.path.suffix.lower() == ".xml" else "wsjf"
-    return OWN_KIND.get(fixture.format)
+# --- the cases ---------------------------------------------------------------------------------
 
 
 def cases() -> list[Any]:
@@ -319,29 +271,41 @@ def worker() -> Iterator[Worker]:
 # --- the test ---------------------------------------------------------------------------------
 
 
-def _inputs(fixture: Fixture, choice: int, mutation: Mutation) -> tuple[dict[str, bytes], str, str]:
-    """The files to write (relative names), the target, and the mutation in words."""
+def _inputs(
+    fixture: Fixture, choice: int, mutation: Mutation, companions: tuple[str, ...] = ()
+) -> tuple[dict[str, bytes], str, str]:
+    """The files to write (relative names), the target, and the mutation in words.
+
+    A folder input is written with the companion files that lie beside it (``companions``:
+    their suffixes, as the folder converter declares them); any one of its files may be the
+    one broken.
+    """
     if not fixture.folder:
         data = fixture.path.read_bytes()
         if mutation[0] == "encode" and not is_text(data):
             mutation = ("flip", [(5000, 0x80)])  # a binary file is not re-encoded: break it
         broken, what = mutate(data, mutation)
         return {fixture.path.name: broken}, fixture.path.name, what
-    members = sorted(p for p in fixture.path.rglob("*") if p.is_file())
-    files = {p.relative_to(fixture.path).as_posix(): p.read_bytes() for p in members}
+    # Written into a folder named like the original: a folder converter may read its name.
+    name = fixture.path.name
+    files = {
+        f"{name}/{p.relative_to(fixture.path).as_posix()}": p.read_bytes()
+        for p in sorted(fixture.path.rglob("*"))
+        if p.is_file()
+    }
+    wanted = {(name + suffix).casefold() for suffix in companions}
+    for beside in sorted(fixture.path.parent.iterdir()):
+        if beside.is_file() and beside.name.casefold() in wanted:
+            files[beside.name] = beside.read_bytes()
     target = sorted(files)[choice % len(files)]
     data = files[target]
     if mutation[0] == "empty" and choice % 2:
-        del files[target]  # a member missing, instead of empty
-        what = f"{target} removed"
-    else:
-        if mutation[0] == "encode" and not is_text(data):
-            mutation = ("flip", [(5000, 0x80)])
-        files[target], what = mutate(data, mutation)
-        what = f"{target}: {what}"
-    # Written into a folder named like the original: a folder converter may read its name.
-    return {f"{fixture.path.name}/{name}": data for name, data in files.items()}, \
-        f"{fixture.path.name}/", what  # fmt: skip
+        del files[target]  # a file missing, instead of empty
+        return files, f"{name}/", f"{target} removed"
+    if mutation[0] == "encode" and not is_text(data):
+        mutation = ("flip", [(5000, 0x80)])
+    files[target], what = mutate(data, mutation)
+    return files, f"{name}/", f"{target}: {what}"
 
 
 def check(kind: str, fixture: Fixture, what: str, answer: dict[str, Any]) -> None:
@@ -389,7 +353,8 @@ def test_a_broken_real_file_fails_cleanly(
     def run(mutation: Mutation, choice: int) -> None:
         assert fixture is not None
         assert kind is not None
-        files, target, what = _inputs(fixture, choice, mutation)
+        companions = tuple(getattr(BUILTINS[kind], "companions", ()))
+        files, target, what = _inputs(fixture, choice, mutation, companions)
         check(kind, fixture, what, worker.run(kind, files, target))
 
     run()
