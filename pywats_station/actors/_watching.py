@@ -27,8 +27,16 @@ import watchfiles
 
 from pywats_station._display import display_name, display_text
 from pywats_station.converters import folder_ready, matches_patterns
-from pywats_station.converters._intake import InputPolicy, NotAnInput, input_state, inspect
+from pywats_station.converters._intake import (
+    InputPolicy,
+    NotAnInput,
+    companion_files,
+    input_state,
+    inspect,
+    pair_state,
+)
 from pywats_station.converters._sources import SourceState, is_kept
+from pywats_station.converters.api import companion_owner
 
 __all__ = [
     "Listing",
@@ -73,7 +81,9 @@ def list_inputs(watch: Path, skip: set[Path], rules: ListingRules) -> Listing:
     """List the watch folder once: its inputs and what it holds that is not an input.
 
     Hidden names (``.tmp…``) and names that match no pattern are passed over silently; ``skip``
-    holds the resolved done and error folders.
+    holds the resolved done and error folders. With companions (``.txt``), ``run-7.txt`` stands
+    for the input ``run-7`` (the folder and the file together), whether the folder is there
+    or not; a name with a companion suffix is never an input of its own.
 
     Raises:
         WatchFolderLost: the folder is gone.
@@ -87,7 +97,9 @@ def list_inputs(watch: Path, skip: set[Path], rules: ListingRules) -> Listing:
     inputs: list[tuple[Path, SourceState]] = []
     refused: dict[Path, str] = {}
     root = rules.policy.root
-    for name in names:
+    suffixes = rules.policy.companions if rules.policy.folders else ()
+    keys = dict.fromkeys(companion_owner(name, suffixes) or name for name in names)
+    for name in keys:
         if name.startswith(".") or root / name in skip:
             continue
         if not matches_patterns(name, rules.patterns):
@@ -109,6 +121,8 @@ def list_inputs(watch: Path, skip: set[Path], rules: ListingRules) -> Listing:
 def _state(path: Path, rules: ListingRules) -> SourceState | None:
     """One entry's state if it is an input (a folder: a ready one) not converted yet."""
     found = inspect(path, rules.policy)
+    if rules.policy.folders and rules.policy.companions:
+        return _pair_state(path, found, rules)
     if found is None:
         return None
     target, st = found
@@ -117,6 +131,25 @@ def _state(path: Path, rules: ListingRules) -> SourceState | None:
     ):
         return None
     state = input_state(target, st, rules.policy)
+    if rules.kept_in is not None and is_kept(rules.kept_in, path, state):
+        return None
+    return state
+
+
+def _pair_state(
+    path: Path, found: tuple[Path, os.stat_result] | None, rules: ListingRules
+) -> SourceState | None:
+    """The state of a folder input with companions: there once a companion is, or the folder
+    is ready by the rules (the converter decides what to do while a part is missing)."""
+    if found is None and os.path.lexists(path):
+        return None  # a file named like the folder: not a folder input, whatever is beside it
+    companions = companion_files(path, rules.policy)
+    ready = found is not None and folder_ready(
+        found[0], marker=rules.ready_marker, min_files=rules.min_files, expected=rules.expected
+    )
+    if not companions and not ready:
+        return None
+    state = pair_state(found, companions, rules.policy)
     if rules.kept_in is not None and is_kept(rules.kept_in, path, state):
         return None
     return state

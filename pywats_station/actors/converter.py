@@ -209,6 +209,7 @@ class _Worker:
             folders=self.folder_mode,
             follow_symlinks=self.cfg.follow_symlinks,
             max_size=self.cfg.max_file_size,
+            companions=tuple(self.desc.companions) if self.folder_mode else (),
         )
         self.runner = ConverterRunner(
             cfg=self.cfg,
@@ -639,7 +640,9 @@ class _Worker:
         """
 
         def move() -> str:
-            target = to_error(path, self.cfg.error_dir, converter=self.cfg.name, reason=reason)
+            target = to_error(
+                path, self.cfg.error_dir, converter=self.cfg.name, reason=reason, policy=self.policy
+            )
             return display_name(target)
 
         moved_to: str | None = None

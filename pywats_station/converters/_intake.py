@@ -11,6 +11,11 @@ Anyone who can write to a watch folder decides what is in it, so nothing there i
   bigger than ``max_file_size`` (a folder: all its files together) is refused before a byte of it
   is read.
 
+A folder converter may have *companions* (:attr:`FolderConverter.companions`): files beside its
+folder that belong to the same input (``run-7.txt`` beside ``run-7/``). They are checked like
+the folder's own files (regular files, links only as allowed) and count in its size and state;
+:func:`pair_state` and :func:`check_input` take them in.
+
 An entry that is not an input at all (a link, a FIFO, a folder named like a report) is
 :class:`NotAnInput`: it stays where it is, and the actor says so once. An input that must not be
 read (too big, a folder holding a link or a FIFO) is :class:`InputRefused`: it goes to the error
@@ -30,6 +35,7 @@ from pathlib import Path
 
 from pywats_station._config_schema import format_size
 from pywats_station._display import display_name
+from pywats_station.converters.api import companion_paths
 
 __all__ = [
     "InputPolicy",
@@ -37,10 +43,12 @@ __all__ = [
     "NotAnInput",
     "SourceState",
     "check_input",
+    "companion_files",
     "folder_files",
     "input_state",
     "inspect",
     "open_regular",
+    "pair_state",
     "read_target",
     "release_fifo",
 ]
@@ -68,12 +76,15 @@ class InputPolicy:
         folders: a folder converter (its inputs are folders, not files).
         follow_symlinks: whether links (inside ``root``) count as the file they point to.
         max_size: the largest input in bytes (a folder: its files together).
+        companions: a folder converter's companion suffixes (``.txt``: ``<folder>.txt``
+            beside the folder is part of the input).
     """
 
     root: Path
     folders: bool
     follow_symlinks: bool
     max_size: int
+    companions: tuple[str, ...] = ()
 
 
 class NotAnInput(Exception):
@@ -179,6 +190,50 @@ def input_state(target: Path, st: os.stat_result, policy: InputPolicy) -> Source
     if policy.folders:
         return _folder_state(target, st, policy, strict=False)
     return SourceState(st.st_size, st.st_mtime_ns)
+
+
+def companion_files(folder: Path, policy: InputPolicy) -> list[tuple[Path, Path, os.stat_result]]:
+    """The companions of a folder input that exist: ``(path, file to read, status)`` each.
+
+    Only ``lstat``/``stat``: nothing is opened.
+
+    Raises:
+        NotAnInput: a companion is not a regular file (a FIFO, a folder) or a link that may
+            not be followed; the message names it.
+    """
+    found: list[tuple[Path, Path, os.stat_result]] = []
+    for companion in companion_paths(folder, policy.companions):
+        name = display_name(companion.name)
+        try:
+            st = os.lstat(companion)
+            target = companion
+            if stat.S_ISLNK(st.st_mode):
+                target = _link_target(companion, policy)
+                st = os.stat(target)
+        except FileNotFoundError:
+            continue  # gone meanwhile
+        except NotAnInput as exc:
+            raise NotAnInput(f"has {name} beside it, which {exc}") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise NotAnInput(f"has {name} beside it, which is {_kind(st.st_mode)}, not a file")
+        found.append((companion, target, st))
+    return found
+
+
+def pair_state(
+    folder: tuple[Path, os.stat_result] | None,
+    companions: list[tuple[Path, Path, os.stat_result]],
+    policy: InputPolicy,
+) -> SourceState:
+    """The state of a folder input with companions: the folder's (if there) and theirs."""
+    size, newest = 0, 0
+    if folder is not None:
+        state = _folder_state(folder[0], folder[1], policy, strict=False)
+        size, newest = state.size, state.mtime_ns
+    for _, _, st in companions:
+        size += st.st_size
+        newest = max(newest, st.st_mtime_ns)
+    return SourceState(size, newest)
 
 
 def release_fifo(path: Path) -> bool:
@@ -318,6 +373,8 @@ def check_input(path: Path, policy: InputPolicy) -> SourceState:
             folder holding a link or a special file.
         OSError: it cannot be opened (gone, permissions).
     """
+    if policy.folders and policy.companions:
+        return _check_pair(path, policy)
     target = read_target(path, policy)
     if policy.folders:
         st = os.stat(target, follow_symlinks=False)
@@ -335,6 +392,30 @@ def check_input(path: Path, policy: InputPolicy) -> SourceState:
     if st.st_size > policy.max_size:
         raise InputRefused(_too_big("it is", st.st_size, policy))
     return SourceState(st.st_size, st.st_mtime_ns)
+
+
+def _check_pair(path: Path, policy: InputPolicy) -> SourceState:
+    """:func:`check_input` of a folder input with companions; the folder may be missing."""
+    size, newest, parts = 0, 0, 0
+    if os.path.lexists(path):
+        target = read_target(path, policy)
+        st = os.stat(target, follow_symlinks=False)
+        if not stat.S_ISDIR(st.st_mode):
+            raise NotAnInput(f"is {_kind(st.st_mode)}, not a folder")
+        state = _folder_state(target, st, policy, strict=True)
+        size, newest, parts = state.size, state.mtime_ns, 1
+    for _, target, _ in companion_files(path, policy):
+        fd = open_regular(target)
+        try:
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        size, newest, parts = size + st.st_size, max(newest, st.st_mtime_ns), parts + 1
+    if not parts:
+        raise FileNotFoundError(f"neither {display_name(path.name)} nor its companions exist")
+    if size > policy.max_size:
+        raise InputRefused(_too_big("it and its companions together are", size, policy))
+    return SourceState(size, newest)
 
 
 def _folder_state(

@@ -11,6 +11,11 @@ distinct; what is *written* about a name (the error note, names inside a zip) is
 :func:`~pywats_station._display.display_name`. Sources are read through
 :func:`~pywats_station.converters._intake.open_regular`: never a FIFO, never a link that was not
 allowed.
+
+A folder input with companions (``run-7/`` and ``run-7.txt`` beside it, see
+:attr:`~pywats_station.converters.api.FolderConverter.companions`) is one source: its id digest
+covers both, and it is moved, zipped, deleted or sent to Error as a whole, the companions keeping
+their suffix on the folder's (possibly time-stamped) name, the ``.error.txt`` note beside them.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from pywats_station.converters._intake import (
     open_regular,
     read_target,
 )
+from pywats_station.converters.api import companion_paths
 from pywats_station.paths import fsync_directory
 
 __all__ = [
@@ -102,10 +108,16 @@ def content_key(path: Path, policy: InputPolicy) -> str:
     buffer = bytearray(_HASH_CHUNK)
     if policy.folders:
         folder = read_target(path, policy)
-        files = sorted((p.relative_to(folder), t) for p, t, _ in folder_files(folder, policy))
+        files: list[tuple[Path, Path]] = []
+        if not policy.companions or os.path.isdir(path):
+            files = sorted((p.relative_to(folder), t) for p, t, _ in folder_files(folder, policy))
         for relative, target in files:
             digest.update(os.fsencode(relative) + b"\0")
             _hash_file(digest, target, buffer)
+        # Companions by their suffix (the name they share with the folder is not content).
+        for companion in companion_paths(path, policy.companions):
+            digest.update(b"\0companion\0" + os.fsencode(companion.name[len(path.name) :]))
+            _hash_file(digest, read_target(companion, policy), buffer)
     else:
         _hash_file(digest, read_target(path, policy), buffer)
     return digest.hexdigest()
@@ -139,6 +151,51 @@ def move_to(source: Path, folder: Path) -> Path:
     return target
 
 
+def _pair_name(folder: Path, name: str, suffixes: tuple[str, ...]) -> str:
+    """A name free in ``folder`` for a folder and each of its companion suffixes together.
+
+    ``name`` itself if all are free, else a time-stamped variant (as :func:`unique_target`);
+    cut so that the longest companion name still fits, so every part keeps the same stem.
+    """
+    longest = max(suffixes, key=lambda s: len(os.fsencode(s)), default="")
+
+    def fitted(stem: str) -> str:
+        return fit_name(stem, longest)[: len(fit_name(stem, longest)) - len(longest)]
+
+    def free(stem: str) -> bool:
+        return not any(os.path.lexists(folder / (stem + s)) for s in ("", *suffixes))
+
+    candidate = fitted(name)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    n = 0
+    while not free(candidate):
+        n += 1
+        candidate = fitted(f"{name}.{stamp}-{n}")
+    return candidate
+
+
+def _pair_parts(source: Path, policy: InputPolicy) -> list[tuple[Path, str]]:
+    """The parts of a folder input with companions that exist: (path, suffix after its name)."""
+    parts = [(source, "")] if os.path.isdir(source) else []
+    for companion in companion_paths(source, policy.companions):
+        parts.append((companion, companion.name[len(source.name) :]))
+    return parts
+
+
+def _move_pair(source: Path, folder: Path, policy: InputPolicy) -> Path:
+    """Move a folder input and its companions into ``folder`` under one free stem."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = _pair_name(folder, source.name, policy.companions)
+    for part, suffix in _pair_parts(source, policy):
+        target = folder / (stem + suffix)
+        try:
+            os.rename(part, target)
+        except OSError:
+            shutil.move(str(part), str(target))
+    fsync_directory(folder)
+    return folder / stem
+
+
 def _zip_info(arcname: str, mtime: float) -> zipfile.ZipInfo:
     when = time.localtime(mtime)[:6]
     when = min(max(when, _ZIP_EARLIEST), _ZIP_LATEST)
@@ -169,7 +226,15 @@ def _zip(source: Path, folder: Path, policy: InputPolicy) -> Path:
     buffer = bytearray(_HASH_CHUNK)
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-            if policy.folders:
+            if policy.folders and policy.companions:
+                for part, suffix in _pair_parts(source, policy):
+                    if suffix:
+                        _zip_add(archive, read_target(part, policy), _arcname(part.name), buffer)
+                        continue
+                    root = read_target(part, policy)
+                    for path, file, _ in sorted(folder_files(root, policy)):
+                        _zip_add(archive, file, _arcname(part.name, path.relative_to(root)), buffer)
+            elif policy.folders:
                 root = read_target(source, policy)
                 for path, file, _ in sorted(folder_files(root, policy)):
                     _zip_add(archive, file, _arcname(source.name, path.relative_to(root)), buffer)
@@ -182,11 +247,15 @@ def _zip(source: Path, folder: Path, policy: InputPolicy) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     fsync_directory(folder)
-    _remove(source)
+    _remove(source, policy)
     return target
 
 
-def _remove(source: Path) -> None:
+def _remove(source: Path, policy: InputPolicy | None = None) -> None:
+    if policy is not None and policy.folders and policy.companions:
+        for part, _ in _pair_parts(source, policy):
+            _remove(part)
+        return
     if source.is_dir() and not source.is_symlink():
         shutil.rmtree(source)
     else:
@@ -223,11 +292,13 @@ def post_process(
         policy: what may be read of it (``zip`` reads it).
     """
     if action == "move":
+        if policy.folders and policy.companions:
+            return _move_pair(source, done, policy)
         return move_to(source, done)
     if action == "zip":
         return _zip(source, done, policy)
     if action == "delete":
-        _remove(source)
+        _remove(source, policy)
         return None
     marker = _marker(done, source)
     marker.parent.mkdir(parents=True, exist_ok=True)
@@ -235,13 +306,24 @@ def post_process(
     return None
 
 
-def to_error(source: Path, error_dir: Path, *, converter: str, reason: str) -> Path:
+def to_error(
+    source: Path,
+    error_dir: Path,
+    *,
+    converter: str,
+    reason: str,
+    policy: InputPolicy | None = None,
+) -> Path:
     """Move a source that failed into the error folder with ``<name>.error.txt`` beside it.
 
     The source keeps its exact name; the note shows names escaped and the reason on one line,
-    so that neither can forge a line of the note.
+    so that neither can forge a line of the note. With a ``policy`` that has companions, the
+    folder and its companions go together (those that exist), the note beside them.
     """
-    target = move_to(source, error_dir)
+    if policy is not None and policy.folders and policy.companions:
+        target = _move_pair(source, error_dir, policy)
+    else:
+        target = move_to(source, error_dir)
     note = target.with_name(fit_name(target.name, ".error.txt"))
     note.write_text(
         f"converter: {display_text(converter)}\n"

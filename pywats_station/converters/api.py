@@ -33,6 +33,7 @@ from __future__ import annotations
 import abc
 import fnmatch
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +66,8 @@ __all__ = [
     "Suspended",
     "Validation",
     "classify_confidence",
+    "companion_owner",
+    "companion_paths",
     "folder_ready",
     "matches_patterns",
     "parse_arguments",
@@ -336,6 +339,40 @@ def folder_ready(
     return all(any(matches_patterns(name, [pattern]) for name in files) for pattern in expected)
 
 
+def companion_paths(folder: Path, suffixes: Sequence[str]) -> list[Path]:
+    """The companion files of a folder input that exist: ``<folder name><suffix>`` beside it.
+
+    Names are matched ignoring case, as patterns are (``RUN-7.TXT`` is a companion of
+    ``run-7``); the exact name is looked up first, so the folder beside it is listed only
+    when case differs. Whatever exists under the name is returned (a link, a FIFO): what may
+    be read of it is the station's check, not this lookup's.
+    """
+    found: list[Path] = []
+    listing: list[str] | None = None
+    for suffix in suffixes:
+        exact = folder.parent / (folder.name + suffix)
+        if os.path.lexists(exact):
+            found.append(exact)
+            continue
+        if listing is None:
+            try:
+                listing = os.listdir(folder.parent)
+            except OSError:
+                listing = []
+        wanted = (folder.name + suffix).casefold()
+        found += [folder.parent / name for name in sorted(listing) if name.casefold() == wanted][:1]
+    return found
+
+
+def companion_owner(name: str, suffixes: Sequence[str]) -> str | None:
+    """The folder name whose companion ``name`` is (``run-7.txt`` → ``run-7``), or ``None``."""
+    for suffix in suffixes:
+        cut = len(name) - len(suffix)
+        if suffix and cut > 0 and name[cut:].casefold() == suffix.casefold():
+            return name[:cut]
+    return None
+
+
 # --- the three converter types --------------------------------------------------------------
 
 
@@ -395,6 +432,15 @@ class FolderConverter(_Converter, abc.ABC):
 
     Readiness (:meth:`is_ready`): ``ready_marker`` exists, or at least ``min_files`` regular
     files and every ``expected`` pattern present. Override :meth:`is_ready` for other rules.
+
+    ``companions``: suffixes of files *beside* the folder that belong to the same input (see
+    :func:`companion_paths`). With ``(".txt",)`` the input ``run-7`` is the folder ``run-7``
+    and the file ``run-7.txt`` together: they settle together, are checked and hashed together,
+    and the post action and the Error folder take them together. Such an input reaches the
+    converter once its parts present have settled, even while one is missing (a header without
+    its folder yet, or the other way round): the converter decides whether to wait
+    (:class:`Suspended`) or give up (:class:`Failed`). A folder alone counts only once it is
+    ready by the rules above; a companion alone always counts.
     """
 
     patterns: ClassVar[tuple[str, ...]] = ("*",)
@@ -402,6 +448,7 @@ class FolderConverter(_Converter, abc.ABC):
     ready_marker: ClassVar[str | None] = "COMPLETE.marker"
     min_files: ClassVar[int] = 0  # 0: the marker alone says ready (the safe default)
     expected: ClassVar[tuple[str, ...]] = ()
+    companions: ClassVar[tuple[str, ...]] = ()
 
     def matches(self, folder: Path) -> bool:
         """Whether the folder name matches one of :attr:`patterns` (ignoring case)."""

@@ -41,6 +41,7 @@ from pywats_station.converters.api import (
 from pywats_station.converters.builtin.atml import AtmlConverter
 from pywats_station.converters.builtin.auto import AutoConverter
 from pywats_station.converters.builtin.csv import CsvConverter
+from pywats_station.converters.builtin.klippel import KlippelConverter
 from pywats_station.converters.builtin.teradyne_gr228x import Gr228xConverter
 from pywats_station.converters.builtin.teradyne_spectrum import SpectrumConverter
 from pywats_station.converters.builtin.wsjf import WsjfConverter
@@ -57,6 +58,7 @@ BUILTINS: dict[str, ConverterClass] = {
     "wstf": WstfConverter,
     "csv": CsvConverter,
     "atml": AtmlConverter,
+    "klippel": KlippelConverter,
     "teradyne_gr228x": Gr228xConverter,
     "teradyne_spectrum": SpectrumConverter,
     "auto": AutoConverter,

@@ -110,6 +110,7 @@ class ConverterDescription(msgspec.Struct, kw_only=True):
     ready_marker: str | None = None
     min_files: int = 0
     expected: list[str] = msgspec.field(default_factory=list)
+    companions: list[str] = msgspec.field(default_factory=list)
     schedule: str | None = None
     run_at_startup: bool = False
     keeps_report_ids: bool = False
@@ -124,6 +125,7 @@ def describe(cls: type) -> ConverterDescription:
         ready_marker=getattr(cls, "ready_marker", None),
         min_files=int(getattr(cls, "min_files", 0)),
         expected=list(getattr(cls, "expected", ())),
+        companions=list(getattr(cls, "companions", ())),
         schedule=getattr(cls, "schedule", None),
         run_at_startup=bool(getattr(cls, "run_at_startup", False)),
         keeps_report_ids=bool(getattr(cls, "keeps_report_ids", False)),

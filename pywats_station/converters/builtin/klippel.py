@@ -1,0 +1,411 @@
+"""The ``klippel`` converter: Klippel QC runs, a header file and the folder of curves beside it.
+
+Klippel QC writes each tested unit (DUT) as a pair in its log folder::
+
+    DUT xyz115 2020-05-14 10-01-37-5 UTC+0200.txt     the header: Key=Value lines
+    DUT xyz115 2020-05-14 10-01-37-5 UTC+0200/        the data, one file per task result
+        Impedance-imp.txt                             a curve: frq, imp, max, min
+        Impedance-values.txt                          single values: name, value, max, min
+        Sound Pressure-resp.txt …
+
+The input is the folder; the header is its companion (``companions = (".txt",)``): the station
+lists the pair when either part is there, lets the two settle together (``settle`` seconds
+without a change to either), and moves, zips, deletes or sends them to Error together.
+
+**When is a pair complete?** The header names the results Klippel judged, not the files it
+wrote (results such as ``pol`` have no file), so completeness is: the header is there, the
+folder is there and holds at least one ``.txt`` file (and a match for each of
+``expected_files``, when given), and nothing in either has changed for ``settle`` seconds.
+Until then :meth:`KlippelConverter.convert` answers :class:`Suspended`; a pair still incomplete
+``incomplete_timeout`` seconds after its last change (a header whose folder never came, a
+folder without its header) fails to Error, both parts with the reason beside them.
+
+The mapping (header keys, steps, charts, limits) is in :mod:`._klippel_report` and
+``docs/converters/klippel.md``; the header's format in :mod:`._klippel_header`, the data files'
+in :mod:`._klippel_data`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+import msgspec
+
+from pywats.models.report import UUTReport
+from pywats_station._display import display_name
+from pywats_station.converters.api import (
+    ConversionError,
+    ConversionResult,
+    Converted,
+    ConverterContext,
+    Failed,
+    FolderConverter,
+    Preview,
+    Suspended,
+    Validation,
+    companion_paths,
+    matches_patterns,
+)
+from pywats_station.converters.builtin._common import read_head
+from pywats_station.converters.builtin._equipment import (
+    EquipmentArguments,
+    local_time,
+    resolve_process,
+)
+from pywats_station.converters.builtin._klippel_data import (
+    Curve,
+    NotRead,
+    Values,
+    read_data_file,
+    task_of,
+)
+from pywats_station.converters.builtin._klippel_header import (
+    VERDICTS,
+    KlippelHeader,
+    name_time,
+    parse_start,
+    read_header,
+)
+from pywats_station.converters.builtin._klippel_report import Run, build_report
+from pywats_station.converters.builtin._textfile import head_text
+
+__all__ = ["DEFAULT_PROCESS", "KlippelArguments", "KlippelConverter"]
+
+DEFAULT_PROCESS = 10
+"""The process WATS's own Klippel converter reports under (``operationTypeCode`` 10)."""
+
+_SUFFIX = ".txt"
+_SNIFF = 65536  # bytes of a header that validate() reads
+_SNIFF_FILES = 20  # files of a folder that validate() looks into …
+_SNIFF_DATA = 256  # … and bytes of each
+_MAX_DURATION = 3600.0  # a test longer than this is not a Klippel QC test: no execTime
+_HEADER_KEYS = re.compile(r"^[ \t]*(Cfg_DutStartTime|Ctrl_OverallVerdict)[ \t]*=", re.MULTILINE)
+_SERIAL = re.compile(r"^[ \t]*Cfg_SerialNumber[ \t]*=[ \t]*(.*?)[ \t\r]*$", re.MULTILINE)
+_VERDICT = re.compile(r"^[ \t]*Ctrl_OverallVerdict[ \t]*=[ \t]*(-?\d+)[ \t\r]*$", re.MULTILINE)
+_DATA_START = re.compile(r"(frq\t[^\t\r\n]+|name\tvalue)(\t|\r|\n|$)", re.IGNORECASE)
+
+
+class KlippelArguments(EquipmentArguments, forbid_unknown_fields=True, kw_only=True):
+    """Arguments of the ``klippel`` converter (and those every equipment converter has).
+
+    Attributes:
+        encoding: of the header and data files (a byte-order mark wins).
+        units: result name → unit, over the defaults of Klippel QC's standard results
+            (:data:`~._klippel_report.DEFAULT_UNITS`); the files carry no units.
+        max_points: the most frequencies a chart series shows (thinned evenly beyond; the
+            measurements always cover every frequency).
+        incomplete_timeout: seconds a pair may stay incomplete after its last change before it
+            fails to Error (0: at once).
+        expected_files: patterns of files the folder must hold before it is converted
+            (``["*-resp.txt", "*-values.txt"]``); none: any ``.txt`` file will do.
+    """
+
+    encoding: str = "utf-8"
+    units: dict[str, str] = msgspec.field(default_factory=dict)
+    max_points: int = 2000
+    incomplete_timeout: float = 600.0
+    expected_files: list[str] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(f"encoding {self.encoding!r} is not an encoding") from None
+        if self.max_points < 2:
+            raise ValueError(f"max_points must be at least 2, got {self.max_points}")
+        if not 0 <= self.incomplete_timeout < float("inf"):
+            raise ValueError(f"incomplete_timeout must be 0 or more, got {self.incomplete_timeout}")
+
+
+def _args(ctx: ConverterContext) -> KlippelArguments:
+    return ctx.arguments if isinstance(ctx.arguments, KlippelArguments) else KlippelArguments()
+
+
+def _pair(path: Path) -> tuple[Path, Path | None]:
+    """The run folder of an input (there or not) and its header, if it exists.
+
+    The input is the folder; given the header itself (``… UTC+0200.txt``, as on the command
+    line), the folder is the one named like it.
+    """
+    folder = path
+    if path.name.casefold().endswith(_SUFFIX) and not path.is_dir():
+        folder = path.with_name(path.name[: -len(_SUFFIX)])
+    headers = [p for p in companion_paths(folder, (_SUFFIX,)) if p.is_file()]
+    return folder, headers[0] if headers else None
+
+
+def _data_names(folder: Path) -> list[str]:
+    """The ``.txt`` files of a run folder (not hidden), in the order they are read."""
+    try:
+        with os.scandir(folder) as entries:
+            names = [e.name for e in entries if not e.name.startswith(".") and e.is_file()]
+    except OSError:
+        return []
+    names = [n for n in names if n.casefold().endswith(_SUFFIX)]
+    return sorted(names, key=lambda n: (n.casefold(), n))
+
+
+class KlippelConverter(FolderConverter):
+    """Klippel QC: one report per header file and the folder of curves of the same name."""
+
+    name: ClassVar[str] = "klippel"
+    description: ClassVar[str] = "Klippel QC: a header file and the folder of curves beside it"
+    patterns: ClassVar[tuple[str, ...]] = ("*",)
+    ready_marker: ClassVar[str | None] = None
+    min_files: ClassVar[int] = 1  # a folder alone counts once it holds a file
+    companions: ClassVar[tuple[str, ...]] = (_SUFFIX,)
+    Arguments: ClassVar[type[msgspec.Struct]] = KlippelArguments
+
+    def validate(self, folder: Path, ctx: ConverterContext) -> Validation:
+        """1.0 for a Klippel header with a folder of Klippel data files, 0.9 for the header
+        alone, 0.6 for the data folder alone, 0.3 for a header missing a key; else 0.
+
+        Reads at most the first 64 kB of the header and 256 bytes of 20 of the folder's files.
+        """
+        args = _args(ctx)
+        folder, header = _pair(folder)
+        name = display_name(folder.name)
+        data = _sniff_data(folder, args.encoding)
+        if header is None:
+            if data:
+                return Validation(
+                    confidence=0.6,
+                    message=f"a Klippel QC run folder ({data}) without its header {name}.txt (yet)",
+                )
+            return Validation(
+                confidence=0.0,
+                message=f"not Klippel QC: no header {name}.txt and no Klippel data file in {name}",
+            )
+        shown = display_name(header.name)
+        try:
+            text = head_text(header, _SNIFF, args.encoding)
+        except (ConversionError, OSError) as exc:
+            return Validation(confidence=0.0, message=f"{shown}: {exc}")
+        keys = {m.group(1) for m in _HEADER_KEYS.finditer(text)}
+        if not keys:
+            return Validation(
+                confidence=0.0,
+                message=f"{shown} is not a Klippel QC header: no Cfg_DutStartTime= and "
+                "Ctrl_OverallVerdict= lines",
+            )
+        preview = _preview(text)
+        if len(keys) < 2:
+            missing = ({"Cfg_DutStartTime", "Ctrl_OverallVerdict"} - keys).pop()
+            return Validation(
+                confidence=0.3, preview=preview, message=f"{shown}: a header without {missing}="
+            )
+        if data:
+            return Validation(
+                confidence=1.0, preview=preview, message=f"a Klippel QC header and its {data}"
+            )
+        where = "is not there (yet)" if not folder.is_dir() else "holds no Klippel data file (yet)"
+        return Validation(
+            confidence=0.9, preview=preview, message=f"a Klippel QC header; its folder {where}"
+        )
+
+    def convert(self, folder: Path, ctx: ConverterContext) -> ConversionResult:
+        """Convert a complete pair; :class:`Suspended` while a part is missing, then Failed."""
+        args = _args(ctx)
+        folder, header = _pair(folder)
+        name = display_name(folder.name)
+        if header is None and not os.path.isdir(folder):
+            return Failed(reason=f"neither the header {name}.txt nor the folder {name} is there")
+        missing = _missing(folder, header, name, args)
+        if missing:
+            return _incomplete(folder, header, missing, args)
+        assert header is not None  # _missing says so when it is absent
+        return Converted(reports=[_convert(folder, header, ctx, args)])
+
+
+def _missing(folder: Path, header: Path | None, name: str, args: KlippelArguments) -> list[str]:
+    """What the pair still lacks to be complete (see the module docstring)."""
+    missing = [] if header is not None else [f"the header {name}.txt"]
+    if not folder.is_dir():
+        return [*missing, f"the folder {name}"]
+    names = _data_names(folder)
+    if not names:
+        return [*missing, f"a .txt file in the folder {name}"]
+    for pattern in args.expected_files:
+        if not any(matches_patterns(n, [pattern]) for n in names):
+            missing.append(f"a file {pattern} in the folder {name}")
+    return missing
+
+
+def _incomplete(
+    folder: Path, header: Path | None, missing: list[str], args: KlippelArguments
+) -> ConversionResult:
+    """Wait for the rest of a pair, or give up once it is ``incomplete_timeout`` old."""
+    waited = time.time() - _last_change(folder, header)
+    what = " and ".join(missing)
+    if waited >= args.incomplete_timeout:
+        return Failed(
+            reason=f"incomplete: no {what} after {waited:.0f} s (arguments.incomplete_timeout "
+            f"= {args.incomplete_timeout:g} s)"
+        )
+    # Soon at first (the rest is usually a moment behind), then less often.
+    retry = min(30.0, max(1.0, waited / 2), max(0.5, args.incomplete_timeout - waited))
+    return Suspended(reason=f"waiting for {what}", retry_after=retry)
+
+
+def _last_change(folder: Path, header: Path | None) -> float:
+    """When the pair last changed here: the newest modification or status change of its parts.
+
+    The status change counts too: a copy that keeps the writer's modification times (most
+    do) still arrived now, and the wait is measured from its arrival.
+    """
+    paths = [header] if header is not None else []
+    if folder.is_dir():
+        paths.append(folder)
+        with os.scandir(folder) as entries:
+            paths += [Path(e.path) for e in entries]
+    newest = 0.0
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        newest = max(newest, st.st_mtime, st.st_ctime)
+    return newest
+
+
+def _convert(
+    folder: Path, header_path: Path, ctx: ConverterContext, args: KlippelArguments
+) -> UUTReport:
+    """Read a complete pair and build its report.
+
+    Raises:
+        ConversionError: a file is broken (naming it and the line), or the configuration
+            lacks what the files do not carry (part number, revision).
+    """
+    header_name = display_name(header_path.name)
+    header = read_header(header_path, args.encoding, header_name)
+    serial = header.required("Cfg_SerialNumber").value
+    _, word, result = header.verdict()
+    start = _start(header, header_path, folder, args)
+    for value, key in ((args.part_number, "part_number"), (args.revision, "revision")):
+        if not value:
+            what = key.replace("_", " ")
+            raise ConversionError(f"a Klippel header has no {what}: set arguments.{key}")
+    assert args.part_number is not None
+    assert args.revision is not None
+    files = _read_folder(folder, args)
+    if not any(isinstance(f, Curve | Values) for f in files):
+        why = "; ".join(f"{f.file}: {f.reason}" for f in files if isinstance(f, NotRead))
+        raise ConversionError(f"the folder {display_name(folder.name)} holds no data file: {why}")
+    run = Run(
+        header=header,
+        header_name=header_name,
+        files=files,
+        serial_number=serial,
+        part_number=args.part_number,
+        revision=args.revision,
+        operator=header.get("Cfg_UserName") or args.operator,
+        process_code=resolve_process(ctx, args, None, DEFAULT_PROCESS),
+        start=start,
+        result=result,
+        verdict_word=word,
+        exec_time=_duration(start, [header_path, *_data_paths(folder)]),
+        units=args.units,
+    )
+    return build_report(run, ctx.station)
+
+
+def _start(
+    header: KlippelHeader, header_path: Path, folder: Path, args: KlippelArguments
+) -> datetime:
+    """The start: ``Cfg_DutStartTime`` with its offset; else the time in the file's name."""
+    named = name_time(header_path.name) or name_time(folder.name)
+    entry = header.entries.get("Cfg_DutStartTime")
+    if entry is None or not entry.value:
+        if named is None:
+            raise ConversionError(
+                f"{header.where('Cfg_DutStartTime')}: no Cfg_DutStartTime, and the name "
+                "carries no time (… 2020-05-14 10-01-37-5 UTC+0200)"
+            )
+        return named
+    when, has_offset = parse_start(entry.value, header.where(entry.key))
+    if has_offset:
+        return when
+    # An older header without the offset: the name's (which Klippel writes), else the zone's.
+    return when.replace(tzinfo=named.tzinfo) if named is not None else local_time(when, args)
+
+
+def _data_paths(folder: Path) -> list[Path]:
+    try:
+        with os.scandir(folder) as entries:
+            return [Path(e.path) for e in entries if e.is_file()]
+    except OSError:
+        return []
+
+
+def _duration(start: datetime, paths: list[Path]) -> float | None:
+    """Seconds from the start to the newest file: Klippel writes them as the test ends.
+
+    ``None`` when that is not between 0 and an hour (a copy that did not keep the times).
+    """
+    newest = max((p.stat().st_mtime for p in paths), default=0.0)
+    seconds = newest - start.timestamp()
+    return round(seconds, 3) if 0 <= seconds <= _MAX_DURATION else None
+
+
+def _read_folder(folder: Path, args: KlippelArguments) -> list[Curve | Values | NotRead]:
+    """Every entry of the run folder, read, in name order (as Klippel's own listing)."""
+    with os.scandir(folder) as scan:
+        entries = sorted(scan, key=lambda e: (e.name.casefold(), e.name))
+    files: list[Curve | Values | NotRead] = []
+    for entry in entries:
+        shown = display_name(entry.name)
+        if entry.is_dir():
+            files.append(NotRead(shown, "a folder"))
+        elif not entry.is_file():
+            files.append(NotRead(shown, "not a regular file"))
+        elif entry.name.startswith("."):
+            files.append(NotRead(shown, "a hidden file"))
+        elif not entry.name.casefold().endswith(_SUFFIX):
+            files.append(NotRead(shown, "not a .txt file"))
+        else:
+            task = display_name(task_of(entry.name[: -len(_SUFFIX)]))
+            files.append(
+                read_data_file(
+                    Path(entry.path),
+                    shown,
+                    task,
+                    encoding=args.encoding,
+                    max_points=args.max_points,
+                )
+            )
+    return files
+
+
+def _sniff_data(folder: Path, encoding: str) -> str:
+    """``"3 data files"`` when the folder holds Klippel data files (a few seen), else ``""``."""
+    if not folder.is_dir():
+        return ""
+    found = 0
+    for name in _data_names(folder)[:_SNIFF_FILES]:
+        try:
+            head = read_head(folder / name, _SNIFF_DATA)
+        except OSError:
+            continue
+        text = head.decode(encoding, "replace").lstrip("\ufeff")
+        if _DATA_START.match(text):
+            found += 1
+    return f"{found} data file{'s' * (found != 1)}" if found else ""
+
+
+def _preview(text: str) -> Preview:
+    serial = _SERIAL.search(text)
+    verdict = _VERDICT.search(text)
+    result = None
+    if verdict is not None and int(verdict.group(1)) in VERDICTS:
+        result = {"P": "Passed", "F": "Failed", "E": "Error", "T": "Terminated"}[
+            VERDICTS[int(verdict.group(1))][1]
+        ]
+    return Preview(serial_number=(serial.group(1) or None) if serial else None, result=result)
