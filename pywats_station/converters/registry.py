@@ -42,6 +42,8 @@ from pywats_station.converters.builtin.atml import AtmlConverter
 from pywats_station.converters.builtin.auto import AutoConverter
 from pywats_station.converters.builtin.csv import CsvConverter
 from pywats_station.converters.builtin.klippel import KlippelConverter
+from pywats_station.converters.builtin.spea_3030 import Spea3030Converter
+from pywats_station.converters.builtin.takaya_atd import TakayaAtdConverter
 from pywats_station.converters.builtin.teradyne_gr228x import Gr228xConverter
 from pywats_station.converters.builtin.teradyne_spectrum import SpectrumConverter
 from pywats_station.converters.builtin.wsjf import WsjfConverter
@@ -61,6 +63,8 @@ BUILTINS: dict[str, ConverterClass] = {
     "klippel": KlippelConverter,
     "teradyne_gr228x": Gr228xConverter,
     "teradyne_spectrum": SpectrumConverter,
+    "spea_3030": Spea3030Converter,
+    "takaya_atd": TakayaAtdConverter,
     "auto": AutoConverter,
 }
 """The built-in converters by kind name. They are trusted: the station runs them in a thread
