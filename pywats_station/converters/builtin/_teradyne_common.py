@@ -3,7 +3,7 @@
 Both formats (GR228x logs, Spectrum CTRD text) are plain text written by Windows test stations:
 ANSI (code page 1252) in the fixtures, but UTF-8 and UTF-16 where a station's tools were set up
 so. ``encoding = "auto"`` (their default) decides from the first bytes (:func:`pick_encoding`);
-the file is then read line by line in bounded memory (:func:`numbered_lines`).
+the file is then read line by line in bounded memory (:class:`NumberedLines`).
 
 Both write values with an SI prefix (``100.2K``, ``(VAL: 4.69) (SCALE: n)``) and limits that may
 carry a different prefix than the value. :func:`rescale` moves a number from one prefix to
@@ -30,11 +30,11 @@ from pywats_station.converters.builtin._textfile import head_text, iter_lines
 
 __all__ = [
     "MAX_LINE",
+    "NumberedLines",
     "SNIFF",
     "Limits",
     "add_limit_step",
     "at",
-    "numbered_lines",
     "pick_encoding",
     "process_for",
     "rescale",
@@ -114,23 +114,39 @@ def sniff(path: Path, encoding: str) -> str:
         return ""
 
 
-def numbered_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
-    """The lines of ``path`` with their numbers (from 1), without line endings.
+class NumberedLines:
+    """The lines of a file with their numbers (from 1), without line endings.
 
-    Raises:
+    Iterate once; afterwards :attr:`ends_at` says where the file ends, as an editor's cursor
+    stands at its end (column 1 of the line after the last when that one has a line break).
+
+    Iterating raises:
         ConversionError: a byte is not in the encoding, or a line is longer than
             :data:`MAX_LINE` (naming the line).
         OSError: the file cannot be read.
     """
-    lines = iter_lines(path, pick_encoding(path, encoding))
-    try:
-        for number, raw in enumerate(lines, start=1):
-            line = raw.rstrip("\r\n")
-            if len(line) > MAX_LINE:
-                raise at(number, f"the line is {len(line):,} characters long (not a test record)")
-            yield number, line
-    finally:
-        lines.close()
+
+    def __init__(self, path: Path, encoding: str) -> None:
+        self.path = path
+        self.encoding = encoding
+        self.end = (1, 1)  # line and column just after the last character
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        lines = iter_lines(self.path, pick_encoding(self.path, self.encoding))
+        try:
+            for number, raw in enumerate(lines, start=1):
+                line = raw.rstrip("\r\n")
+                self.end = (number + 1, 1) if len(line) < len(raw) else (number, len(line) + 1)
+                if len(line) > MAX_LINE:
+                    raise at(number, f"the line is {len(line):,} characters long (not a record)")
+                yield number, line
+        finally:
+            lines.close()
+
+    @property
+    def ends_at(self) -> str:
+        """``the file ends at line L, column C`` (once the lines are read)."""
+        return f"the file ends at line {self.end[0]}, column {self.end[1]}"
 
 
 def rescale(number: str, shift: int, what: str) -> float:

@@ -21,10 +21,11 @@ start ``KEYWORD:`` is text (``C:\\Program Files (x86)\\…``), up to its own ``)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pywats_station.converters.api import ConversionError
+from pywats_station.converters.builtin._teradyne_common import NumberedLines
 
 __all__ = ["MAX_DEPTH", "MAX_GROUP", "Group", "read_groups"]
 
@@ -174,23 +175,23 @@ class _Parser:
         group.texts.append(line[start:pos])
         return pos
 
-    def end(self, number: int) -> None:
+    def end(self, ends_at: str) -> None:
         if self.quote is not None:
             line, column = self.quote
             raise ConversionError(
-                f"the file ends at line {number}, inside quoted text that starts at line "
+                f"{ends_at}, inside quoted text that starts at line "
                 f"{line}, column {column}: the file is cut short, or still being written"
             )
         if self.stack:
             inner, top = self.stack[-1], self.stack[0]
             within = f" (in ({top.key}: of {top.where})" if inner is not top else ""
             raise ConversionError(
-                f"the file ends at line {number}, inside ({inner.key}: that starts at "
+                f"{ends_at}, inside ({inner.key}: that starts at "
                 f"{inner.where}{within}: the file is cut short, or still being written"
             )
 
 
-def read_groups(lines: Iterable[tuple[int, str]]) -> Iterator[Group]:
+def read_groups(lines: NumberedLines) -> Iterator[Group]:
     """Yield the top-level groups of numbered CTRD lines, each once it is closed.
 
     Raises:
@@ -198,9 +199,8 @@ def read_groups(lines: Iterable[tuple[int, str]]) -> Iterator[Group]:
             or too deep, or the lines end inside a group or quoted text; naming the line.
     """
     parser = _Parser()
-    number = 0
     for number, line in lines:
         parser.feed(line, number)
         yield from parser.done
         parser.done.clear()
-    parser.end(number + 1 if number else 1)
+    parser.end(lines.ends_at)

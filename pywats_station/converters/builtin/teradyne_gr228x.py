@@ -50,10 +50,10 @@ from pywats_station.converters.builtin._equipment import (
 )
 from pywats_station.converters.builtin._teradyne_common import (
     Limits,
+    NumberedLines,
     add_limit_step,
     add_verdict_step,
     at,
-    numbered_lines,
     process_for,
     rescale,
     sniff,
@@ -177,10 +177,10 @@ class _Reader:
             raise at(number, f"not a GR228x log record: {_clip(text)!r}")
         return None
 
-    def finish(self, number: int) -> None:
+    def finish(self, ends_at: str) -> None:
         if self.board is not None:
             raise ConversionError(
-                f"the file ends at line {number}, inside the board that starts at line "
+                f"{ends_at}, inside the board that starts at line "
                 f"{self.board.line} (SN {self.board.sn}): it has no end line ('\"', '/', '?'… "
                 "and a date); the file is cut short, or still being written"
             )
@@ -389,13 +389,14 @@ def read_gr228x(path: Path, ctx: ConverterContext) -> Iterator[UUTReport]:
     """
     args = ctx.arguments if isinstance(ctx.arguments, Gr228xArguments) else Gr228xArguments()
     reader = _Reader(path, ctx, args)
-    number, boards = 0, 0
-    for number, line in numbered_lines(path, args.encoding):
+    boards = 0
+    lines = NumberedLines(path, args.encoding)
+    for number, line in lines:
         report = reader.feed(number, line)
         if report is not None:
             boards += 1
             yield report
-    reader.finish(number + 1 if number else 1)
+    reader.finish(lines.ends_at)
     if not boards:
         raise ConversionError("the file holds no board (no '@<date> SN <serial>' line)")
 

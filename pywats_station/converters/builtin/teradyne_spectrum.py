@@ -54,9 +54,9 @@ from pywats_station.converters.builtin._equipment import (
     local_time,
 )
 from pywats_station.converters.builtin._teradyne_common import (
+    NumberedLines,
     add_verdict_step,
     at,
-    numbered_lines,
     process_for,
     sniff,
 )
@@ -130,7 +130,7 @@ def _time(step: Group, args: SpectrumArguments) -> tuple[datetime, int] | None:
 
 def _header(path: Path, args: SpectrumArguments) -> _Header:
     header = _Header()
-    for group in read_groups(numbered_lines(path, args.encoding)):
+    for group in read_groups(NumberedLines(path, args.encoding)):
         if group.key == "PROGRAM_NAME" and header.program is None:
             header.program = group
         elif group.key == "SUBPROGRAM_NAME":
@@ -307,7 +307,7 @@ def read_spectrum(path: Path, ctx: ConverterContext) -> Iterator[UUTReport]:
     budget.start_report()
     builder = _Builder(path, ctx, args, header)
     last = 0
-    for group in read_groups(numbered_lines(path, args.encoding)):
+    for group in read_groups(NumberedLines(path, args.encoding)):
         builder.feed(group)
         last = group.end
     yield builder.build(last)

@@ -322,7 +322,9 @@ def test_a_log_still_being_written_fails_naming_its_open_board(tmp_path: Path) -
     data = real_file(*PLAIN).read_text()
     cut = data[: data.index("/31-JUL-12")]  # board 2 without its end line (line 53)
     reason = fail(write(tmp_path, cut))
-    assert reason.startswith("the file ends at line 53, inside the board that starts at line 8")
+    assert reason.startswith(
+        "the file ends at line 53, column 1, inside the board that starts at line 8"
+    )
     assert "cut short, or still being written" in reason
 
 
@@ -357,7 +359,10 @@ def test_a_process_the_server_does_not_know(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("", "the file holds no board"),
-        ("@02-MAR-24  08:00:05 SN X\nR1=1(0,2)R\n", "the file ends at line 3, inside the board"),
+        (
+            "@02-MAR-24  08:00:05 SN X\nR1=1(0,2)R\n",
+            "the file ends at line 3, column 1, inside the board",
+        ),
         ("R1=1(0,2)R\n", "line 1: a measurement outside a board"),
         ("@02-MAR-24  08:00:05 SN X\n@02-MAR-24  08:00:06 SN Y\n", "line 2: a board starts"),
         ("/02-MAR-24  08:00:05\n", "line 1: a board end line without a board"),
