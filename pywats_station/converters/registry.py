@@ -46,6 +46,7 @@ from pywats_station.converters.builtin.spea_3030 import Spea3030Converter
 from pywats_station.converters.builtin.takaya_atd import TakayaAtdConverter
 from pywats_station.converters.builtin.teradyne_gr228x import Gr228xConverter
 from pywats_station.converters.builtin.teradyne_spectrum import SpectrumConverter
+from pywats_station.converters.builtin.teststand import TestStandConverter
 from pywats_station.converters.builtin.wsjf import WsjfConverter
 from pywats_station.converters.builtin.wstf import WstfConverter
 from pywats_station.converters.builtin.wsxf import WsxfConverter
@@ -65,6 +66,7 @@ BUILTINS: dict[str, ConverterClass] = {
     "teradyne_spectrum": SpectrumConverter,
     "spea_3030": Spea3030Converter,
     "takaya_atd": TakayaAtdConverter,
+    "teststand": TestStandConverter,
     "auto": AutoConverter,
 }
 """The built-in converters by kind name. They are trusted: the station runs them in a thread
