@@ -7,7 +7,10 @@
 
 ``-`` or an empty cell is a value not measured (or no limit at that frequency). Columns are
 found by their names, in any order; a curve's other columns become series of their own. Every
-row must have the header's number of cells (a file cut short fails, naming the line).
+row must have the header's number of cells (a file cut short fails, naming the line), and a
+``.txt`` file that starts with neither header fails: in a run folder it is a data file whose
+first line was lost. Other files (not ``.txt``, hidden, sub-folders) are :class:`NotRead`: the
+report lists them.
 
 Curves are read line by line into running statistics (count, mean, minimum, maximum, points
 outside the limits) and a thinned copy of at most ``max_points`` rows for the chart, so a curve
@@ -20,12 +23,16 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from pywats_station.converters.api import ConversionError
+from pywats_station.converters.builtin._klippel_header import shorten
 from pywats_station.converters.builtin._textfile import iter_lines
 
-__all__ = ["Curve", "NotRead", "ValueRow", "Values", "read_data_file", "task_of"]
+__all__ = ["NAME_LIMIT", "Curve", "NotRead", "ValueRow", "Values", "read_data_file", "task_of"]
 
+NAME_LIMIT = 100
+"""The longest name a step gets (the WATS client's limit on step names)."""
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NOT_FINITE = frozenset({"nan", "inf", "infinity"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -111,12 +118,12 @@ def task_of(stem: str) -> str:
 
 def read_data_file(
     path: Path, shown: str, task: str, *, encoding: str, max_points: int
-) -> Curve | Values | NotRead:
-    """Read one file of the run folder (``shown``: its name in messages).
+) -> Curve | Values:
+    """Read one ``.txt`` file of the run folder (``shown``: its name in messages).
 
     Raises:
-        ConversionError: the file is empty, not in ``encoding``, or a row is wrong (naming the
-            file, line and column).
+        ConversionError: the file is empty, not in ``encoding``, not a Klippel data file (its
+            first line is neither header), or a row is wrong (naming the file, line and column).
     """
     lines = _Lines(path, encoding)
     try:
@@ -124,14 +131,31 @@ def read_data_file(
         names = [cell.strip() for cell in header]
         kind = names[0].casefold()
         if kind == "frq" and len(names) >= 2 and names[1]:
-            return _curve(lines, Curve(shown, task, names[1], names[1:]), max_points)
+            _check_names(names, number)
+            return _curve(lines, Curve(shown, task, names[1], names[1:]), max_points, number)
         if kind == "name" and len(names) >= 2 and names[1].casefold() == "value":
+            _check_names(names, number)
             return _values(lines, Values(shown, task), names)
-        line = "\t".join(names)
-        shown_line = line if len(line) <= 40 else line[:37] + "..."
-        return NotRead(shown, f"not a Klippel data file (line {number} is {shown_line!r})")
+        _not_data(names, number)
     except ConversionError as exc:
         raise ConversionError(f"{shown}: {exc}") from None
+
+
+def _not_data(names: list[str], number: int) -> NoReturn:
+    raise ConversionError(
+        f"line {number}, column 1: not the header of a Klippel data file (frq<TAB>result… or "
+        f"name<TAB>value…): {shorten(chr(9).join(names))!r}"
+    )
+
+
+def _check_names(names: list[str], number: int) -> None:
+    """Column names become step, series and measurement names: WATS limits their length."""
+    for column, name in enumerate(names, start=1):
+        if len(name) > NAME_LIMIT:
+            raise ConversionError(
+                f"line {number}, column {column}: the column name {shorten(name)!r} is "
+                f"{len(name):,} characters long; a WATS step name takes at most {NAME_LIMIT}"
+            )
 
 
 def _first(lines: _Lines) -> tuple[int, list[str]]:
@@ -189,11 +213,12 @@ def _number(cell: str, number: int, column: int, name: str) -> float | None:
         return float(text)  # may overflow to inf: counted as not finite by the caller
     if text.lstrip("+-").casefold() in _NOT_FINITE:
         return math.nan
-    shown = text if len(text) <= 20 else text[:17] + "..."
-    raise ConversionError(f"line {number}, column {column} ({name}): {shown!r} is not a number")
+    raise ConversionError(
+        f"line {number}, column {column} ({shorten(name)}): {shorten(text)!r} is not a number"
+    )
 
 
-def _curve(lines: _Lines, curve: Curve, max_points: int) -> Curve:
+def _curve(lines: _Lines, curve: Curve, max_points: int, header_line: int) -> Curve:
     high_at, low_at = curve.column("max"), curve.column("min")
     stride = 1
     for number, cells in lines:
@@ -204,7 +229,7 @@ def _curve(lines: _Lines, curve: Curve, max_points: int) -> Curve:
             row.append(math.nan if value is None else value)
             if index == 0 and (value is None or not math.isfinite(value)):
                 raise ConversionError(
-                    f"line {number}, column 1 (frq): {cell.strip()!r} is not a frequency"
+                    f"line {number}, column 1 (frq): {shorten(cell.strip())!r} is not a frequency"
                 )
             if index == 1 and value is None:
                 curve.missing += 1
@@ -223,7 +248,7 @@ def _curve(lines: _Lines, curve: Curve, max_points: int) -> Curve:
         n = len(curve.kept)
         curve.kept = [curve.kept[round(i * (n - 1) / (max_points - 1))] for i in range(max_points)]
     if not curve.rows:
-        raise ConversionError("the file has its header line only: no data (cut short?)")
+        raise ConversionError(f"line {header_line}: the header, and no data after it (cut short?)")
     return curve
 
 
@@ -250,6 +275,11 @@ def _values(lines: _Lines, values: Values, names: list[str]) -> Values:
         name = cells[0].strip()
         if not name:
             raise ConversionError(f"line {number}, column 1 (name): the value has no name")
+        if len(name) > NAME_LIMIT:
+            raise ConversionError(
+                f"line {number}, column 1 (name): {shorten(name)!r} is {len(name):,} characters "
+                f"long; a WATS step name takes at most {NAME_LIMIT}"
+            )
         value = _number(cells[1], number, 2, names[1])
         high = None if high_at is None else _number(cells[high_at], number, high_at + 1, "max")
         low = None if low_at is None else _number(cells[low_at], number, low_at + 1, "min")

@@ -38,6 +38,7 @@ __all__ = [
     "name_time",
     "parse_start",
     "read_header",
+    "shorten",
 ]
 
 HEADER_LIMIT = 1_000_000
@@ -81,6 +82,11 @@ _RESULT_LISTS = {
 }
 
 
+def shorten(text: str, limit: int = 40) -> str:
+    """``text``, cut to ``limit`` characters with ``...`` (a message quotes what it shows)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One ``Key=Value`` line: its value, where it is, and the comment above it."""
@@ -116,7 +122,7 @@ class KlippelHeader:
         """
         entry = self.entries.get(key)
         if entry is None:
-            raise ConversionError(f"{self.name}: no {key}= line")
+            raise ConversionError(f"{self.name}: no {key} line in the file")
         if not entry.value:
             raise ConversionError(f"{self.where(key)}: {key} is empty")
         return entry
@@ -132,8 +138,8 @@ class KlippelHeader:
         if not re.fullmatch(r"-?\d{1,2}", code) or int(code) not in VERDICTS:
             known = ", ".join(f"{c} {w.lower()}" for c, (w, _) in VERDICTS.items())
             raise ConversionError(
-                f"{self.where(entry.key)}: Ctrl_OverallVerdict {code!r} is not a Klippel "
-                f"verdict ({known})"
+                f"{self.where(entry.key)}: Ctrl_OverallVerdict {shorten(code)!r} is not a "
+                f"Klippel verdict ({known})"
             )
         word, result = VERDICTS[int(code)]
         return int(code), word, result
@@ -195,8 +201,9 @@ def _entry(header: KlippelHeader, line: str, number: int, comment: str) -> None:
     key, eq, value = line.partition("=")
     key = key.strip()
     if not eq or not _KEY.fullmatch(key):
-        shown = line if len(line) <= 60 else line[:57] + "..."
-        raise ConversionError(f"line {number}: expected Key=Value or a // comment, got {shown!r}")
+        raise ConversionError(
+            f"line {number}: expected Key=Value or a // comment, got {shorten(line)!r}"
+        )
     value = value.strip(" \t")
     bad = _CONTROL.search(line)  # the key is letters only: a control character is the value's
     if bad is not None:
@@ -209,7 +216,7 @@ def _entry(header: KlippelHeader, line: str, number: int, comment: str) -> None:
         if first.value != value:
             raise ConversionError(
                 f"line {number}: {key} again, with another value than on line {first.line} "
-                f"({value!r}, not {first.value!r})"
+                f"({shorten(value)!r}, not {shorten(first.value)!r})"
             )
         return
     header.entries[key] = Entry(key, value, number, comment)
@@ -224,9 +231,10 @@ def parse_start(text: str, where: str) -> tuple[datetime, bool]:
         ConversionError: not the pattern, not a real date, or an offset beyond ±14 h.
     """
     match = _START.fullmatch(text.strip())
+    shown = shorten(text.strip())
     if match is None:
         raise ConversionError(
-            f"{where}: Cfg_DutStartTime {text.strip()!r} is not year-month-week-day of "
+            f"{where}: Cfg_DutStartTime {shown!r} is not year-month-week-day of "
             "year-weekday-day-hour-minute-second-millisecond-UTC offset-epoch"
         )
     g = {k: int(v) for k, v in match.groupdict().items() if v is not None and k != "epoch"}
@@ -235,14 +243,16 @@ def parse_start(text: str, where: str) -> tuple[datetime, bool]:
             g["year"], g["month"], g["day"], g["hour"], g["minute"], g["second"], g["ms"] * 1000
         )
     except ValueError as exc:
-        raise ConversionError(f"{where}: Cfg_DutStartTime {text.strip()!r}: {exc}") from None
+        raise ConversionError(
+            f"{where}: Cfg_DutStartTime {shorten(text.strip())!r}: {exc}"
+        ) from None
     if "offset" not in g:
         return naive, False
     offset = g["offset"]
     if abs(offset) > 14 * 60:
         raise ConversionError(
-            f"{where}: Cfg_DutStartTime {text.strip()!r}: a UTC offset of {offset} minutes is "
-            "beyond ±14 hours"
+            f"{where}: Cfg_DutStartTime {shown!r}: a UTC offset of {offset} minutes is beyond "
+            "±14 hours"
         )
     return naive.replace(tzinfo=timezone(timedelta(minutes=offset))), True
 

@@ -75,10 +75,22 @@ from pywats_station.converters.builtin._klippel_header import (
 from pywats_station.converters.builtin._klippel_report import Run, build_report
 from pywats_station.converters.builtin._textfile import head_text
 
-__all__ = ["DEFAULT_PROCESS", "KlippelArguments", "KlippelConverter"]
+__all__ = [
+    "DEFAULT_PART_NUMBER",
+    "DEFAULT_PROCESS",
+    "DEFAULT_REVISION",
+    "KlippelArguments",
+    "KlippelConverter",
+]
 
 DEFAULT_PROCESS = 10
 """The process WATS's own Klippel converter reports under (``operationTypeCode`` 10)."""
+DEFAULT_PART_NUMBER = "PartNumber1"
+DEFAULT_REVISION = "1.0"
+"""Part number and revision when none is configured: the files carry neither, and these are
+WATS's own converter's placeholders (plain to see in WATS as "not configured")."""
+_IDENTITY = 50  # characters WATS takes in a serial number
+_OPERATOR = 128  # … in an operator's name
 
 _SUFFIX = ".txt"
 _SNIFF = 65536  # bytes of a header that validate() reads
@@ -246,8 +258,8 @@ def _incomplete(
     what = " and ".join(missing)
     if waited >= args.incomplete_timeout:
         return Failed(
-            reason=f"incomplete: no {what} after {waited:.0f} s (arguments.incomplete_timeout "
-            f"= {args.incomplete_timeout:g} s)"
+            reason=f"incomplete: {what} still missing {waited:.0f} s after the last change "
+            f"(arguments.incomplete_timeout = {args.incomplete_timeout:g} s)"
         )
     # Soon at first (the rest is usually a moment behind), then less often.
     retry = min(30.0, max(1.0, waited / 2), max(0.5, args.incomplete_timeout - waited))
@@ -286,15 +298,18 @@ def _convert(
     """
     header_name = display_name(header_path.name)
     header = read_header(header_path, args.encoding, header_name)
-    serial = header.required("Cfg_SerialNumber").value
+    serial = _limited(header, "Cfg_SerialNumber", _IDENTITY, required=True)
+    operator = _limited(header, "Cfg_UserName", _OPERATOR) or args.operator
     _, word, result = header.verdict()
     start = _start(header, header_path, folder, args)
-    for value, key in ((args.part_number, "part_number"), (args.revision, "revision")):
-        if not value:
-            what = key.replace("_", " ")
-            raise ConversionError(f"a Klippel header has no {what}: set arguments.{key}")
-    assert args.part_number is not None
-    assert args.revision is not None
+    if not (args.part_number and args.revision):
+        # The format carries neither: WATS's own converter's placeholders, said in the log.
+        ctx.log.warning(
+            "%s: no arguments.part_number/revision configured: the report says %s %s",
+            header_name,
+            args.part_number or DEFAULT_PART_NUMBER,
+            args.revision or DEFAULT_REVISION,
+        )
     files = _read_folder(folder, args)
     if not any(isinstance(f, Curve | Values) for f in files):
         why = "; ".join(f"{f.file}: {f.reason}" for f in files if isinstance(f, NotRead))
@@ -304,9 +319,9 @@ def _convert(
         header_name=header_name,
         files=files,
         serial_number=serial,
-        part_number=args.part_number,
-        revision=args.revision,
-        operator=header.get("Cfg_UserName") or args.operator,
+        part_number=args.part_number or DEFAULT_PART_NUMBER,
+        revision=args.revision or DEFAULT_REVISION,
+        operator=operator,
         process_code=resolve_process(ctx, args, None, DEFAULT_PROCESS),
         start=start,
         result=result,
@@ -315,6 +330,17 @@ def _convert(
         units=args.units,
     )
     return build_report(run, ctx.station)
+
+
+def _limited(header: KlippelHeader, key: str, limit: int, *, required: bool = False) -> str:
+    """A header value that becomes a WATS field of at most ``limit`` characters."""
+    value = header.required(key).value if required else header.get(key)
+    if len(value) > limit:
+        raise ConversionError(
+            f"{header.where(key)}: {key} is {len(value):,} characters long; WATS takes at most "
+            f"{limit}"
+        )
+    return value
 
 
 def _start(

@@ -85,7 +85,7 @@ def test_the_pair_is_one_input_listed_when_either_part_is_there(tmp_path: Path) 
     assert states["both"].size == header + curves
     # The header changing changes the pair's state: the pair settles as a whole.
     (watch / "both.txt").write_text("Cfg_SerialNumber=12345\n", encoding="utf-8")
-    again = dict((p.name, s) for p, s in list_inputs(watch, set(), rules(watch))[0])
+    again = {p.name: s for p, s in list_inputs(watch, set(), rules(watch))[0]}
     assert again["both"] != states["both"]
 
 
@@ -98,7 +98,7 @@ def test_a_companion_that_is_not_a_file_is_refused_by_name(tmp_path: Path) -> No
     assert refused == {
         tmp_path / "run": "has run.txt beside it, which is a FIFO (named pipe), not a file"
     }
-    with pytest.raises(NotAnInput, match="run.txt beside it"):
+    with pytest.raises(NotAnInput, match=r"run\.txt beside it"):
         check_input(tmp_path / "run", policy(tmp_path))
 
 
@@ -137,7 +137,8 @@ def test_move_takes_both_and_keeps_them_paired_on_a_clash(tmp_path: Path) -> Non
     # The same run again: both parts get the same time stamp, so they still pair.
     folder = pair(tmp_path)
     moved = post_process("move", folder, done, state, policy(tmp_path))
-    assert moved is not None and moved.name.startswith(f"{NAME}.")
+    assert moved is not None
+    assert moved.name.startswith(f"{NAME}.")
     assert (done / f"{moved.name}.txt").is_file()
     assert len(names(done)) == 4
 
