@@ -50,6 +50,7 @@ from pywats_station.converters.builtin.teststand import TestStandConverter
 from pywats_station.converters.builtin.wsjf import WsjfConverter
 from pywats_station.converters.builtin.wstf import WstfConverter
 from pywats_station.converters.builtin.wsxf import WsxfConverter
+from pywats_station.converters.builtin.xjtag import XjtagConverter
 
 __all__ = ["BUILTINS", "ConverterLoadError", "create_converter", "is_builtin", "load_converter"]
 
@@ -62,6 +63,7 @@ BUILTINS: dict[str, ConverterClass] = {
     "csv": CsvConverter,
     "atml": AtmlConverter,
     "klippel": KlippelConverter,
+    "xjtag": XjtagConverter,
     "teradyne_gr228x": Gr228xConverter,
     "teradyne_spectrum": SpectrumConverter,
     "spea_3030": Spea3030Converter,
