@@ -394,6 +394,7 @@ def test_the_report_budget_stops_a_huge_log(tmp_path: Path) -> None:
 
 
 def mutate(data: bytes, how: str, at: int, mask: int) -> bytes:
+    """``data`` cut, with a byte flipped, a line dropped or a line written twice, at ``at``."""
     lines = data.splitlines(keepends=True)
     index = at % max(1, len(lines))
     if how == "cut":

@@ -27,6 +27,7 @@ from pywats_station.converters.builtin.teradyne_spectrum import SpectrumConverte
 from pywats_station.converters.sandbox import run_conversion
 from tests.fixtures import REAL, real_file
 from tests.station.converters.helpers import PROCESSES, STATION, make_ctx
+from tests.station.converters.test_teradyne_gr228x import mutate
 
 SAMPLE = ("teradyne-spectrum", "sample_ict_data.txt")
 # WATS's Spectrum converter reports to process 30; the test server is told it is ICT.
@@ -408,20 +409,6 @@ def test_the_report_budget() -> None:
 # --- hostile input: the real file broken at random ---------------------------------------------
 
 
-def mutate(data: bytes, how: str, at: int, mask: int) -> bytes:
-    lines = data.splitlines(keepends=True)
-    index = at % max(1, len(lines))
-    if how == "cut":
-        return data[: at * 37 % (len(data) + 1)]
-    if how == "flip":
-        broken = bytearray(data)
-        broken[at * 37 % len(broken)] ^= mask
-        return bytes(broken)
-    if how == "drop":
-        return b"".join(lines[:index] + lines[index + 1 :])
-    return b"".join(lines[: index + 1] + lines[index:])  # a line written twice
-
-
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -434,7 +421,8 @@ def test_a_broken_real_file_converts_or_fails_naming_the_line(
     tmp_path: Path, how: str, at: int, mask: int
 ) -> None:
     path = tmp_path / "broken.txt"
-    path.write_bytes(mutate(real_file(*SAMPLE).read_bytes(), how, at, mask))
+    # Positions spread over the whole 300 kB file.
+    path.write_bytes(mutate(real_file(*SAMPLE).read_bytes(), how, at * 37, mask))
     ctx = make_ctx(SpectrumConverter, processes=[*PROCESSES, ICT])
     result = run_conversion(SpectrumConverter(), path, ctx)
     if isinstance(result, Failed):
