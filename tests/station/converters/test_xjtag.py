@@ -421,3 +421,26 @@ def test_the_page_examples_are_marked_and_its_configuration_loads(tmp_path: Path
         else:
             assert block.kind == "illustrative", f"{block.where}: {block.kind}"
     assert configs == 1
+
+
+# --- the benchmark's enlarged inputs ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [LOG_2018, LOG_2020, XML_2020])
+def test_enlarged_inputs_are_valid_and_bigger(tmp_path: Path, name: str) -> None:
+    from bench.enlarge.xjtag import enlarge  # bench/ is not a package of the project
+
+    source = real_file("xjtag", name)
+    path = tmp_path / name
+    path.write_bytes(enlarge(source.read_bytes(), 3))
+    (original,) = convert(source)
+    enlarged = convert(path)
+    if name.endswith(".xjlog"):  # three runs, their serial numbers made unique
+        assert [r.sn for r in enlarged] == [original.sn, f"{original.sn}-2", f"{original.sn}-3"]
+        assert path.stat().st_size > 2.5 * source.stat().st_size
+    else:  # one run, its groups three times
+        (report,) = enlarged
+        assert report.root is not None
+        assert original.root is not None
+        assert len(report.root.steps or []) == 3 * len(original.root.steps or [])
+        assert path.stat().st_size > 2 * source.stat().st_size
