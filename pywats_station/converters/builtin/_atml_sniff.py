@@ -19,7 +19,12 @@ from xml.parsers import expat
 
 from pywats_station.converters.api import Preview, Validation
 from pywats_station.converters.builtin._atml_values import outcome
-from pywats_station.converters.builtin._atml_xml import KNOWN_NAMESPACES, Node, namespace_version
+from pywats_station.converters.builtin._atml_xml import (
+    KNOWN_NAMESPACES,
+    Node,
+    bom_encoding,
+    namespace_version,
+)
 from pywats_station.converters.builtin._common import read_head
 
 __all__ = ["HEAD", "sniff"]
@@ -87,7 +92,9 @@ def sniff(path: Path, encoding: str | None = None) -> Validation:
     except OSError as exc:
         return Validation(confidence=0.0, message=f"cannot read the file: {exc.strerror}")
     complete = len(head) <= HEAD
-    scan = _Scan(encoding)
+    if not head:
+        return Validation(confidence=0.0, message="the file is empty")
+    scan = _Scan(bom_encoding(head, encoding))
     try:
         scan.parser.Parse(head[:HEAD], complete)
     except _Stop:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pywats.models.report import AdditionalData, AdditionalDataProperty, ChartSeries, CompOp
+from pywats.validation import FieldLimits
+from pywats_station.converters.api import ConversionError
 from pywats_station.converters.builtin._atml_values import (
     Datum,
     array_series,
@@ -55,6 +57,7 @@ _LOOP_SUFFIX = re.compile(r"\s*\(Loop Index:\s*-?\d+\)\s*$")
 # step's measurement even without limits (a logged value).
 _STANDARD = {"numeric": "number", "string": "string", "passfail": "boolean"}
 _PASSED_STATUS = {"P": "P", "D": "P", "U": "P", "F": "F", "E": "F", "T": "F", "S": "S"}
+_LIMITS = FieldLimits()  # what the server stores (the WATS C# API's limits)
 _OUTCOME_WORDS = {"E": "Error", "T": "Terminated", "U": "Unknown", "D": "Done"}
 
 
@@ -126,7 +129,8 @@ class StepSpec:
     @property
     def where(self) -> str:
         """``<Test name="Video Test"> at line 12``."""
-        return f'<{self.tag} name="{self.name}"> at line {self.line}'
+        name = self.name if len(self.name) <= 60 else self.name[:59] + "…"
+        return f'<{self.tag} name="{name}"> at line {self.line}'
 
 
 def sequence_parts(name: str | None) -> tuple[str | None, str | None]:
@@ -179,6 +183,7 @@ def read_step(node: Node, args: EquipmentArguments, children: list[StepSpec] | N
     step_type = (props.child("StepType") if props else None) or None
     type_text = step_type.text if step_type is not None else ""
     name = _name(node)
+    _check_length(node, "step name", name, _LIMITS.step_name)
     spec = StepSpec(
         tag=node.tag,
         name=name,
@@ -202,12 +207,24 @@ def read_step(node: Node, args: EquipmentArguments, children: list[StepSpec] | N
         path, sequence = sequence_parts(node.get("name"))
         spec.seq_path = path if sequence is not None else None
         spec.seq_name = sequence or name
+        _check_length(node, "sequence file path", spec.seq_path, _LIMITS.seq_path)
+        _check_length(node, "sequence name", spec.seq_name, _LIMITS.seq_name)
     for result in node.all("TestResult"):
         _result(spec, result, where)
     if spec.loop_index is not None:
         spec.name = _LOOP_SUFFIX.sub("", spec.name) or spec.name
     _finish_measurements(spec)
     return spec
+
+
+def _check_length(node: Node, what: str, text: str | None, limit: int) -> None:
+    """Refuse a text longer than WATS stores, naming the element (a cut name would merge
+    steps that differ only at the end)."""
+    if text is not None and len(text) > limit:
+        raise ConversionError(
+            f"{node.where()}: the {what} is {len(text):,} characters long; WATS takes at most "
+            f"{limit}"
+        )
 
 
 _DEFAULT_TYPES = {
@@ -307,6 +324,7 @@ def _result(spec: StepSpec, result: Node, where: str) -> None:
             spec.texts.append(found.text)
         return
     if name == "SeqFileVersion" and spec.children is not None and found.text:
+        _check_length(result, "sequence file version", found.text, _LIMITS.seq_version)
         spec.seq_version = found.text
         return
     addon = name == "Measurement" and found.kind == "collection" and found.node is not None

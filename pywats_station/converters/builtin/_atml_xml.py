@@ -30,9 +30,11 @@ from xml.parsers import expat
 
 from pywats.formats._nesting import MAX_XML_NESTING
 from pywats_station.converters.api import ConversionError
+from pywats_station.converters.builtin._common import BOMS
 
 __all__ = [
     "KNOWN_NAMESPACES",
+    "bom_encoding",
     "check_encoding",
     "Document",
     "Node",
@@ -236,6 +238,15 @@ class _Reader:
         )
 
 
+def bom_encoding(head: bytes, encoding: str | None) -> str | None:
+    """The encoding to parse with: a byte-order mark's, which wins over the XML declaration and
+    ``encoding`` (a file re-saved as "Unicode" keeps its old declaration), else ``encoding``."""
+    for bom, name in BOMS:
+        if head.startswith(bom):
+            return "UTF-16" if name.startswith("utf-16") else "UTF-8"
+    return encoding
+
+
 def read_documents(path: Path, encoding: str | None = None) -> Iterator[Document]:
     """Parse an ATML file in chunks; yield its root, batch extension and each ``<TestResults>``.
 
@@ -249,12 +260,14 @@ def read_documents(path: Path, encoding: str | None = None) -> Iterator[Document
             that is not in the encoding; the message names the line, the column and the
             element open there.
     """
-    reader = _Reader(encoding)
     fed = 0  # bytes given to the parser so far
     with path.open("rb") as handle:
+        chunk = handle.read(_CHUNK)
+        reader = _Reader(bom_encoding(chunk, encoding))
         window = b""  # the last bytes fed: enough to name the byte an error stops at
         while True:
-            chunk = handle.read(_CHUNK)
+            if fed:
+                chunk = handle.read(_CHUNK)
             final = not chunk
             fed += len(chunk)
             window = window[-16:] + chunk
@@ -263,6 +276,8 @@ def read_documents(path: Path, encoding: str | None = None) -> Iterator[Document
             except _Refused as exc:
                 raise ConversionError(str(exc)) from None
             except expat.ExpatError as exc:
+                if fed == 0:
+                    raise ConversionError("the file is empty") from None
                 byte = _byte_at(reader.parser.ErrorByteIndex, window, fed)
                 raise ConversionError(_describe(reader, exc, byte, encoding)) from None
             if reader.done:
