@@ -154,10 +154,12 @@ class _Reader:
             self._failure(number, match)
         elif match := SOCKET.match(text):
             index = ord(match["letter"].upper()) - ord("A") + 1
-            if self.board is not None:
-                self._builder(number).details(test_socket_index=index)
+            if self.board is None:
+                self.socket = index  # the next board's
+            elif self.board.builder is None:
+                self.board.socket = index  # taken when its report is begun
             else:
-                self.socket = index
+                self.board.builder.details(test_socket_index=index)
         elif match := PROGRAM.match(text):
             if self.board is not None:
                 raise at(number, "a program line inside a board (its end line is missing)")

@@ -297,6 +297,14 @@ def test_names_with_spaces_and_brackets_failures_socket_and_an_error_end(tmp_pat
     assert report.uut.step_id_caused_uut_failure == r2.id
 
 
+def test_a_socket_line_inside_a_board_before_its_header_lines(tmp_path: Path) -> None:
+    text = BOARD.replace("TOP_OF_LOOP-B\n", "").replace("WATS_Line", "TOP_OF_LOOP-H\nWATS_Line")
+    (report,) = convert(write(tmp_path, text))
+    assert report.uut is not None
+    assert report.uut.test_socket_index == 8
+    assert report.uut.user == "Jörg Müller"
+
+
 @pytest.mark.parametrize(
     ("encoding", "newline"),
     [("utf-8", "\r\n"), ("utf-8-sig", "\n"), ("utf-16", "\r\n"), ("utf-16-le", "\n"),
