@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Unpack
 
-from pywats.models.report import CompOp, StepStatus
+from pywats.models.report import StepStatus
 from pywats.report_builder import SequenceBuilder, StepHandle, StepOptions
 from pywats_station.converters.api import ConversionError, ConverterContext
 from pywats_station.converters.builtin._budget import OutputBudget
@@ -34,6 +34,7 @@ __all__ = [
     "SNIFF",
     "Limits",
     "add_limit_step",
+    "add_verdict_step",
     "at",
     "pick_encoding",
     "process_for",
@@ -238,8 +239,3 @@ def add_verdict_step(
         raise at(line, str(exc)) from None
     budget.add_step(handle.step, line)
     return handle
-
-
-def comp_op_for(limits: Limits) -> CompOp:
-    """The operator :func:`add_limit_step` uses for ``limits`` (for documentation and tests)."""
-    return infer_comp_op(None, limits.low, limits.high, "limits")[0]
