@@ -163,18 +163,8 @@ class _Reader:
         elif match := PROGRAM.match(text):
             if self.board is not None:
                 raise at(number, "a program line inside a board (its end line is missing)")
-            name = re.split(r"[\\/]", match["path"])[-1]
-            found = re.search(self.args.part_number_pattern, name)
-            pn = (
-                (
-                    found.group("part_number")
-                    if "part_number" in found.re.groupindex
-                    else found.group()
-                )
-                if found
-                else None
-            )
-            self.program = _Program(match["path"], pn or None, match["date"])
+            pn = _program_part_number(match["path"], self.args.part_number_pattern)
+            self.program = _Program(match["path"], pn, match["date"])
         else:
             raise at(number, f"not a GR228x log record: {_clip(text)!r}")
         return None
@@ -378,6 +368,19 @@ class _Reader:
         return board.seq
 
 
+def _program_part_number(path: str, pattern: str) -> str | None:
+    """The part number in the program's file name (``43420`` of ``43420_BIO2.obc``).
+
+    It is ``pattern``'s group ``part_number`` when it has one, else its whole match.
+    """
+    name = re.split(r"[\\/]", path)[-1]
+    found = re.search(pattern, name)
+    if found is None:
+        return None
+    pn = found.group("part_number") if "part_number" in found.re.groupindex else found.group()
+    return pn or None
+
+
 def _clip(text: str, size: int = 60) -> str:
     return text if len(text) <= size else text[:size] + "…"
 
@@ -418,7 +421,12 @@ class Gr228xConverter(FileConverter):
         program = next((m for line in lines if (m := PROGRAM.match(line))), None)
         board = next((m for line in lines if (m := BOARD.match(line))), None)
         records = sum(1 for line in lines if MEASURE_WITH_LIMITS.match(line) or END.match(line))
-        preview = Preview(serial_number=(board["sn"] or "").strip() or None if board else None)
+        preview = Preview(
+            serial_number=(board["sn"] or "").strip() or None if board else None,
+            part_number=_program_part_number(program["path"], args.part_number_pattern)
+            if program
+            else None,
+        )
         if program and board:
             return Validation(
                 confidence=1.0, preview=preview, message="a GR228x program line and a board line"

@@ -233,6 +233,7 @@ def test_validate_recognises_gr228x_logs_and_no_other_fixture() -> None:
         if path.parent.name == "teradyne-gr228x":
             assert found.confidence >= 0.9, (path, found)
             assert found.preview.serial_number == "65428553938829725787"  # line 3
+            assert found.preview.part_number == "43420"  # line 2
         else:
             assert found.confidence <= 0.2, (path, found)
 
