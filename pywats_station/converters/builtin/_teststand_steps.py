@@ -333,7 +333,8 @@ class StepReader:
             obj = next(item.props(), None)
             if obj is None:
                 raise ConversionError(f"{item.where()}: a measurement holds no property")
-            name = fit(obj.name or text_of(obj.prop("MeasName")) or f"Measurement {index}", 100)
+            said = (text_of(obj.prop("MeasName")) or "").strip()
+            name = fit(said or obj.name or f"Measurement {index}", 100) or ""
             data, sdata, pdata = obj.prop("Data"), obj.prop("StringData"), obj.prop("PassFail")
             meas: NumericMeasurement | StringMeasurement | BooleanMeasurement
             if data is not None and data.type != "String" and data.type != "Boolean":
@@ -351,8 +352,8 @@ class StepReader:
                 raise ConversionError(
                     f"{obj.where()}: a measurement without Data, StringData or PassFail"
                 )
-            said = _MEAS_STATUS.get((text_of(obj.prop("Status")) or "").strip().lower())
-            meas.status = said or ("P" if passed else "F")
+            verdict = _MEAS_STATUS.get((text_of(obj.prop("Status")) or "").strip().lower())
+            meas.status = verdict or ("P" if passed else "F")
             found.append((meas, passed))
         if not found or (len(found) == 1 and not settle(step, found[0][0], found[0][1])):
             return False
