@@ -58,7 +58,8 @@ Fetch = Callable[[str], tuple[str, bytes] | None]
 """Looks up a data file a run links to by name: (its name, its bytes), or ``None``."""
 
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_CONNTEST_LINK = re.compile(r"ShowFullConnTestOutput\(\s*'([^']*)'")
+# Bounded: a text of many unclosed calls must not cost a scan to its end for each.
+_CONNTEST_LINK = re.compile(r"ShowFullConnTestOutput\(\s{0,10}'([^']{1,1000})'")
 
 
 def clean(text: str) -> str:

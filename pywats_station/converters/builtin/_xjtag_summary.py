@@ -23,8 +23,7 @@ from pywats_station.converters.builtin._xjtag_xml import Node
 
 __all__ = ["SummaryFunction", "SummaryGroup", "read_summary", "seconds", "strip_tags"]
 
-_ROW = re.compile(r"<tr\b([^>]*)>(.*?)</tr>", re.DOTALL | re.IGNORECASE)
-_CELL = re.compile(r"<t([dh])\b([^>]*)>(.*?)</t\1>", re.DOTALL | re.IGNORECASE)
+_CELL_START = re.compile(r"<t[dh](?=[\s>/])")
 _ID = re.compile(r"""\bid\s*=\s*["']([^"']*)["']""")
 _CLASS = re.compile(r"""\bclass\s*=\s*["']([^"']*)["']""")
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
@@ -69,7 +68,8 @@ def strip_tags(fragment: str) -> str:
 
 def seconds(text: str) -> float | None:
     """A time XJTAG wrote in seconds (``4,474``, ``0.454``, ``1 234,5``); ``None`` if not one."""
-    found = _TIME.fullmatch(text.strip())
+    text = text.strip()
+    found = _TIME.fullmatch(text) if len(text) <= 40 else None
     if found is None:
         return None
     whole = re.sub(r"\D", "", found.group(1))
@@ -77,10 +77,25 @@ def seconds(text: str) -> float | None:
     return float(f"{whole}.{fraction}")
 
 
+def _rows(table: str) -> list[tuple[str, str]]:
+    """The (attributes, content) of each ``<tr>`` of an HTML fragment.
+
+    Split, not matched with one pattern: a fragment of many unclosed rows costs one pass.
+    """
+    rows = []
+    for piece in table.split("<tr")[1:]:
+        attrs, closed, rest = piece.partition(">")
+        if closed and (not attrs or attrs[0].isspace()):
+            rows.append((attrs, rest.split("</tr>", 1)[0]))
+    return rows
+
+
 def _cells(row: str) -> list[tuple[str, str]]:
     """The (class, text) of each cell of a table row."""
     cells = []
-    for _, attrs, content in _CELL.findall(row):
+    for piece in _CELL_START.split(row)[1:]:
+        attrs, _, rest = piece.partition(">")
+        content = rest.split("</t", 1)[0]
         found = _CLASS.search(attrs)
         cells.append((found.group(1) if found else "", strip_tags(content).strip()))
     return cells
@@ -94,7 +109,7 @@ def _time_of(cells: list[tuple[str, str]]) -> float | None:
 
 
 def _function(fragment: str) -> SummaryFunction | None:
-    for _, row in _ROW.findall(fragment):
+    for _, row in _rows(fragment):
         cells = _cells(row)
         if len(cells) >= 2 and cells[0][0] == "firstcolfunc" and cells[0][1]:
             return SummaryFunction(cells[0][1], cells[1][1], _time_of(cells))
@@ -110,7 +125,7 @@ def read_summary(run: Node) -> Summary | None:
     snippets = {node.attrs.get("key", ""): node for node in _iter(run.child("snippets"), "snippet")}
     groups: list[SummaryGroup] = []
     total: float | None = None
-    for attrs, row in _ROW.findall(table):
+    for attrs, row in _rows(table):
         cells = _cells(row)
         key = _ID.search(attrs)
         if any(cls == "totaltime" for cls, _ in cells):

@@ -61,9 +61,7 @@ MAX_RUNS = 1000
 """The most runs one log may hold."""
 
 _SNIFF = 64 << 10
-_XML_ROOT = re.compile(
-    r"\A\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<([A-Za-z_][\w:.-]*)([^>]*)>", re.DOTALL
-)
+_ROOT_TAG = re.compile(r"<([A-Za-z_][\w:.-]*)([^<>]*)>")
 _NAME = re.compile(
     r"(?P<sn>.+)_\d\d_\d\d_\d\d_\d\d[._]\d\d[._]\d{4}_(?P<result>[A-Za-z]+)", re.IGNORECASE
 )
@@ -240,11 +238,37 @@ def _head_text(head: bytes) -> str:
     return head.decode(encoding, "ignore")
 
 
+def _root_tag(text: str) -> re.Match[str] | None:
+    """The root element's start tag: after the declaration, processing instructions and
+    comments (skipped by searching their ends, one pass: no pattern that could backtrack)."""
+    at = 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        for start, end in (("<?", "?>"), ("<!--", "-->")):
+            if text.startswith(start, at):
+                found = text.find(end, at + len(start))
+                if found < 0:
+                    return None
+                at = found + len(end)
+                break
+        else:
+            return _ROOT_TAG.match(text, at)
+
+
+def _element_text(text: str, tag: str) -> str | None:
+    start = text.find(f"<{tag}>")
+    end = text.find(f"</{tag}>", start)
+    if start < 0 or end < 0:
+        return None
+    return html.unescape(text[start + len(tag) + 2 : end].strip())
+
+
 def _validate_xml(head: bytes, path: Path) -> Validation:
     text = _head_text(head)
     if not text.strip():
         return Validation(confidence=0.0, message="the file is empty: not an XJTAG run")
-    root = _XML_ROOT.match(text)
+    root = _root_tag(text)
     if root is None or root.group(1) != "testrun":
         name = f"<{root.group(1)}>" if root else "no XML root element"
         return Validation(confidence=0.0, message=f"{name}: not an XJTAG run (<testrun>)")
@@ -252,13 +276,12 @@ def _validate_xml(head: bytes, path: Path) -> Validation:
         return Validation(confidence=0.5, message="<testrun> without its datetime attribute")
     confidence = 1.0 if re.search(r"<(testgroup|testruninfo)\b", text) else 0.9
     preview = _name_preview(path)
-    info = re.search(r"<testruninfo>(.*?)</testruninfo>", text, re.DOTALL)
+    info = _element_text(text, "testruninfo")
     if info is not None:
-        serial = re.search(r"<serial>\s*([^<]*?)\s*</serial>", info.group(1))
-        result = re.search(r"<result>\s*([^<]*?)\s*</result>", info.group(1))
-        word = result.group(1).casefold() if result else ""
+        serial = _element_text(info, "serial")
+        word = (_element_text(info, "result") or "").casefold()
         preview = Preview(
-            serial_number=html.unescape(serial.group(1)) if serial else preview.serial_number,
+            serial_number=serial or preview.serial_number,
             result=_RESULT_WORDS.get(word, "F" if word else preview.result),
         )
     return Validation(confidence=confidence, preview=preview, message="XJTAG run (XML export)")

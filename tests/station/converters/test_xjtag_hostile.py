@@ -472,3 +472,50 @@ def test_a_broken_export_fails_naming_the_place(
     assert re.search(r"line \d+|<\w|empty|blanks|holds no|not an XJTAG", result.reason), (
         result.reason
     )
+
+
+# --- what the page says ------------------------------------------------------------------------
+
+
+def test_the_messages_the_page_quotes_are_the_converters(tmp_path: Path) -> None:
+    from tests.station.converters.test_xjtag import PAGE
+
+    files = members(LOG_2018)
+    run = files[RUN]
+    produced = []
+    cut = tmp_path / "cut.xjlog"
+    cut.write_bytes(real_file("xjtag", LOG_2018).read_bytes()[:4118])
+    produced.append(reason(cut))
+    damaged = bytearray(pack(tmp_path / "stored.xjlog", files, zipfile.ZIP_STORED).read_bytes())
+    damaged[damaged.index(b"<testgroup") + 5] ^= 1
+    (tmp_path / "damaged.xjlog").write_bytes(bytes(damaged))
+    produced.append(reason(tmp_path / "damaged.xjlog"))
+    lines = run.split(b"\r\n")
+    short = {**files, RUN: b"\r\n".join(lines[:429]) + b"\r\n"}
+    produced.append(reason(pack(tmp_path / "short.xjlog", short)))
+    no_serial = {**files, RUN: run.replace(b"<serial>1234</serial>", b"")}
+    produced.append(reason(pack(tmp_path / "no-serial.xjlog", no_serial)))
+    two = {
+        **files,
+        "Info.xml": files["Info.xml"].replace(b">1</TestRunCount>", b">2</TestRunCount>"),
+    }
+    produced.append(reason(pack(tmp_path / "two.xjlog", two)))
+    page = " ".join(PAGE.read_text(encoding="utf-8").split())
+    for message in produced:
+        assert f"`{message}`" in page, message
+
+
+def test_pathological_html_and_heads_cost_one_pass(tmp_path: Path) -> None:
+    """Patterns that would rescan the rest for every start (quadratic) finish at once here."""
+    text = real_file("xjtag", XML_2020).read_text(encoding="utf-8-sig")
+    rows = "<tr " * 250_000 + "<td " * 250_000  # 2 MB of rows and cells never closed
+    links = "ShowFullConnTestOutput('" * 40_000
+    text = text.replace("<table class", f"{rows}<table class", 1)
+    text = text.replace("Checking the integrity", links, 1)
+    path = tmp_path / "export.xml"
+    path.write_text(text, encoding="utf-8")
+    (report,) = reports(path)
+    assert report.sn == "567567"
+    head = tmp_path / "head.xml"
+    head.write_text("<?x?>" * 13_000 + "<testrun datetime='x'>")
+    assert XjtagConverter().validate(head, make_ctx(XjtagConverter, {})).confidence == 0.9
