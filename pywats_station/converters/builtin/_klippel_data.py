@@ -35,7 +35,7 @@ NAME_LIMIT = 100
 """The longest name a step gets (the WATS client's limit on step names)."""
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NOT_FINITE = frozenset({"nan", "inf", "infinity"})
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")  # what XML cannot carry
 
 
 @dataclass
@@ -221,6 +221,7 @@ def _number(cell: str, number: int, column: int, name: str) -> float | None:
 def _curve(lines: _Lines, curve: Curve, max_points: int, header_line: int) -> Curve:
     high_at, low_at = curve.column("max"), curve.column("min")
     stride = 1
+    last: tuple[float, ...] = ()
     for number, cells in lines:
         row = []
         for index, cell in enumerate(cells):
@@ -244,6 +245,9 @@ def _curve(lines: _Lines, curve: Curve, max_points: int, header_line: int) -> Cu
                 stride *= 2
         curve.rows += 1
         curve.last_line = number
+        last = tuple(row)
+    if curve.rows and (curve.rows - 1) % stride:
+        curve.kept.append(last)  # the curve's end, whatever the stride skipped before it
     if len(curve.kept) > max_points:
         n = len(curve.kept)
         curve.kept = [curve.kept[round(i * (n - 1) / (max_points - 1))] for i in range(max_points)]

@@ -60,7 +60,7 @@ error); void means no result at all (terminated).
 """
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")  # what XML cannot carry
 _START = re.compile(
     r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<week>\d{1,2})-(?P<yday>\d{1,3})-(?P<wday>\d)"
     r"-(?P<day>\d{1,2})-(?P<hour>\d{1,2})-(?P<minute>\d{1,2})-(?P<second>\d{1,2})"
@@ -82,7 +82,7 @@ _RESULT_LISTS = {
 }
 
 
-def shorten(text: str, limit: int = 40) -> str:
+def shorten(text: str, limit: int = 60) -> str:
     """``text``, cut to ``limit`` characters with ``...`` (a message quotes what it shows)."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -173,8 +173,8 @@ def read_header(path: Path, encoding: str, shown: str) -> KlippelHeader:
     size = path.stat().st_size
     if size > HEADER_LIMIT:
         raise ConversionError(
-            f"{shown} is {size:,} bytes: not a Klippel header (they are a few kB; at most "
-            f"{HEADER_LIMIT:,} bytes are read)"
+            f"{shown} is {size:,} bytes: not a Klippel header file (they are a few kB; at "
+            f"most {HEADER_LIMIT:,} bytes are read)"
         )
     header = KlippelHeader(shown)
     comment = ""
