@@ -103,6 +103,9 @@ def sniff(path: Path, encoding: str | None = None) -> Validation:
         if scan.root is None:
             reason = expat.errors.messages[exc.code]
             return Validation(confidence=0.0, message=f"not XML: {reason} (line {exc.lineno})")
+    except LookupError as exc:  # an encoding Python does not know, named in the declaration
+        if scan.root is None:
+            return Validation(confidence=0.0, message=f"not readable XML: {exc}")
     if scan.doctype:
         return Validation(confidence=0.1, message="XML with a DOCTYPE: ATML test results have none")
     if scan.root is None:

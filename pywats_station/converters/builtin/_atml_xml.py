@@ -169,7 +169,9 @@ class _Reader:
         self.parser.EndElementHandler = self._end
         self.parser.CharacterDataHandler = self._text
         self.parser.StartDoctypeDeclHandler = self._doctype
+        self.parser.XmlDeclHandler = self._declaration
         self.parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        self.encoding = encoding  # what the bytes are read as: the override, else declared
         self.stack: list[Node] = []  # the open elements that are kept
         self.depth = 0  # all open elements, skipped ones included
         self.skip_from: int | None = None  # depth of a skipped subtree's top
@@ -230,6 +232,10 @@ class _Reader:
         if self.skip_from is None and self.stack:
             self.stack[-1].parts.append(data)
 
+    def _declaration(self, version: str, encoding: str | None, standalone: int) -> None:
+        if self.encoding is None:
+            self.encoding = encoding
+
     def _doctype(self, name: str, *_: object) -> None:
         line = self.parser.CurrentLineNumber
         raise _Refused(
@@ -275,11 +281,17 @@ def read_documents(path: Path, encoding: str | None = None) -> Iterator[Document
                 reader.parser.Parse(chunk, final)
             except _Refused as exc:
                 raise ConversionError(str(exc)) from None
+            except LookupError as exc:  # expat asks Python's codecs for a declared encoding
+                line = reader.parser.CurrentLineNumber
+                raise ConversionError(
+                    f"line {line}: the XML declaration names an encoding Python does not know "
+                    f"({exc}); set arguments.encoding to the file's encoding"
+                ) from None
             except expat.ExpatError as exc:
                 if fed == 0:
                     raise ConversionError("the file is empty") from None
-                byte = _byte_at(reader.parser.ErrorByteIndex, window, fed)
-                raise ConversionError(_describe(reader, exc, byte, encoding)) from None
+                offset = reader.parser.ErrorByteIndex - (fed - len(window))
+                raise ConversionError(_describe(reader, exc, window, offset)) from None
             if reader.done:
                 yield from reader.done
                 reader.done.clear()
@@ -294,16 +306,21 @@ def _inside(reader: _Reader) -> str:
     return f"<{tag}> that starts at line {line}"
 
 
-def _describe(
-    reader: _Reader, exc: expat.ExpatError, byte: int | None, encoding: str | None
-) -> str:
-    """The message for a parse error: where, what, and what was open there."""
+def _describe(reader: _Reader, exc: expat.ExpatError, window: bytes, offset: int) -> str:
+    """The message for a parse error: where, what, and what was open there.
+
+    Args:
+        reader: the reader that failed.
+        exc: expat's error.
+        window: the last bytes fed to the parser.
+        offset: where in ``window`` the error is (out of range when it is not in it).
+    """
     where = f"line {exc.lineno}, column {exc.offset + 1}"
     reason = expat.errors.messages[exc.code]
     inside = _inside(reader)
     if exc.code == _NO_ELEMENTS:
         if reader.root is None:
-            return f"{where}: the file holds no XML element (empty, blank or not XML)"
+            return f"{where}: the file holds no XML element (blank, or not XML)"
         return (
             f"the file ends at {where} inside {inside}: it is cut short (still being "
             "written, or copied incompletely)"
@@ -314,20 +331,19 @@ def _describe(
             f"the file ends inside an unfinished token that starts at {where}{within}: it is "
             "cut short (still being written, or copied incompletely)"
         )
-    if exc.code == _INVALID_TOKEN and byte is not None and byte >= 0x80:
-        declared = encoding or "the encoding its XML declaration names (UTF-8 without one)"
-        return (
-            f"{where}: byte {byte:#04x} is not a character in {declared}; the file is in "
-            "another encoding (set arguments.encoding)"
-        )
+    encoding = (reader.encoding or "UTF-8").upper().replace("_", "-")
+    if exc.code == _INVALID_TOKEN and encoding in ("UTF-8", "UTF8") and 0 <= offset < len(window):
+        try:
+            window[offset : offset + 4].decode("utf-8")
+        except UnicodeDecodeError as bad:
+            if bad.start == 0:  # the byte expat stopped at does not begin a UTF-8 character
+                named = "its XML declaration names" if reader.encoding else "XML's default"
+                return (
+                    f"{where}: byte {window[offset]:#04x} is not UTF-8 ({named}); the file is "
+                    "in another encoding (set arguments.encoding)"
+                )
     within = f" (inside {inside})" if inside else ""
     return f"{where}: {reason}{within}"
-
-
-def _byte_at(index: int, window: bytes, fed: int) -> int | None:
-    """The byte at document offset ``index``, when it is among the last bytes fed."""
-    offset = index - (fed - len(window))
-    return window[offset] if index >= 0 and 0 <= offset < len(window) else None
 
 
 def check_encoding(name: str) -> None:

@@ -394,7 +394,7 @@ def test_latin_1_text_without_a_declaration_fails_naming_the_byte_unless_told(
     path = _variant(tmp_path, text.encode("latin-1"))
     outcome = run_conversion(AtmlConverter(), path, make_ctx(AtmlConverter))
     assert isinstance(outcome, Failed)
-    assert outcome.reason.startswith("line 184, column 33: byte 0xe9 is not a character in")
+    assert outcome.reason.startswith("line 184, column 33: byte 0xe9 is not UTF-8 (XML's default)")
     assert "arguments.encoding" in outcome.reason
     (report,) = convert(path, {"encoding": "latin-1"})
     assert "Vidéo" in [s.name for s in report.steps()]
@@ -422,6 +422,7 @@ def test_a_file_still_being_written_fails_clearly(tmp_path: Path, cut: float) ->
     [
         (b"", "the file is empty"),
         (b"   \r\n  ", "line 2, column 3: the file holds no XML element"),
+        (b'<?xml version="1.0" encoding="iso-885911"?><a/>', "line 1: the XML declaration names"),
         (b"\x00\x01binary", "line 1, column 1: not well-formed"),
     ],
 )
