@@ -71,9 +71,9 @@ class Board:
 
     @property
     def where(self) -> str:
-        """``the board of lines 2 to 1204`` (or ``… from line 2`` before its end is known)."""
+        """``the board from line 2 to line 1204`` (``… from line 2`` until its end is read)."""
         if self.end_line:
-            return f"the board of lines {self.start_line} to {self.end_line}"
+            return f"the board from line {self.start_line} to line {self.end_line}"
         return f"the board from line {self.start_line}"
 
 
@@ -103,7 +103,7 @@ def _fields(text: str, line: int, kind: str) -> list[str]:
     needed = _MIN_FIELDS.get(kind, 2)
     if len(fields) < needed:
         raise ConversionError(
-            f"line {line}: a {kind} record has {len(fields)} fields, at least {needed} expected "
+            f"line {line}: {kind} record with {len(fields)} fields, at least {needed} expected "
             "(a line cut short?)"
         )
     return fields
@@ -148,10 +148,12 @@ def read_boards(lines: Iterator[tuple[int, str]]) -> Iterator[Board]:
                 f"line {number}: {shown!r} is not a SPEA 3030 record ({_RECORD_NAMES})"
             )
         if board is None and kind in _IN_BOARD:
-            raise ConversionError(f"line {number}: a {kind} record outside a board (no START)")
+            raise ConversionError(
+                f"line {number}: {kind} record outside a board (no START before it)"
+            )
         if board is not None and kind in ("FORMAT", "START"):
             raise ConversionError(
-                f"line {number}: a {kind} record inside {board.where}, whose END record is missing"
+                f"line {number}: {kind} record inside {board.where}, whose END record is missing"
             )
         if kind in _MEASURES:
             continue  # read by board_records()

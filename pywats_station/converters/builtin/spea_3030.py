@@ -140,7 +140,7 @@ def _report(
         process = resolve_process(ctx, args, board.sequence or None, DEFAULT_PROCESS)
     except ConversionError as exc:
         raise ConversionError(f"line {board.start_line}: {exc}") from None
-    where = f"the board from line {board.start_line} to line {board.end_line}"
+    where = board.where
     try:
         builder = ReportBuilder.uut(
             pn=pn,
