@@ -227,9 +227,12 @@ def _print_running(data: dict[str, Any]) -> None:
     print(f"processes cached: {data['processes_cached']}")
     for conv in data.get("converters", []):
         note = f" ({conv['error']})" if conv.get("error") else ""
+        # Hub mode: a converter with a [converters.station] of its own says whom it reports as.
+        own = conv.get("station") or {}
+        station = f", as station {own['name']} ({own['location']}, {own['purpose']})" if own else ""
         print(
             f"converter {conv['name']}: {conv.get('state')}{note}, converted "
-            f"{conv.get('converted', 0)}, failed {conv.get('failed', 0)}"
+            f"{conv.get('converted', 0)}, failed {conv.get('failed', 0)}{station}"
         )
         if conv.get("refused"):
             # Links, FIFOs, folders named like reports: left where they are, said here too.

@@ -11,7 +11,7 @@ import socket
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -23,6 +23,7 @@ __all__ = [
     "ConnectionConfig",
     "ControlConfig",
     "ConverterConfig",
+    "ConverterStation",
     "LogConfig",
     "QueueConfig",
     "ServerConfig",
@@ -43,6 +44,7 @@ ByteSize = Annotated[int, BYTE_SIZE]
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 PostAction = Literal["move", "delete", "zip", "keep"]
 ConverterType = Literal["file", "folder", "scheduled"]
+_S = TypeVar("_S", bound=msgspec.Struct)
 
 
 class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
@@ -126,6 +128,22 @@ class LogConfig(_Section):
     level: LogLevel = "info"
 
 
+class ConverterStation(_Section):
+    """``[converters.station]``: the station this converter's reports name, where it is not
+    ``[station]`` ("hub mode": one Pi collects the files of several testers, each reporting as
+    itself). A key left empty takes ``[station]``'s value.
+    """
+
+    name: str = ""
+    location: str = ""
+    purpose: str = ""
+
+    def over(self, station: _S) -> _S:
+        """``station`` (name, location, purpose) with the keys set here put over it."""
+        mine = {key: value for key, value in msgspec.structs.asdict(self).items() if value}
+        return msgspec.structs.replace(station, **mine)
+
+
 class ConverterConfig(_Section):
     """One ``[[converters]]`` entry: a watched folder (or a schedule) and what converts it.
 
@@ -168,6 +186,7 @@ class ConverterConfig(_Section):
     schedule: str = ""
     run_at_startup: bool = False
     arguments: dict[str, Any] = msgspec.field(default_factory=dict)
+    station: ConverterStation = msgspec.field(default_factory=ConverterStation)
 
     @property
     def done_dir(self) -> Path:

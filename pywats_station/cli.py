@@ -353,7 +353,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
                 "the reports carry the default station name and place",
                 file=sys.stderr,
             )
-    kind, arguments = args.kind, None
+    kind, arguments, entry = args.kind, None, None
     alarm, reject = 0.5, 0.2
     if args.converter:
         entry = next((c for c in config.converters if c.name == args.converter), None)
@@ -364,16 +364,18 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         alarm, reject = entry.alarm_threshold, entry.reject_threshold
     if not args.file.exists():
         raise CliError(f"{args.file} does not exist", ExitCode.USAGE)
-    station = config.station
+    station = StationInfo(
+        name=config.station.effective_name,
+        location=config.station.location or "Unknown",
+        purpose=config.station.purpose or "Production",
+    )
+    if entry is not None:  # its own [converters.station], as the daemon would use it
+        station = entry.station.over(station)
     result = try_convert(
         args.file,
         kind=kind,
         arguments=arguments,
-        station=StationInfo(
-            name=station.effective_name,
-            location=station.location or "Unknown",
-            purpose=station.purpose or "Production",
-        ),
+        station=station,
         processes=_cached_processes(paths),
         base_dir=paths.config_file.parent,
         alarm=alarm,

@@ -37,12 +37,14 @@ from urllib.parse import urlsplit
 import msgspec
 import tomli_w
 
+from pywats.validation import FieldLimits
 from pywats_station._config_schema import (
     BYTE_SIZE,
     SCHEMA_VERSION,
     ConnectionConfig,
     ControlConfig,
     ConverterConfig,
+    ConverterStation,
     LogConfig,
     QueueConfig,
     ServerConfig,
@@ -65,6 +67,7 @@ __all__ = [
     "ConnectionConfig",
     "ControlConfig",
     "ConverterConfig",
+    "ConverterStation",
     "LoadedConfig",
     "LogConfig",
     "QueueConfig",
@@ -294,6 +297,37 @@ def _positive(problems: list[ConfigProblem], key: str, value: float) -> None:
         problems.append(ConfigProblem(key, f"must be a number greater than 0; got {value!r}"))
 
 
+# Control characters (tab and line breaks included): a station's name is one line of text.
+_CONTROL = re.compile("[\x00-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+
+
+def _check_station(
+    problems: list[ConfigProblem], key: str, station: StationInfo | ConverterStation
+) -> None:
+    """Name, location and purpose as WATS takes them: each goes into every report's header."""
+    limits = FieldLimits()  # the server's (the C# API's) lengths: stricter than the clients'
+    for name, limit in (
+        ("name", limits.station),
+        ("location", limits.location),
+        ("purpose", limits.purpose),
+    ):
+        value: str = getattr(station, name)
+        if value and not value.strip():
+            problems.append(ConfigProblem(f"{key}.{name}", "must not be blank (leave it empty)"))
+        elif len(value) > limit:
+            problems.append(
+                ConfigProblem(
+                    f"{key}.{name}", f"is {len(value)} characters long; WATS takes at most {limit}"
+                )
+            )
+        elif _CONTROL.search(value):
+            problems.append(
+                ConfigProblem(
+                    f"{key}.{name}", "must be one line of text, without control characters"
+                )
+            )
+
+
 def _check_converters(converters: list[ConverterConfig], problems: list[ConfigProblem]) -> None:
     first_index: dict[str, int] = {}
     for i, conv in enumerate(converters):
@@ -343,6 +377,7 @@ def _check_converters(converters: list[ConverterConfig], problems: list[ConfigPr
             value = getattr(conv, name)
             if not 0.0 <= value <= 1.0:
                 bad(name, f"must be between 0 and 1; got {value!r}")
+        _check_station(problems, f"{key}.station", conv.station)
         if conv.reject_threshold > conv.alarm_threshold:
             bad(
                 "reject_threshold",
@@ -415,6 +450,7 @@ def validate(config: StationConfig) -> list[ConfigProblem]:
                 "in clear text",
             )
         )
+    _check_station(problems, "station", config.station)
     _check_converters(config.converters, problems)
     return problems
 

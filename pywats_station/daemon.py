@@ -62,7 +62,12 @@ from pywats_station.actors.connection import run_connection
 from pywats_station.actors.control import ControlState, build_registry, run_control
 from pywats_station.actors.control_config import commit_change, plan_change
 from pywats_station.actors.converter import ConverterHost, LoadedConverter
-from pywats_station.actors.converters import converter_spec, load_converters, load_one
+from pywats_station.actors.converters import (
+    converter_spec,
+    load_converters,
+    load_one,
+    own_station,
+)
 from pywats_station.actors.sync import MetadataCache, run_sync
 from pywats_station.actors.uploader import run_uploader
 from pywats_station.config import URL_ENV, ConfigError, StationConfig, diff_config, load_config
@@ -437,6 +442,8 @@ class Daemon:
             self.runtime.station_name = new.station.effective_name
             if self.host is not None:
                 self.host.station = self.station_info()
+                for loaded in self.converters.values():  # hub mode: what [station] gives them
+                    loaded.stats.station = own_station(loaded.config, self.host.station)
             restarted = await self.reload_converters(changed)
             if changed & _SERVER_SECTIONS and self.tree is not None:
                 restarted += await self._restart_server_children(new)

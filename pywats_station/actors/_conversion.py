@@ -50,7 +50,9 @@ class ConverterRunner:
         base_dir: where relative ``kind`` paths of user converters are found.
         instance: a built-in converter (runs in this process), or ``None`` (a user converter).
         arguments: the built-in's parsed arguments.
-        station: who the reports say made them.
+        station: who the reports say made them, read at each call: ``[station]`` with the
+            converter's own ``[converters.station]`` over it (a reload of ``[station]`` reaches
+            a running converter).
         processes: the synced process list, read at each call.
         log: the converter's logger.
     """
@@ -59,14 +61,14 @@ class ConverterRunner:
     base_dir: Path | None
     instance: Any
     arguments: Any
-    station: StationInfo
+    station: Callable[[], StationInfo]
     processes: Callable[[], list[Process]]
     log: logging.Logger
 
     def context(self) -> ConverterContext:
         """What a built-in's ``validate``/``convert`` receive."""
         return ConverterContext(
-            station=self.station,
+            station=self.station(),
             processes=self.processes(),
             arguments=self.arguments,
             log=self.log,
@@ -75,7 +77,7 @@ class ConverterRunner:
     def context_data(self) -> ContextData:
         """The same, as data for a child process (which parses the arguments itself)."""
         return ContextData(
-            station=self.station,
+            station=self.station(),
             processes=self.processes(),
             arguments=dict(self.cfg.arguments),
         )

@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import msgspec
 import trio
 
 from pywats.models.report import UURReport, UUTReport
@@ -23,6 +24,7 @@ from pywats_station.actors.control_methods import not_found, report_header
 from pywats_station.config import ConverterConfig
 from pywats_station.control import CallContext, ControlError, ErrorCode, Registry
 from pywats_station.control import methods as m
+from pywats_station.control.models import ReportStation
 from pywats_station.control.roles import Role
 from pywats_station.converters import (
     ConversionResult,
@@ -105,6 +107,7 @@ def converter_info(station: OperatorPort, name: str) -> m.ConverterInfo:
         last_activity_at=stats.last_at if stats else None,
         refused=stats.refused if stats else 0,
         last_refused=stats.last_refused if stats else None,  # escaped where it was recorded
+        station=ReportStation(**msgspec.structs.asdict(cfg.station.over(station.station_info()))),
     )
 
 
@@ -126,12 +129,14 @@ def _dry_run(
     """Convert ``path`` as the station would, without queueing (runs in a worker thread)."""
     base_dir = station.config_file.parent
     arguments = dict(cfg.arguments) if cfg is not None else {}
+    # The converter's own station (hub mode): the reports it would make name it.
+    info = cfg.station.over(station.station_info()) if cfg is not None else station.station_info()
     if is_builtin(kind):
         tried = try_convert(
             path,
             kind=kind,
             arguments=arguments,
-            station=station.station_info(),
+            station=info,
             processes=station.processes(),
             base_dir=base_dir,
         )
@@ -141,9 +146,7 @@ def _dry_run(
     lines = _Lines()
     log = logging.Logger(f"pywats_station.converter.dry_run.{path.name}")  # not propagated
     log.addHandler(lines)
-    data = ContextData(
-        station=station.station_info(), processes=station.processes(), arguments=arguments
-    )
+    data = ContextData(station=info, processes=station.processes(), arguments=arguments)
     timeout = cfg.timeout if cfg is not None else 120.0
     memory = cfg.memory_mb if cfg is not None else 1024
     validation: Validation | None = None

@@ -124,6 +124,8 @@ class ConverterStats(msgspec.Struct, kw_only=True):
     last_file: str | None = None
     last_error: str | None = None
     last_at: float | None = None
+    # Who its reports name when it has a [converters.station] of its own (hub mode), else None.
+    station: StationInfo | None = None
 
 
 @dataclass
@@ -216,7 +218,7 @@ class _Worker:
             base_dir=loaded.base_dir,
             instance=loaded.instance,
             arguments=loaded.arguments,
-            station=host.station,
+            station=lambda: self.cfg.station.over(host.station),
             processes=host.processes,
             log=self.log,
         )

@@ -26,7 +26,7 @@ from pywats_station.actors.converter import (
     LoadedConverter,
     run_converter,
 )
-from pywats_station.config import ConverterConfig
+from pywats_station.config import ConverterConfig, ConverterStation
 from pywats_station.converters import ConverterConfigError, StationInfo, parse_arguments
 from pywats_station.converters.registry import ConverterLoadError, is_builtin, load_converter
 from pywats_station.converters.sandbox import (
@@ -36,7 +36,7 @@ from pywats_station.converters.sandbox import (
     describe_in_child,
 )
 
-__all__ = ["converter_spec", "load_converters", "load_one"]
+__all__ = ["converter_spec", "load_converters", "load_one", "own_station"]
 
 log = logging.getLogger("pywats_station.converters")
 
@@ -45,7 +45,9 @@ def load_one(
     cfg: ConverterConfig, *, base_dir: Path | None, station: StationInfo
 ) -> LoadedConverter:
     """Load one configured converter; a problem makes it ``broken`` (never raises)."""
-    stats = ConverterStats(name=cfg.name, kind=cfg.kind, type=cfg.type)
+    stats = ConverterStats(
+        name=cfg.name, kind=cfg.kind, type=cfg.type, station=own_station(cfg, station)
+    )
     placeholder = ConverterDescription(name=cfg.name, type=cfg.type)
     if not cfg.enabled:
         stats.state = "disabled"
@@ -77,6 +79,11 @@ def load_one(
         )
         log.error("converter %s is broken and will not run: %s", cfg.name, stats.error)
     return loaded
+
+
+def own_station(cfg: ConverterConfig, station: StationInfo) -> StationInfo | None:
+    """Who ``cfg``'s reports name if it has a ``[converters.station]`` of its own, else ``None``."""
+    return None if cfg.station == ConverterStation() else cfg.station.over(station)
 
 
 def _broken(

@@ -39,6 +39,7 @@ __all__ = [
     "QueueShowResult",
     "QueueState",
     "ReportHeader",
+    "ReportStation",
     "SendTestParams",
     "SendTestResult",
     "StationStatus",
@@ -285,6 +286,20 @@ class QueueVerifyResult(Result, kw_only=True):
 # --- converters -------------------------------------------------------------------------------
 
 
+class ReportStation(Result, kw_only=True):
+    """The station a converter's reports name (their ``machineName``, location and purpose).
+
+    Attributes:
+        name: The station name (``machineName``).
+        location: Where the station is.
+        purpose: What it is for (``Production``, ``Development``…).
+    """
+
+    name: str
+    location: str
+    purpose: str
+
+
 class ConverterInfo(Result, kw_only=True):
     """One configured converter and how it is doing.
 
@@ -306,6 +321,9 @@ class ConverterInfo(Result, kw_only=True):
             dangling links, FIFOs, devices, folders named like inputs (each logged once).
         last_refused: The latest of them and why, the name escaped (``x.json is a dangling
             symbolic link``); null if none was ever refused.
+        station: The station its reports name: ``[station]``, with the converter's own
+            ``[converters.station]`` over it where it has one (hub mode: one station collecting
+            the files of several testers, each reporting as itself).
     """
 
     name: str
@@ -323,6 +341,7 @@ class ConverterInfo(Result, kw_only=True):
     last_activity_at: float | None = None
     refused: int = 0
     last_refused: str | None = None
+    station: ReportStation | None = None
 
 
 class ConvertersListResult(Result, kw_only=True):

@@ -200,6 +200,11 @@ _TOML_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
     max_leaves=8,
 )
+# A station's name, location or purpose: one line WATS takes (empty: inherited or the default).
+_STATION_TEXT = st.text(
+    st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\ufffe\uffff"),
+    max_size=50,
+).filter(lambda text: not text or text.strip())
 # Keys with rules beyond their type get a strategy producing valid values; every other key is
 # generated from its type alone, so a key added to the schema is covered without editing this.
 _RULES: dict[str, st.SearchStrategy[Any]] = {
@@ -220,6 +225,11 @@ _RULES: dict[str, st.SearchStrategy[Any]] = {
     "converters.max_output_size": st.integers(1, 2**50),
     "converters.child_process_above": st.integers(0, 2**50),
     "converters.arguments": st.dictionaries(st.text(), _TOML_VALUES, max_size=4),
+    **{
+        f"{table}.{key}": _STATION_TEXT
+        for table in ("station", "converters.station")
+        for key in ("name", "location", "purpose")
+    },
 }
 
 

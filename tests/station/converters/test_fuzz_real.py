@@ -67,12 +67,16 @@ WHERE = re.compile(
     r"\bline \d+|\bcolumn\b|\belements?\b|<[\w:.-]+|\bmembers?\b|\$\.|\battributes?\b|\bbyte \d+"
     r"|\boffset \d+|\brows? \d+|\brecords?\b|\bentry\b|report \d+ of \d+|\bfield\b|\bsection\b"
     r"|\bfile [\w.' -]*in (the|this) (folder|archive)\b"
+    r"|^[^:\s][^:]*\.\w{1,6}: "  # which file of a folder input (or of an archive): name.txt: …
 )
-# A reason about the whole input, where no place could help: exempt from WHERE.
+# A reason about the whole input, where no place could help: exempt from WHERE. Something the
+# file lacks altogether (a part number no line names) has no place either.
 WHOLE = re.compile(
-    r"\bempty\b|\bnot an? [\w .-]*\b(file|report|log|archive|export|document|format|folder)\b"
+    r"\bempty\b"
+    r"|\bnot an? [\w .-]*\b(file|report|log|archive|export|document|format|folder|header)\b"
     r"|\bholds no\b|\bno [\w -]*\b(in|found in) (the|this) (file|folder)\b|\bas WSJF\b"
-    r"|\bnests \d+ levels\b|\bnot (a|an|the) [\w -]+ format\b",
+    r"|\bnests \d+ levels\b|\bnot (a|an|the) [\w -]+ format\b"
+    r"|\b(has|have|names|gives|carries|contains) no\b|\bno [\w ()-]+ (found|given)\b|\bmissing\b",
     re.IGNORECASE,
 )
 # Reasons the sandbox gives when the converter itself broke: never acceptable.
@@ -378,6 +382,8 @@ def test_the_checks_catch_what_they_are_for() -> None:
         with pytest.raises(pytest.fail.Exception):
             check("k", fixture, "w", answer)
     good = ["line 3, column 4: bad", "the file is empty", "not an ATML file", "<Step> no Name"]
+    good += ["a Klippel header has no part number: set arguments.part_number"]
+    good += ["DUT 7.txt: no Ctrl_OverallVerdict= line", "Run 1.xml: not well-formed"]
     good += ["invalid WSJF: Expected `int` - at `$.processCode`", "Info.xml: element <Run> …"]
     for reason in good:
         check("k", fixture, "w", {"failed": reason})

@@ -113,8 +113,13 @@ def test_convert_without_a_kind_picks_the_own_converter(fixture: Fixture | None)
         return
     assert result.kind == own, render(result)
     assert max(ratings, key=lambda k: ratings[k]) == own  # the most confident, ahead of ties
-    assert isinstance(result.result, Converted), render(result)
     assert render(result).splitlines()[1].startswith(f"chosen by content: {own} ")
+    if isinstance(result.result, Failed):
+        # Only for want of configuration: the file lacks what the converter's arguments give
+        # (a TestStand report without its part number), and the reason says which argument.
+        assert "arguments." in result.result.reason, render(result)
+    else:
+        assert isinstance(result.result, Converted), render(result)
 
 
 def test_a_file_nobody_recognises_names_the_best_guess(tmp_path: Path) -> None:
