@@ -16,11 +16,13 @@ still open there.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
 from pywats_station.converters.api import ConversionError
+from pywats_station.converters.builtin._where import place
 
 __all__ = ["MAX_DEPTH", "MAX_ELEMENTS", "MAX_TEXT", "Node", "parse_xml"]
 
@@ -208,6 +210,17 @@ class _Builder:
         return f"{where}: not well-formed XML: {reason}{inside}"
 
 
+def _utf16(data: bytes) -> str | None:
+    """The UTF-16 codec of a document that starts with its byte-order mark or ``<`` in UTF-16."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if data.startswith(b"<\x00"):
+        return "utf-16-le"
+    if data.startswith(b"\x00<"):
+        return "utf-16-be"
+    return None
+
+
 def parse_xml(data: bytes, label: str = "") -> Node:
     """Parse an XML document into a :class:`Node` tree.
 
@@ -221,8 +234,21 @@ def parse_xml(data: bytes, label: str = "") -> Node:
             elements; the message names the line and column.
     """
     builder = _Builder(label)
+    document: bytes | str = data
+    utf16 = _utf16(data)
+    if utf16 is not None:
+        # expat reads UTF-16 only under the names it knows ("UTF-16", not "UTF-16BE"): decoded
+        # here, the declaration's name no longer matters.
+        try:
+            document = data.decode(utf16)
+        except UnicodeDecodeError as exc:
+            where = place(data[: exc.start].decode(utf16, "replace"))
+            raise ConversionError(
+                f"{label}{where}: not UTF-16 ({exc.reason}): the file is cut short inside a "
+                "character, or damaged"
+            ) from None
     try:
-        builder.parser.Parse(data, True)
+        builder.parser.Parse(document, True)
     except _Stop as exc:
         raise ConversionError(str(exc)) from None
     except expat.ExpatError as exc:

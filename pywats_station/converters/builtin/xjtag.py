@@ -40,7 +40,12 @@ from pywats_station.converters.api import (
     Preview,
     Validation,
 )
-from pywats_station.converters.builtin._budget import current_budget
+from pywats_station.converters.builtin._budget import (
+    OutputBudget,
+    TooBigForThread,
+    current_budget,
+    human_size,
+)
 from pywats_station.converters.builtin._common import read_head
 from pywats_station.converters.builtin._equipment import EquipmentArguments, resolve_process
 from pywats_station.converters.builtin._xjtag_run import Run, run_report
@@ -168,6 +173,21 @@ def _run_count(archive: LogArchive, info: Node) -> int:
     return count
 
 
+def _fits_this_thread(archive: LogArchive, budget: OutputBudget) -> None:
+    """Hand a log that expands beyond what the daemon converts in its own thread to a child.
+
+    The station converts a small input in its thread and a big one in a child process, whose
+    memory goes back to the system; an archive is small on disk but its runs are read
+    expanded, so it is judged by what it expands to.
+
+    Raises:
+        TooBigForThread: the members add up to more than the budget's ``thread_limit``.
+    """
+    expanded = sum(info.file_size for info in archive.members.values())
+    if budget.thread_limit is not None and expanded > budget.thread_limit:
+        raise TooBigForThread(f"the archive expands to {human_size(expanded)}")
+
+
 def read_xjtag(path: Path, ctx: ConverterContext) -> list[UUTReport | UURReport]:
     """The reports of an XJTAG log or XML export: one per run.
 
@@ -182,6 +202,7 @@ def read_xjtag(path: Path, ctx: ConverterContext) -> list[UUTReport | UURReport]
     if is_zip(read_head(path, 4)):
         used: set[str] = set()
         with open_archive(path) as archive:
+            _fits_this_thread(archive, budget)
             for run in _archive_runs(archive, path, args, used):
                 reports.append(run_report(run, ctx, args, process, budget))
             left = sorted(i.filename for k, i in archive.members.items() if k not in used)

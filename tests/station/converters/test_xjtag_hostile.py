@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from pywats.models.report import UUTReport
 from pywats_station.converters import Converted, Failed
-from pywats_station.converters.builtin._budget import OutputLimits
+from pywats_station.converters.builtin._budget import OutputLimits, TooBigForThread
 from pywats_station.converters.builtin.xjtag import XjtagConverter
 from pywats_station.converters.sandbox import run_conversion
 from tests.fixtures import real_file
@@ -519,3 +519,26 @@ def test_pathological_html_and_heads_cost_one_pass(tmp_path: Path) -> None:
     head = tmp_path / "head.xml"
     head.write_text("<?x?>" * 13_000 + "<testrun datetime='x'>")
     assert XjtagConverter().validate(head, make_ctx(XjtagConverter, {})).confidence == 0.9
+
+
+def test_a_log_that_expands_beyond_the_daemons_share_goes_to_a_child(tmp_path: Path) -> None:
+    """8 kB on disk, 80 kB expanded: over a 20 kB thread limit, the station uses a child."""
+    ctx = make_ctx(XjtagConverter, {}, processes=WITH_210)
+    log = real_file("xjtag", LOG_2018)
+    with pytest.raises(TooBigForThread, match=r"the archive expands to 79.8 kB"):
+        run_conversion(XjtagConverter(), log, ctx, thread_limit=20_000)
+    assert isinstance(run_conversion(XjtagConverter(), log, ctx, thread_limit=200_000), Converted)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-16-le"])
+def test_a_log_whose_run_is_utf16(tmp_path: Path, encoding: str) -> None:
+    files = members(LOG_2018)
+    text = files[RUN].decode("utf-8-sig").replace('encoding="utf-8"', f'encoding="{encoding}"')
+    files[RUN] = text.encode(encoding)
+    (report,) = reports(pack(tmp_path / "utf16.xjlog", files))
+    assert report.sn == "1234"
+    files[RUN] = files[RUN][:-1]  # cut inside its last character
+    assert reason(pack(tmp_path / "cut.xjlog", files)) == (
+        f"member {RUN!r}, line 694, column 10: not UTF-16 (truncated data): the file is cut "
+        "short inside a character, or damaged"
+    )
