@@ -194,7 +194,11 @@ class ReportReader:
             self.parser.Parse(data, final)
         except expat.ExpatError as exc:
             raise self._malformed(exc) from None
-        except (LookupError, ValueError) as exc:  # a declared encoding expat cannot read
+        except (LookupError, ValueError) as exc:  # an encoding expat cannot read
+            if self.encoding is not None:
+                raise ConversionError(
+                    f"arguments.encoding {self.encoding!r} cannot be used: {exc}"
+                ) from None
             raise ConversionError(
                 f"line 1: the XML declaration names an encoding that cannot be read "
                 f"({shorten(str(exc), 80)}); set arguments.encoding"
@@ -222,9 +226,9 @@ class ReportReader:
         return column if line == 1 and self.bom else column + 1
 
     def _doctype(self, name: str, *_: object) -> None:
-        line, column = self._here()
+        # expat calls this at the end of "<!DOCTYPE name [": the line, not the column, is right.
         raise ConversionError(
-            f"line {line}, column {column}: the document has a DOCTYPE declaration "
+            f"line {self.parser.CurrentLineNumber}: the document has a DOCTYPE declaration "
             f"(<!DOCTYPE {shorten(name)}>); TestStand reports have none, and it is refused "
             "(no entity declarations are read)"
         )

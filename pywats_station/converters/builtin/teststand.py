@@ -36,6 +36,7 @@ import hashlib
 import uuid
 from pathlib import Path
 from typing import ClassVar
+from xml.parsers import expat
 
 import msgspec
 
@@ -89,6 +90,10 @@ class TestStandArguments(EquipmentArguments, forbid_unknown_fields=True, kw_only
                 codecs.lookup(self.encoding)
             except LookupError:
                 raise ValueError(f"encoding {self.encoding!r} is not an encoding name") from None
+            try:  # the XML parser takes one-byte encodings only (UTF-8/16 it finds by itself)
+                expat.ParserCreate(self.encoding).Parse(b"<a/>", True)
+            except (ValueError, LookupError, expat.ExpatError) as exc:
+                raise ValueError(f"encoding {self.encoding!r} cannot be used: {exc}") from None
 
 
 def _arguments(ctx: ConverterContext) -> TestStandArguments:
