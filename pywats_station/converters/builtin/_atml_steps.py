@@ -45,7 +45,15 @@ from pywats_station.converters.builtin._atml_values import (
 from pywats_station.converters.builtin._atml_xml import Node
 from pywats_station.converters.builtin._equipment import EquipmentArguments
 
-__all__ = ["STEP_TAGS", "LoopSummary", "Meas", "StepSpec", "read_step", "sequence_parts"]
+__all__ = [
+    "STEP_TAGS",
+    "LoopSummary",
+    "Meas",
+    "StepSpec",
+    "error_events",
+    "read_step",
+    "sequence_parts",
+]
 
 STEP_TAGS = frozenset({"Test", "TestGroup", "SessionAction"})
 """The elements that are steps."""
@@ -268,18 +276,25 @@ def _times(spec: StepSpec, node: Node, args: EquipmentArguments, where: str) -> 
         spec.tot_time = elapsed if elapsed >= 0 else None
 
 
-def _events(spec: StepSpec, events: Node | None, where: str) -> None:
-    if events is None:
-        return
-    for event in events.all("Event"):
+def error_events(events: Node | None, where: str) -> tuple[int | None, str | None]:
+    """The error code and message of an ``Events`` element (TestStand's ``Error Code`` and
+    ``Error Message`` events), each ``None`` when absent."""
+    code: int | None = None
+    message: str | None = None
+    for event in events.all("Event") if events is not None else []:
         found = datum(event.child("Data"), where)
         kind = (event.get("ID") or "").casefold()
         if kind == "error message" and found.text:
-            spec.error_message = found.text
+            message = found.text
         elif kind == "error code" and found.number is not None:
             number = found.number
             if math.isfinite(number) and number.is_integer() and abs(number) < 2**31:
-                spec.error_code = int(number)
+                code = int(number)
+    return code, message
+
+
+def _events(spec: StepSpec, events: Node | None, where: str) -> None:
+    spec.error_code, spec.error_message = error_events(events, where)
 
 
 def _data(spec: StepSpec, data: Node, where: str) -> None:

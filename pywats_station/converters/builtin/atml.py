@@ -44,10 +44,17 @@ from pywats_station.converters.builtin._atml_sniff import sniff
 from pywats_station.converters.builtin._atml_steps import (
     STEP_TAGS,
     StepSpec,
+    error_events,
     read_step,
     sequence_parts,
 )
-from pywats_station.converters.builtin._atml_values import outcome, parse_number, parse_time, prop
+from pywats_station.converters.builtin._atml_values import (
+    datum,
+    outcome,
+    parse_number,
+    parse_time,
+    prop,
+)
 from pywats_station.converters.builtin._atml_xml import (
     Node,
     check_encoding,
@@ -264,7 +271,8 @@ def _report(
     if end_text is not None:
         elapsed = (parse_time(end_text, result_set.where(), args) - start).total_seconds()
         exec_time = elapsed if elapsed >= 0 else exec_time
-    _header(builder, results, root_spec, batch, exec_time, where)
+    _header(builder, results, result_set, root_spec, batch, exec_time)
+    _uut_fields(builder, definition)
     name = file_name or sequence or root_spec.name
     builder.sequence_info(path=path, name=name, version=root_spec.seq_version or "0.0.0")
     if status is not None:
@@ -323,12 +331,14 @@ def _operator(results: Node, batch: Node | None) -> str | None:
 def _header(
     builder: UUTBuilder,
     results: Node,
+    result_set: Node,
     root_spec: StepSpec,
     batch: Node | None,
     exec_time: float | None,
-    where: str,
 ) -> None:
+    where = results.where()
     props = results.child("Extension", "TSResultSetProperties")
+    code, message = error_events(result_set.child("Events"), result_set.where())
     batch_sn = _datum_value(props.child("BatchSerialNumber")) if props is not None else None
     if not batch_sn and batch is not None:
         table = batch.child("TSBatchTable")
@@ -337,9 +347,32 @@ def _header(
         exec_time=exec_time,
         batch_sn=batch_sn or None,
         test_socket_index=_socket(props, where),
-        error_code=root_spec.error_code,
-        error_message=root_spec.error_message,
+        error_code=root_spec.error_code if root_spec.error_code is not None else code,
+        error_message=root_spec.error_message or message,
     )
+
+
+# The WATS TestStand add-on's names of UUT fields ATML has no element for, as TestStand may
+# write them in the UUT's additional data (any case).
+_FIXTURE_ITEMS = frozenset({"uut_fixture_id", "fixtureid", "fixture_id", "fixture"})
+_COMMENT_ITEMS = frozenset({"comment", "uut_comment"})
+
+
+def _uut_fields(builder: UUTBuilder, definition: Node | None) -> None:
+    """Fixture and comment from the UUT's additional data, when it names them."""
+    extension = definition.child("Extension") if definition is not None else None
+    if extension is None:
+        return
+    fixture = comment = None
+    for node in extension.walk():
+        name = (node.get("name") or "").casefold() if node.tag == "Item" else ""
+        if name in _FIXTURE_ITEMS or name in _COMMENT_ITEMS:
+            value = datum(node, node.where()).text
+            if value and name in _FIXTURE_ITEMS:
+                fixture = fixture or value
+            elif value:
+                comment = comment or value
+    builder.details(fixture_id=fixture, comment=comment)
 
 
 def _batch_misc(misc: _Misc, batch: Node | None) -> None:
@@ -348,15 +381,25 @@ def _batch_misc(misc: _Misc, batch: Node | None) -> None:
         misc.add("Batch station", table.get("stationID"))
 
 
+def _value_node(item: Node) -> Node | None:
+    return next(
+        (c for c in item.children if c.tag in ("Datum", "Collection", "IndexedArray")), None
+    )
+
+
 def _additional_data(results: Node, definition: Node | None) -> list[AdditionalData]:
     """The UUT's TestStand collections (``AdditionalData``…) and the critical failure stack."""
     extra = []
     extension = definition.child("Extension") if definition is not None else None
     if extension is not None:
-        collections = [n for n in extension.walk() if n.tag == "Collection"]
-        if collections:
-            top = collections[0]
-            extra.append(AdditionalData(name="UUT", props=prop("UUT", top).props))
+        # TestStand wraps the UUT's data in a TSCollection (or a Collection) of named items.
+        props = [
+            prop(item.get("name") or f"[{number}]", _value_node(item))
+            for holder in extension.children
+            for number, item in enumerate(holder.all("Item"))
+        ]
+        if props:
+            extra.append(AdditionalData(name="UUT", props=props))
     stack = results.child("Extension", "TSResultSetProperties", "CriticalFailureStack")
     if stack is not None and stack.children:
         entries = [

@@ -521,3 +521,61 @@ def test_a_batch_file_makes_one_report_per_uut(tmp_path: Path) -> None:
     assert (first.result, second.result) == ("F", "P")  # each UUT's own ResultSet outcome
     assert first.id != second.id
     assert len(first.steps()) == len(second.steps()) == 24
+
+
+# --- what the UUT and the result set carry besides -----------------------------------------------
+
+
+def test_the_uuts_additional_data_and_the_fixture_and_comment_it_names(tmp_path: Path) -> None:
+    def item(name: str, value: str) -> str:
+        return (
+            f'<c:Item name="{name}"><c:Datum xsi:type="c:string"><c:Value>{value}</c:Value>'
+            "</c:Datum></c:Item>"
+        )
+
+    extension = (
+        '<c:Extension><ts:TSCollection><c:Item name="AdditionalData">'
+        '<c:Collection xsi:type="ts:TS_Collection">'
+        + item("UUT_Fixture_ID", "FX-12")
+        + item("Comment", "first article")
+        + item("Operator note", "re-seated J3")
+        + "</c:Collection></c:Item></ts:TSCollection></c:Extension>"
+    )
+    text = _text().replace("</c:Identification>", "</c:Identification>" + extension)
+    (report,) = convert(_variant(tmp_path, text.encode("latin-1")), OSLO)
+    assert report.uut is not None
+    assert (report.uut.fixture_id, report.uut.comment) == ("FX-12", "first article")
+    uut = next(d for d in report.additional_data or [] if d.name == "UUT")
+    (data,) = uut.props or []
+    assert data.name == "AdditionalData"
+    assert [(p.name, p.value) for p in data.props or []] == [
+        ("UUT_Fixture_ID", "FX-12"),
+        ("Comment", "first article"),
+        ("Operator note", "re-seated J3"),
+    ]
+
+
+def test_an_error_of_the_whole_run_is_the_reports_error(tmp_path: Path) -> None:
+    # 2.02: the ResultSet holds the root sequence; its own Events carry the run's error.
+    events = (
+        '<tr:Events><tr:Event ID="Error Message"><tr:Data><c:Datum xsi:type="c:string">'
+        "<c:Value>Operator terminated</c:Value></c:Datum></tr:Data></tr:Event></tr:Events>"
+    )
+    text = fixture(V202).read_bytes().decode("latin-1")
+    text = text.replace(
+        '<tr:Outcome value="Failed" />', '<tr:Outcome value="Failed" />' + events, 1
+    )
+    (report,) = convert(_variant(tmp_path, text.encode("latin-1")), OSLO)
+    assert report.uut is not None
+    assert report.uut.error_message == "Operator terminated"
+
+
+def test_the_benchmarks_enlarged_files_convert(tmp_path: Path) -> None:
+    from bench.enlarge.atml import enlarge
+
+    for name, reports, steps in ((V202, 1, 1 + 23 * 4), (V500, 4, 24), (V601, 4, 24)):
+        copy = _variant(tmp_path, enlarge(fixture(name).read_bytes(), 4), name)
+        found = convert(copy)
+        assert len(found) == reports
+        assert len({r.sn for r in found}) == reports
+        assert len(found[0].steps()) == steps
