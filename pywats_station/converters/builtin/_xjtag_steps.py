@@ -54,8 +54,9 @@ STATUSES = {
 }
 """XJTAG's result words (any case) → WATS step statuses."""
 
-Fetch = Callable[[str], tuple[str, bytes] | None]
-"""Looks up a data file a run links to by name: (its name, its bytes), or ``None``."""
+Fetch = Callable[[str], tuple[str, int, bytes | None] | None]
+"""Looks up a data file a run links to by name: its name, size and bytes (``None`` when too
+big to be read), or ``None`` when there is no such file."""
 
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # Bounded: a text of many unclosed calls must not cost a scan to its end for each.
@@ -250,7 +251,10 @@ def _attach_data(fetch: Fetch, handle: StepHandle, function: Node) -> None:
         found = fetch(wanted) if wanted else None
         if found is None:
             return
-        name, data = found
+        name, size, data = found
+        if data is None:
+            _note(handle, f"connection test data {name!r} ({size:,} bytes) not attached: too big")
+            return
         if len(data) <= STEP_ATTACHMENT_LIMIT:
             handle.attach(name, data, "text/plain")
             return
@@ -260,10 +264,15 @@ def _attach_data(fetch: Fetch, handle: StepHandle, function: Node) -> None:
         if buffer.tell() <= STEP_ATTACHMENT_LIMIT:
             handle.attach(f"{name}.zip", buffer.getvalue(), "application/zip")
             return
-        note = (
+        _note(
+            handle,
             f"connection test data {name!r} ({len(data):,} bytes) not attached: over "
-            f"{STEP_ATTACHMENT_LIMIT // 1024} KB even zipped"
+            f"{STEP_ATTACHMENT_LIMIT // 1024} KB even zipped",
         )
-        before = handle.step.report_text
-        handle.step.report_text = f"{before}\n{note}" if before else note
         return
+
+
+def _note(handle: StepHandle, note: str) -> None:
+    """Add a line to the step's report text (what could not go where it belongs)."""
+    before = handle.step.report_text
+    handle.step.report_text = f"{before}\n{note}" if before else note

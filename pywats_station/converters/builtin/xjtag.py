@@ -118,13 +118,15 @@ def _archive_runs(
     count = _run_count(archive, info)
     project = (info.child_text("ProjectPath") or "").strip() or None
 
-    def fetch(name: str) -> tuple[str, bytes] | None:
+    def fetch(name: str) -> tuple[str, int, bytes | None] | None:
         member = archive.find(name)
         key = name.casefold()
         if member is None or key == "info.xml" or _RUN_MEMBER.fullmatch(key):
             return None
         used.add(key)
-        return member.filename, archive.read(member, MAX_DATA_BYTES)
+        if member.file_size > MAX_DATA_BYTES:  # not worth reading: it cannot be attached
+            return member.filename, member.file_size, None
+        return member.filename, member.file_size, archive.read(member, MAX_DATA_BYTES)
 
     for number in range(1, count + 1):
         name = f"Run {number}.xml"

@@ -10,6 +10,7 @@ member and the place, never an exception or half a conversion.
 from __future__ import annotations
 
 import io
+import random
 import re
 import shutil
 import struct
@@ -542,3 +543,30 @@ def test_a_log_whose_run_is_utf16(tmp_path: Path, encoding: str) -> None:
         f"member {RUN!r}, line 694, column 10: not UTF-16 (truncated data): the file is cut "
         "short inside a character, or damaged"
     )
+
+
+@pytest.mark.parametrize(
+    ("size", "attached"),
+    [(136_000, "10199_637280009689789873.zip"), (150_000, None), (17 << 20, None)],
+)
+def test_connection_test_data_over_100_kb(tmp_path: Path, size: int, attached: str | None) -> None:
+    files = members()
+    blob = "10199_637280009689789873"
+    if size == 150_000:  # random bytes do not zip
+        files[blob] = random.Random(7).randbytes(size)
+    else:  # the real data repeated zips well
+        files[blob] = (files[blob] * (size // len(files[blob]) + 1))[:size]
+    (report,) = reports(pack(tmp_path / "x.xjlog", files))
+    (conntest,) = [s for s in report.steps() if s.name == "CONNTEST"]
+    if attached is not None:
+        assert conntest.attachment is not None
+        assert (conntest.attachment.name, conntest.attachment.content_type) == (
+            attached,
+            "application/zip",
+        )
+    else:
+        assert conntest.attachment is None
+        assert (conntest.report_text or "").endswith(
+            f"connection test data {blob!r} ({size:,} bytes) not attached: "
+            + ("too big" if size > 1 << 20 else "over 100 KB even zipped")
+        )
