@@ -26,6 +26,7 @@ The mapping (the converter's page, ``docs/converters/xjtag.md``, has it as a tab
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -151,10 +152,17 @@ def run_report(
     run: Run,
     ctx: ConverterContext,
     args: EquipmentArguments,
-    process_code: int,
+    process_code: Callable[[], int],
     budget: OutputBudget,
 ) -> UUTReport:
     """The report of one run.
+
+    Args:
+        run: the run and what its input knows.
+        ctx: the conversion's context (station identity).
+        args: the converter's arguments.
+        process_code: gives the process, once the run is known to make a report.
+        budget: the output budget the steps and the report are counted against.
 
     Raises:
         ConversionError: the run lacks what a report needs (serial number, result, start), a
@@ -180,7 +188,7 @@ def run_report(
         pn=args.part_number or DEFAULT_PART_NUMBER,
         sn=sn,
         rev=args.revision or DEFAULT_REVISION,
-        process_code=process_code,
+        process_code=process_code(),
         station=ctx.station.name,
         location=ctx.station.location,
         purpose=ctx.station.purpose,

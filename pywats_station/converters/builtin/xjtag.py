@@ -21,6 +21,7 @@ Arguments: the equipment arguments (:class:`._equipment.EquipmentArguments`: ``p
 from __future__ import annotations
 
 import codecs
+import functools
 import html
 import os
 import re
@@ -198,7 +199,8 @@ def read_xjtag(path: Path, ctx: ConverterContext) -> list[UUTReport | UURReport]
             element and line; the reports are over the output budget.
     """
     args = _arguments(ctx)
-    process = _process(ctx, args)
+    # Resolved when the first report is made: a broken file is said to be broken first.
+    process = functools.cache(lambda: _process(ctx, args))
     budget = current_budget()
     reports: list[UUTReport | UURReport] = []
     if is_zip(read_head(path, 4)):

@@ -28,7 +28,7 @@ from pywats_station.converters.builtin._budget import OutputLimits, TooBigForThr
 from pywats_station.converters.builtin.xjtag import XjtagConverter
 from pywats_station.converters.sandbox import run_conversion
 from tests.fixtures import real_file
-from tests.station.converters.helpers import make_ctx
+from tests.station.converters.helpers import PROCESSES, make_ctx
 from tests.station.converters.test_xjtag import LOG_2018, LOG_2020, WITH_210, XML_2020
 
 RUN = "Run 1.xml"
@@ -570,3 +570,11 @@ def test_connection_test_data_over_100_kb(tmp_path: Path, size: int, attached: s
             f"connection test data {blob!r} ({size:,} bytes) not attached: "
             + ("too big" if size > 1 << 20 else "over 100 KB even zipped")
         )
+
+
+def test_a_broken_file_is_said_broken_before_the_process_is_looked_up(tmp_path: Path) -> None:
+    path = edit_run(tmp_path / "x.xjlog", lambda t: t.replace("<serial>567567</serial>", ""))
+    ctx = make_ctx(XjtagConverter, {}, processes=PROCESSES)  # 210 unknown to this server
+    result = run_conversion(XjtagConverter(), path, ctx)
+    assert isinstance(result, Failed)
+    assert result.reason.endswith("no <serial>: the run has no serial")
