@@ -201,6 +201,8 @@ def read_step(node: Node, args: EquipmentArguments, children: list[StepSpec] | N
     where = spec.where
     if props is not None:
         _properties(spec, props, where)
+    # 5.00 and 6.01 write TestStand's step id as an attribute; 2.02 as ts:StepId.
+    spec.ts_guid = spec.ts_guid or node.get("testReferenceID")
     spec.status = outcome(node.child("Outcome") or node.child("ActionOutcome"))
     _times(spec, node, args, where)
     _events(spec, node.child("Events"), where)

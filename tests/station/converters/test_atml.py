@@ -188,7 +188,7 @@ def test_step_times_of_the_real_files() -> None:
     powerup = next(s for s in report.steps() if s.name == "Powerup Test")
     assert powerup.start == datetime(2019, 5, 15, 14, 31, 13, 996000, CEST)
     assert powerup.tot_time == 0.0003478
-    assert powerup.ts_guid is None  # 5.00 writes the step id as testReferenceID, not StepId
+    assert powerup.ts_guid == "ID#:vmGTqrEX5hGzYpiQlqYQ+D"  # testReferenceID (no ts:StepId)
     # 2.02 has no TotalTime: endDateTime - startDateTime (Keyboard Diagnostics, line 311)
     (old,) = convert(fixture(V202), OSLO)
     diagnostics = next(s for s in old.steps() if s.name == "Keyboard Diagnostics")
