@@ -15,8 +15,11 @@ report member          source (first that is there and not empty)
 ``processCode``        the operation (``UUT.UUTOperationTypeDetails.OpTypeName``, else the code
                        ``UUT.UUTOperationType``, else ReportInfo ``PCode``) through
                        ``process_map``/``process``; default 10
-``machineName``...     ``StationInfo.StationID``, ``.Location``, ``.Purpose`` (add-on), else the
-                       station's own (all of it with ``station_from_file = false``)
+``machineName``...     the station's own name, location and purpose (``[station]``, or the
+                       converter's ``[converters.station]``); ``StationInfo.StationID`` becomes
+                       the misc info ``TestStand station``. With ``station_from_file``:
+                       ``StationInfo.StationID``, ``.Location``, ``.Purpose`` (add-on) where
+                       the file has them
 ``uut.user``           ``StationInfo.LoginName``, ``arguments.operator``
 ``start``              ReportInfo ``Start`` (its offset kept), ReportInfo ``StartUTC``, else
                        ``StartDate``/``StartTime`` in ``arguments.timezone`` (or the station's)
@@ -132,9 +135,16 @@ def main_result(report: Node) -> Node | None:
 
 
 def build_report(
-    report: Node, ctx: ConverterContext, args: EquipmentArguments, budget: OutputBudget
+    report: Node,
+    ctx: ConverterContext,
+    args: EquipmentArguments,
+    budget: OutputBudget,
+    *,
+    from_file: bool = False,
 ) -> tuple[UUTReport, bool] | None:
     """The report, and whether its id is the file's; ``None`` for a batch (not UUT) report.
+
+    ``from_file``: name the station as the file does (``station_from_file``).
 
     Raises:
         ConversionError: a member is missing or wrong (naming its element), or the report
@@ -167,7 +177,7 @@ def build_report(
             f"empty); set {argument(args, 'part_number')} in the converter's configuration"
         )
     rev = _identity([(uut, "UUTPartRevisionNumber"), ("Rev", info)])
-    name, location, purpose, station_used = _station(station, ctx, args)
+    name, location, purpose, station_used, station_misc = _station(station, ctx, from_file)
     found_id = _report_id(info)
     built = UUTReport(
         id=found_id or uuid.UUID(int=0),
@@ -182,7 +192,7 @@ def build_report(
         start=start,
         uut=_uut(uut, station, root, args),
         root=root,
-        misc_infos=_misc_infos(uut) or None,
+        misc_infos=[*station_misc, *_misc_infos(uut)] or None,
         sub_units=_sub_units(uut) or None,
         additional_data=_additional(report, info, uut, station, station_used) or None,
     )
@@ -276,18 +286,25 @@ def _process(
 
 
 def _station(
-    station: Node | None, ctx: ConverterContext, args: EquipmentArguments
-) -> tuple[str, str, str, set[str]]:
-    """Name, location, purpose, and the StationInfo members used for them."""
+    station: Node | None, ctx: ConverterContext, from_file: bool
+) -> tuple[str, str, str, set[str], list[MiscInfo]]:
+    """Name, location, purpose, the StationInfo members used, and a misc info naming the file's
+    station when the report names this one."""
     own = ctx.station
-    if station is None or not getattr(args, "station_from_file", True):
-        return own.name, own.location, own.purpose, set()
+    if station is None:
+        return own.name, own.location, own.purpose, set(), []
+    if not from_file:
+        said = (text_of(station.prop("StationID")) or "").strip()
+        if not said:
+            return own.name, own.location, own.purpose, set(), []
+        misc = MiscInfo(description="TestStand station", text=fit(said, 255))
+        return own.name, own.location, own.purpose, {"StationID"}, [misc]
     name = _identity([(station, "StationID")], what="station name")
     location = _identity([(station, "Location")], limit=255, what="location")
     purpose = _identity([(station, "Purpose")], limit=255, what="purpose")
     used = {key for key, value in (("StationID", name), ("Location", location),
                                    ("Purpose", purpose)) if value}  # fmt: skip
-    return name or own.name, location or own.location, purpose or own.purpose, used
+    return name or own.name, location or own.location, purpose or own.purpose, used, []
 
 
 # --- times and result ---------------------------------------------------------------------------

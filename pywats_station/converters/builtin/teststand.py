@@ -22,9 +22,10 @@ is not well-formed and fails, naming where it ends; a report TestStand is still 
 fly (its main sequence ``Running``) is *suspended* and tried again.
 
 Arguments (besides :class:`~pywats_station.converters.builtin._equipment.EquipmentArguments`):
-    station_from_file (bool, default true): name the station as the file does
-        (``StationInfo.StationID``, and the add-on's ``Location``/``Purpose``); false: always
-        the station's own name, location and purpose.
+    station_from_file (bool, default false): name the station as the file does
+        (``StationInfo.StationID``, and the add-on's ``Location``/``Purpose``), as WATS's own
+        converter does, for a folder several TestStand stations write to; false: the station's
+        own name, location and purpose, the file's station ID kept as a misc info.
     encoding (str, optional): read the file in this (one-byte) encoding, whatever its XML
         declaration says.
 """
@@ -80,7 +81,7 @@ _RETRY = 60.0  # seconds before a report TestStand is still writing is looked at
 class TestStandArguments(EquipmentArguments, forbid_unknown_fields=True, kw_only=True):
     """Arguments of the ``teststand`` converter (see the module docstring)."""
 
-    station_from_file: bool = True
+    station_from_file: bool = False
     encoding: str | None = None
 
     def __post_init__(self) -> None:
@@ -117,7 +118,7 @@ def read_teststand(path: Path, ctx: ConverterContext) -> tuple[list[UUTReport], 
     passed_over = 0
     for element in read_reports(path, args.encoding):
         budget.start_report()
-        made = build_report(element, ctx, args, budget)
+        made = build_report(element, ctx, args, budget, from_file=args.station_from_file)
         if made is None:
             passed_over += 1
             continue

@@ -82,12 +82,18 @@ def test_with_wats_header(with_wats: UUTReport) -> None:
     assert r.rev == "1.0"  # line 42, UUT.UUTPartRevisionNumber
     assert r.process_code == 60  # line 45, UUT.UUTOperationType
     assert r.result == "P"  # line 224, the main result's Status
-    # Lines 85, 93, 96: StationInfo.StationID, Location, Purpose (the file's own station).
+    # The report names this station (the project's rule: a converter reports as its station,
+    # [station] or [converters.station]); the reference's VIC-PCBA-003, "Norautron Horten",
+    # "PCBA Test" (lines 85, 93, 96) come with station_from_file (test below). The file's
+    # station ID stays searchable as a misc info.
     assert (r.machine_name, r.location, r.purpose) == (
-        "VIC-PCBA-003",
-        "Norautron Horten",
-        "PCBA Test",
+        STATION.name,
+        STATION.location,
+        STATION.purpose,
     )
+    assert [(m.description, m.text) for m in r.misc_infos or []] == [
+        ("TestStand station", "VIC-PCBA-003")  # line 85
+    ]
     # Line 4, ReportInfo Start, its offset kept (7 fraction digits read as microseconds).
     assert r.start == datetime(2022, 6, 23, 10, 55, 4, 370000, tzinfo=PLUS2)
     assert r.start is not None
@@ -100,8 +106,7 @@ def test_with_wats_header(with_wats: UUTReport) -> None:
     assert r.uut.batch_fail_count == 0  # line 23, UUT.BatchFailCount
     assert r.uut.error_code is None  # lines 214, 220: Error.Code 0, Occurred False
     assert (r.uut.comment, r.uut.fixture_id, r.uut.batch_sn) == (None, None, None)  # empty
-    assert r.misc_infos is None  # lines 70-73: Misc_UUT_Info and UUT_Part_Info are empty
-    assert r.sub_units is None
+    assert r.sub_units is None  # lines 70-73: UUT_Part_Info (and Misc_UUT_Info) are empty
 
 
 def test_with_wats_what_has_no_member_is_additional_data(with_wats: UUTReport) -> None:
@@ -111,6 +116,8 @@ def test_with_wats_what_has_no_member_is_additional_data(with_wats: UUTReport) -
     # Lines 47-63: OpTypeCodeInt 0 is a value; the empty strings are left out.
     details = found["UUT"]["UUTOperationTypeDetails"]
     assert [(p.name, p.value) for p in details.props or []] == [("OpTypeCodeInt", "0")]
+    assert found["StationInfo"]["Location"].value == "Norautron Horten"  # line 93
+    assert found["StationInfo"]["Purpose"].value == "PCBA Test"  # line 96
     assert found["StationInfo"]["StationComputerName"].value == "VIC-PCBA-003"  # line 99
     assert found["StationInfo"]["StationGuid"].value == "901B0EB71897"  # line 102
     # Lines 5, 6 (SN, PN, Rev, PCode on lines 7-10 repeat the UUT's values).
@@ -174,9 +181,14 @@ def test_without_wats_header(without_wats: UUTReport) -> None:
     assert r.rev == "1.0"  # nothing in the file: WATS's converter's default revision
     assert r.process_code == 10  # nothing in the file: WATS's converter's default process
     assert r.result == "P"  # line 1437, the main result's Status (line 4 UUTResult agrees)
-    assert r.machine_name == "TS-2021-BETA"  # line 357, StationInfo.StationID
-    # No Location/Purpose in a plain StationInfo (lines 355-364): the station's own.
-    assert (r.location, r.purpose) == (STATION.location, STATION.purpose)
+    assert (r.machine_name, r.location, r.purpose) == (
+        STATION.name,
+        STATION.location,
+        STATION.purpose,
+    )
+    assert [(m.description, m.text) for m in r.misc_infos or []] == [
+        ("TestStand station", "TS-2021-BETA")  # line 357, StationInfo.StationID
+    ]
     # Lines 323-332 (15:47:48.927) and 343-349 (2022-07-01), in Europe/Oslo: +02:00 on that
     # day. (The reference takes the converting PC's offset at conversion time.)
     assert r.start == datetime(2022, 7, 1, 15, 47, 48, 927000, tzinfo=PLUS2)
@@ -284,13 +296,22 @@ def test_without_wats_start_in_the_station_zone() -> None:
     assert report.start == datetime(2022, 7, 1, 15, 47, 48, 927000).astimezone()
 
 
-def test_without_wats_station_from_configuration() -> None:
-    report = one(real_file(*WITHOUT), {"part_number": "MB-2021", "station_from_file": False})
-    assert report.machine_name == STATION.name
+def test_the_station_as_the_file_names_it() -> None:
+    # station_from_file: what WATS's converter does, and the reference expects (§2.2).
+    report = one(real_file(*WITH), {"station_from_file": True})
+    # Lines 85, 93, 96: StationInfo.StationID, Location, Purpose.
+    station = (report.machine_name, report.location, report.purpose)
+    assert station == ("VIC-PCBA-003", "Norautron Horten", "PCBA Test")
+    assert report.misc_infos is None
     found = {d.name: d for d in report.additional_data or []}
-    # The file's StationID is not dropped: it stays in the StationInfo additional data.
-    props = found["StationInfo"].props or []
-    assert [(p.name, p.value) for p in props] == [("StationID", "TS-2021-BETA")]
+    assert [p.name for p in found["StationInfo"].props or []] == [
+        "StationComputerName",  # line 99
+        "StationGuid",  # line 102
+    ]
+    plain = one(real_file(*WITHOUT), {"part_number": "MB-2021", "station_from_file": True})
+    assert plain.machine_name == "TS-2021-BETA"  # line 357
+    # A plain StationInfo has no Location/Purpose (lines 355-364): the station's own.
+    assert (plain.location, plain.purpose) == (STATION.location, STATION.purpose)
 
 
 # --- the emulated server, strict ----------------------------------------------------------------

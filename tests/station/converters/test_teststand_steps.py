@@ -764,7 +764,7 @@ def test_add_on_header_misc_info_sub_units_and_additional_data(tmp_path: Path) -
     )
     extra = obj("AdditionalData", text("Building", "B2"), Flags="0x200000")
     content = addon_report([passfail("LED", True)], unit=unit, station=(extra,))
-    (report,) = convert_text(tmp_path, content)
+    (report,) = convert_text(tmp_path, content, station_from_file=True)
     assert (report.sn, report.pn, report.rev, report.process_code) == ("SN-77", "PSU-48", "C", 50)
     assert (report.machine_name, report.location, report.purpose) == (
         "ST-9",
