@@ -353,3 +353,27 @@ def test_validate_recognises_both_with_a_preview() -> None:
     # Line 4: UUTResult='Passed'; no part number in the file and none configured.
     preview = rated.preview
     assert (preview.serial_number, preview.part_number, preview.result) == ("2342343", None, "P")
+
+
+# --- the benchmark's enlarged inputs ------------------------------------------------------------
+
+
+def test_the_benchmarks_enlarged_files_convert(tmp_path: Path) -> None:
+    from bench.enlarge.teststand import enlarge  # bench/ is not a package of the project
+
+    data = real_file(*WITH).read_bytes()
+    path = tmp_path / "with.xml"
+    path.write_bytes(enlarge(data, 5))
+    assert 4.5 < path.stat().st_size / len(data) < 5.5
+    report = one(path)  # one UUT, its main sequence's step repeated
+    assert report.sn == "12345"
+    assert len(report.steps()) > 10
+    assert {s.name for s in report.steps()[1:]} == {"Pass/Fail Test"}
+    data = real_file(*WITHOUT).read_bytes()
+    path = tmp_path / "without.xml"
+    path.write_bytes(enlarge(data, 3))
+    assert 2.9 < path.stat().st_size / len(data) < 3.1
+    reports = convert(path, {"part_number": "MB-2021"})  # three UUTs of their own
+    assert [r.sn for r in reports] == ["2342343", "2342343-2", "2342343-3"]
+    assert [len(r.steps()) for r in reports] == [18, 18, 18]
+    assert len({r.id for r in reports}) == 3
