@@ -4,7 +4,7 @@ Shared by the SPEA 3030 and TAKAYA converters, whose files come from Windows pro
 write ANSI (Windows-1252), sometimes UTF-8 or UTF-16, with or without a byte-order mark, and
 with any line ending.
 
-``encoding`` unset (the default of both converters) means: a byte-order mark says it; else
+``encoding = "auto"`` (the default of both converters) means: a byte-order mark says it; else
 UTF-16 when every other byte of the head is zero (UTF-16 written without a mark); else UTF-8
 when the whole file is valid UTF-8 (checked in one streamed pass, in bounded memory); else
 Windows-1252, the code page WATS's own converters read these files in. A configured encoding is
@@ -22,7 +22,7 @@ from pywats_station.converters.api import ConversionError
 from pywats_station.converters.builtin._common import BOMS, read_head
 from pywats_station.converters.builtin._textfile import head_text, iter_lines
 
-__all__ = ["ANSI", "clean", "head_lines", "numbered_lines", "resolve_encoding"]
+__all__ = ["ANSI", "check_encoding", "clean", "head_lines", "numbered_lines", "resolve_encoding"]
 
 ANSI = "cp1252"
 """The Windows code page of the equipment PCs (and the default of WATS's converters)."""
@@ -64,6 +64,26 @@ def _binary(head: bytes) -> ConversionError | None:
     return None
 
 
+def _auto(configured: str | None) -> bool:
+    return configured is None or configured.strip().lower() == "auto"
+
+
+def check_encoding(encoding: str) -> None:
+    """Check an ``encoding`` argument (``auto`` or a Python codec name).
+
+    Raises:
+        ValueError: no codec has that name (the configuration is refused, naming it).
+    """
+    if _auto(encoding):
+        return
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ValueError(
+            f"encoding {encoding!r} is not 'auto' nor an encoding Python knows (e.g. cp1252)"
+        ) from None
+
+
 def resolve_encoding(path: Path, configured: str | None) -> str:
     """The encoding to read ``path`` in (see the module docstring).
 
@@ -71,7 +91,7 @@ def resolve_encoding(path: Path, configured: str | None) -> str:
         ConversionError: the configured encoding is unknown, or the file is binary data.
         OSError: the file cannot be read.
     """
-    if configured:
+    if configured is not None and not _auto(configured):
         try:
             codecs.lookup(configured)
         except LookupError:
@@ -120,14 +140,14 @@ def numbered_lines(path: Path, encoding: str) -> Generator[tuple[int, str], None
 def head_lines(path: Path, limit: int, configured: str | None) -> list[str]:
     """The cleaned lines of the first ``limit`` bytes (the bounded read of ``validate()``).
 
-    Without a configured encoding the head is read as UTF-16 (no mark), UTF-8 or
+    With ``auto`` (or ``None``) the head is read as UTF-16 (no mark), UTF-8 or
     Windows-1252, whichever fits it (a mark wins).
 
     Raises:
         ConversionError: the head is not in the encoding, or is binary data.
         OSError: the file cannot be read.
     """
-    encoding = configured
+    encoding = None if _auto(configured) else configured
     if encoding is None:
         head = read_head(path, 4096)
         encoding = _utf16(head)
@@ -138,7 +158,7 @@ def head_lines(path: Path, limit: int, configured: str | None) -> list[str]:
     try:
         text = head_text(path, limit, encoding)
     except ConversionError:
-        if configured is not None or encoding != "utf-8":
+        if not _auto(configured) or encoding != "utf-8":
             raise
         text = head_text(path, limit, ANSI)
     return [clean(line) for line in text.splitlines()]

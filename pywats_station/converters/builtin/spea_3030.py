@@ -63,6 +63,7 @@ from pywats_station.converters.builtin._spea_read import (
 )
 from pywats_station.converters.builtin._spea_steps import add_steps
 from pywats_station.converters.builtin._spea_text import (
+    check_encoding,
     head_lines,
     numbered_lines,
     resolve_encoding,
@@ -80,11 +81,15 @@ class Spea3030Arguments(EquipmentArguments, forbid_unknown_fields=True, kw_only=
     """Arguments of the ``spea_3030`` converter: the equipment ones, and the encoding.
 
     Attributes:
-        encoding: the text encoding; unset, it is found from the file (a byte-order mark,
+        encoding: the text encoding; `auto` finds it from the file (a byte-order mark,
             UTF-16, UTF-8, else Windows-1252).
     """
 
-    encoding: str | None = None
+    encoding: str = "auto"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_encoding(self.encoding)
 
 
 def _args(ctx: ConverterContext) -> Spea3030Arguments:

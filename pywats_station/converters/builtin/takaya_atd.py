@@ -61,6 +61,7 @@ from pywats_station.converters.builtin._equipment import (
     resolve_process,
 )
 from pywats_station.converters.builtin._spea_text import (
+    check_encoding,
     head_lines,
     numbered_lines,
     resolve_encoding,
@@ -83,7 +84,7 @@ class TakayaAtdArguments(EquipmentArguments, forbid_unknown_fields=True, kw_only
     """Arguments of the ``takaya_atd`` converter: the equipment ones and these.
 
     Attributes:
-        encoding: the text encoding; unset, it is found from the file.
+        encoding: the text encoding; `auto` finds it from the file (see :mod:`._spea_text`).
         group_by_component: one sequence per component type (``R``, ``C``, ``P``…), else all
             steps directly under the root.
         open_threshold: ohms an open test (``OP``) must exceed.
@@ -92,7 +93,7 @@ class TakayaAtdArguments(EquipmentArguments, forbid_unknown_fields=True, kw_only
         split_batch: read ``Serial No.:11111-BV0001`` as batch ``11111``, serial ``BV0001``.
     """
 
-    encoding: str | None = None
+    encoding: str = "auto"
     group_by_component: bool = True
     open_threshold: float = 100.0
     short_threshold: float = 10.0
@@ -101,6 +102,7 @@ class TakayaAtdArguments(EquipmentArguments, forbid_unknown_fields=True, kw_only
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_encoding(self.encoding)
         for name in ("open_threshold", "short_threshold"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):

@@ -421,6 +421,10 @@ def _tab_lines() -> list[str]:
             "line 10: '* GROUP No.1   *' is not a TAKAYA ATD header line",
         ),
         (
+            lambda x: [*x[:3], "Model:ABC.SWX", *x[4:]],
+            "line 4: the panel header's Model 'ABC.SWX' names no revision: set arguments.revision",
+        ),
+        (
             lambda x: [*x[:4], "DATE 31/02/2023 08:20:27", *x[5:]],
             "line 5: DATE '31/02/2023 08:20:27' is not a date (day/month/year) and a time",
         ),
@@ -448,6 +452,22 @@ def _tab_lines() -> list[str]:
 )
 def test_broken_files_fail_naming_the_line(tmp_path: Path, edit: Any, reason: str) -> None:
     assert fail(write(tmp_path, edit(_tab_lines()))) == reason
+
+
+def test_a_process_the_server_lacks_names_the_line() -> None:
+    ctx = make_ctx(TakayaAtdConverter, processes=PROCESSES)  # no 30: a new WATS has none
+    result = run_conversion(TakayaAtdConverter(), tab(), ctx)
+    assert isinstance(result, Failed)
+    assert result.reason == (
+        "line 4: unknown process 30 (known: 10 SW Debug, 50 PCBA test, 500 Repair)"
+    )
+
+
+def test_unknown_encodings_are_refused_with_the_configuration() -> None:
+    with pytest.raises(ValueError, match="encoding 'klingon' is not 'auto' nor an encoding"):
+        make_ctx(TakayaAtdConverter, {"encoding": "klingon"})
+    with pytest.raises(ValueError, match="open_threshold must be a number of ohms above 0"):
+        make_ctx(TakayaAtdConverter, {"open_threshold": 0})
 
 
 _MUTATION = st.one_of(
