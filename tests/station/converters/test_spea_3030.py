@@ -470,6 +470,15 @@ def test_hostile_variants_of_the_real_file(tmp_path: Path, mutation: tuple[Any, 
         assert isinstance(result, Failed)  # a copy cut before its last END never converts
 
 
+def test_the_benchmarks_enlarged_file_converts(tmp_path: Path) -> None:
+    from bench.enlarge.spea_3030 import enlarge
+
+    path = tmp_path / "twice.csv"
+    path.write_bytes(enlarge(spea().read_bytes(), 2))
+    serials = [r.sn for r in convert(path)]
+    assert serials == ["SN9871234012"] * 10 + ["SN9871234012-2"] * 10
+
+
 # --- memory -----------------------------------------------------------------------------------
 
 _PEAK = textwrap.dedent(

@@ -20,7 +20,17 @@ from hypothesis import strategies as st
 from pywats.models.app import Process
 from pywats.models.report import Step, StepKind, UUTReport
 from pywats_station.converters import Converted, Failed
-from pywats_station.converters.builtin.takaya_atd import TakayaAtdConverter, parse_model
+from pywats_station.converters.builtin._budget import (
+    OutputBudget,
+    OutputLimits,
+    OutputTooLarge,
+    using_budget,
+)
+from pywats_station.converters.builtin.takaya_atd import (
+    TakayaAtdConverter,
+    parse_model,
+    read_takaya,
+)
 from pywats_station.converters.sandbox import run_conversion
 from tests.fixtures import REAL, real_file
 from tests.station.converters.helpers import PROCESSES, make_ctx
@@ -275,6 +285,33 @@ def test_validate_recognises_its_files_and_no_other() -> None:
         seen = TakayaAtdConverter().validate(path, ctx)
         assert seen.confidence <= 0.2, (path, seen)
         assert seen.message
+
+
+def test_validate_reads_only_the_head(tmp_path: Path) -> None:
+    path = tmp_path / "big.atd"
+    path.write_bytes(tab().read_bytes()[:12_000] + b"\xff\xfe\x00" * 100_000)
+    assert TakayaAtdConverter().validate(path, make_ctx(TakayaAtdConverter)).confidence == 1.0
+
+
+def test_the_benchmarks_enlarged_files_convert(tmp_path: Path) -> None:
+    from bench.enlarge.takaya_atd import enlarge
+
+    path = tmp_path / "panel.atd"
+    path.write_bytes(enlarge(tab().read_bytes(), 3))  # a panel of six boards
+    reports = convert(path)
+    assert [r.uut.test_socket_index for r in reports if r.uut] == [1, 2, 3, 4, 5, 6]
+    assert len({r.sn for r in reports}) == 6
+    path.write_bytes(enlarge(apt().read_bytes(), 3))
+    assert [r.sn for r in convert(path)] == ["11111-BV0001", "11111-BV0001-2", "11111-BV0001-3"]
+
+
+def test_reports_over_the_size_cap_stop_at_the_line() -> None:
+    ctx = make_ctx(TakayaAtdConverter, processes=ICT)
+    with (
+        using_budget(OutputBudget(OutputLimits(max_report_size=5_000))),
+        pytest.raises(OutputTooLarge, match=r"over 5,000 bytes as WSJF by line \d+ \("),
+    ):
+        list(read_takaya(tab(), ctx))
 
 
 def test_model_names() -> None:
