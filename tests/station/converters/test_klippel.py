@@ -20,10 +20,13 @@ import pytest
 from pywats import pyWATS
 from pywats.models.report import Step, StepKind, UUTReport
 from pywats.testing import FakeWATS
+from pywats_station.config import read_config
 from pywats_station.converters import ConversionResult, Converted, Failed, Suspended
-from pywats_station.converters.builtin.klippel import KlippelConverter
+from pywats_station.converters.api import parse_arguments
+from pywats_station.converters.builtin.klippel import KlippelArguments, KlippelConverter
 from pywats_station.converters.registry import BUILTINS
 from pywats_station.converters.sandbox import run_conversion
+from tests.doc_examples import blocks
 from tests.fixtures import REAL, real_dir
 from tests.station.converters.helpers import make_ctx
 
@@ -502,3 +505,46 @@ def test_an_empty_folder_waits_for_its_files(tmp_path: Path) -> None:
     waiting = convert(folder)
     assert isinstance(waiting, Suspended)
     assert waiting.reason == f"waiting for a .txt file in the folder {SPACED}"
+
+
+# --- the page docs/converters/klippel.md -----------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "converters" / "klippel.md"
+
+
+def test_the_pages_config_example_loads_as_the_station_loads_it(tmp_path: Path) -> None:
+    """The one configuration on the page, through the station's loader and the arguments."""
+    (block,) = [b for b in blocks(DOC) if b.kind == "config"]
+    assert [b.kind for b in blocks(DOC)] == ["illustrative", "config"]  # every block marked
+    path = tmp_path / "config.toml"
+    path.write_text(block.text, encoding="utf-8")
+    (entry,) = read_config(path, env={}).config.converters
+    assert (entry.kind, entry.type, entry.post_action) == ("klippel", "folder", "zip")
+    args = parse_arguments(KlippelConverter, entry.arguments)
+    assert isinstance(args, KlippelArguments)
+    assert (args.part_number, args.units, args.encoding) == ("SPK-8-WOOFER", {"thd": "%"}, "cp1252")
+
+
+def test_the_pages_messages_are_the_converters(run: Path) -> None:
+    """Each message the page quotes about the real run is the one the tests produce."""
+    text = " ".join(DOC.read_text(encoding="utf-8").split())
+    quoted = [
+        "Impedance-imp.txt: line 130: 1 cells, but the header has 4 (the file is cut short?)",
+        "Impedance-imp.txt: line 2, column 2 (imp): '1.7&63' is not a number",
+        "Impedance-imp.txt: the file is empty (is the tester still writing it?)",
+        "line 41: Cfg_SerialNumber again, with another value than on line 26 ('xyz116', not "
+        "'xyz115')",
+        "line 38: Ctrl_OverallVerdict '7' is not a Klippel verdict (-1 void, 0 fail, 1 pass, 2 "
+        "warning, 3 noise, 4 invalid)",
+        "line 32, column 21: the file is not utf-8 (byte 0xfc); set arguments.encoding",
+        "Sound Pressure-values.txt line 2: step 'level': low limit 97.337 is above high limit "
+        "91.337",
+        "35 of 161 frequencies without a value ('-')",
+        "curve imp: 129 frequencies, columns frq, imp, max, min",
+    ]
+    for message in quoted:
+        assert message in text, message
+    _edit(run, "Ctrl_OverallVerdict=0", "Ctrl_OverallVerdict=7")
+    result = convert(run)
+    assert isinstance(result, Failed)
+    assert result.reason == f"{SPACED}.txt {quoted[4]}"
