@@ -42,8 +42,12 @@ _GROUP = re.compile(r"^\*\s*GROUP\s+No\.\s*(\d{1,9})\s*\*$", re.IGNORECASE)
 _KEY = re.compile(r"^([A-Za-z][\w .()/-]{0,48}?)\s*:(.*)$")
 _TAB_ROW = re.compile(r"^\d+\t")
 _APT_ROW = re.compile(r"^\d{6}\s+\"")
-_HEADER_KEYS = {"model": "model", "test time": "test_time", "test id": "tester"}
-_HEADER_KEYS["user name"] = "user"
+_HEADER_KEYS = {
+    "model": "model",
+    "test time": "test_time",
+    "test id": "tester",
+    "user name": "user",
+}
 
 
 @dataclass
@@ -123,7 +127,6 @@ def _read_header(src: _Peek) -> Header:
     number, text = src.take()
     header = Header(line=number)
     if text != "@":  # a panel that follows another: the closing @ opened it
-        header.line = number
         _header_line(header, number, text)
     while src.peek() is not None:
         number, text = src.take()

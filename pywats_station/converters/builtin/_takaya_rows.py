@@ -26,15 +26,24 @@ from dataclasses import dataclass, field
 
 from pywats_station.converters.api import ConversionError
 
-__all__ = ["Quantity", "Row", "parse_apt_row", "parse_quantity", "parse_tab_row", "prefix_of"]
+__all__ = [
+    "Quantity",
+    "Row",
+    "parse_apt_row",
+    "parse_quantity",
+    "parse_tab_row",
+    "prefix_of",
+    "tidy",
+]
 
 TAB_COLUMNS = 56  # up to the function column; debug status and aux may be missing
 JUDGEMENTS = frozenset({"PASS", "FAIL", "OPEN", "SHORT", "NG", "......"})
 FUNCTIONS = frozenset({"**", "OP", "SH", "JP", "D", "E", "F"})
 _BASE = {"O": "ohm", "F": "F", "H": "H", "V": "V", "A": "A"}
-_PREFIX = {"": 1.0, "K": 1e3, "G": 1e9, "U": 1e-6, "µ": 1e-6, "N": 1e-9, "P": 1e-12}
+_PREFIX = {"": 1.0, "K": 1e3, "G": 1e9, "U": 1e-6, "N": 1e-9, "P": 1e-12}
+_MICRO = str.maketrans({"µ": "U", "μ": "U"})  # the micro sign and the Greek mu
 _UNUSED = re.compile(r"^(\.+|\*|)$")
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-zµ]{0,3})$")
+_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-zµμ]{0,3})$")
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 _TOLERANCE = re.compile(r"^([+-]?)(\d+(?:\.\d+)?)%$")
 _TIME = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|us)$", re.IGNORECASE)
@@ -75,6 +84,11 @@ class Row:
         return self.second or self.first
 
 
+def tidy(value: float) -> float:
+    """``value`` to 15 significant digits: 100.0 nF is 1e-07 F, not 1.0000000000000001e-07."""
+    return float(f"{value:.15g}")
+
+
 def prefix_of(parts: str) -> str | None:
     """The component letters of a part (``C476`` → ``C``, ``P1P2`` → ``P``), if any."""
     match = _PREFIX_OF.match(parts)
@@ -93,7 +107,7 @@ def _base(unit: str) -> tuple[str | None, float]:
         return base, 1e-3
     if prefix == "M":
         return base, 1e6
-    factor = _PREFIX.get(prefix.upper())
+    factor = _PREFIX.get(prefix.translate(_MICRO).upper())
     if factor is None:
         return unit, 1.0
     return base, factor
@@ -122,7 +136,7 @@ def parse_quantity(text: str, line: int, what: str) -> Quantity | None:
     if match is None:
         raise ConversionError(f"line {line}, {what}: {shown!r} is not a value with a unit")
     unit, factor = _base(match.group(2))
-    return Quantity(_number(match.group(1), line, what) * factor, unit, shown)
+    return Quantity(tidy(_number(match.group(1), line, what) * factor), unit, shown)
 
 
 def _tolerance(text: str, line: int, what: str) -> float | None:

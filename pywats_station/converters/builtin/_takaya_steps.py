@@ -27,7 +27,7 @@ from pywats.models.report import CompOp
 from pywats.report_builder import SequenceBuilder, StepHandle, StepOptions
 from pywats_station.converters.api import ConversionError
 from pywats_station.converters.builtin._budget import OutputBudget
-from pywats_station.converters.builtin._takaya_rows import Quantity, Row, prefix_of
+from pywats_station.converters.builtin._takaya_rows import Quantity, Row, prefix_of, tidy
 
 __all__ = ["Thresholds", "add_rows", "comparison"]
 
@@ -52,7 +52,7 @@ def _window(row: Row) -> tuple[float, float] | None:
     ref = row.reference
     if ref is None or row.tol_plus is None or row.tol_minus is None:
         return None
-    ends = ref.value * (1 - row.tol_minus / 100), ref.value * (1 + row.tol_plus / 100)
+    ends = tidy(ref.value * (1 - row.tol_minus / 100)), tidy(ref.value * (1 + row.tol_plus / 100))
     return min(ends), max(ends)  # a negative reference turns the window round
 
 

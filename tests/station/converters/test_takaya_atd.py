@@ -26,6 +26,7 @@ from pywats_station.converters.builtin._budget import (
     OutputTooLarge,
     using_budget,
 )
+from pywats_station.converters.builtin._takaya_rows import parse_quantity
 from pywats_station.converters.builtin.takaya_atd import (
     TakayaAtdConverter,
     parse_model,
@@ -312,6 +313,26 @@ def test_reports_over_the_size_cap_stop_at_the_line() -> None:
         pytest.raises(OutputTooLarge, match=r"over 5,000 bytes as WSJF by line \d+ \("),
     ):
         list(read_takaya(tab(), ctx))
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit"),
+    [
+        ("4.21 KO", 4210.0, "ohm"),
+        ("1.5 MO", 1.5e6, "ohm"),  # megohms: an open
+        ("5 MV", 0.005, "V"),  # no tester measures megavolts: millivolts
+        ("12 mV", 0.012, "V"),
+        ("100.0 nF", 1e-7, "F"),
+        ("3 µF", 3e-6, "F"),
+        ("2 UH", 2e-6, "H"),
+        ("10 pF", 1e-11, "F"),
+        ("7 XX", 7.0, "XX"),  # a unit it does not know: as written
+    ],
+)
+def test_values_are_read_in_base_units(text: str, value: float, unit: str) -> None:
+    found = parse_quantity(text, 1, "reference")
+    assert found is not None
+    assert (found.value, found.unit) == (value, unit)
 
 
 def test_model_names() -> None:
