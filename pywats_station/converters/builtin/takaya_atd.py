@@ -8,7 +8,8 @@ the file (panel header, ``* GROUP No.n *`` boards, ``@`` lines) is described in
 Every board (``* GROUP No.n *``) of a panel is one report:
 
 * serial number from ``Serial No.:`` (the APT-94xx writes ``<serial> (<operator> - <operator>)``:
-  the first name in brackets is the operator, the second goes to misc info ``Operator 2``; with
+  the first name in brackets is the operator, the second (after `` - ``, ``+``, ``,``, ``;`` or
+  ``/``) goes to misc info ``Operator 2``; with
   ``split_batch`` a ``<batch>-<serial>`` is split at its first dash, as WATS's APT-94xx converter
   does);
 * part number, revision and side from the test program's name in ``Model:``
@@ -78,6 +79,9 @@ _DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})\s+(\d{1,2}):(\d{
 _SECONDS = re.compile(r"^(\d+(?:\.\d+)?)\s*(?:s|sec)?$", re.IGNORECASE)
 _SIDE_LETTER = re.compile(r"^(.*\d)([TB])$")
 _SERIAL = re.compile(r"^(.*?)\s*\((.*)\)\s*$")
+# Between two operators: " - " (WATS's converter's only separator), "+", ",", ";" or "/"; a
+# dash without blanks is part of a name (Jean-Luc).
+_OPERATORS = re.compile(r"\s+-\s+|\s*[+,;/]\s*")
 
 
 class TakayaAtdArguments(EquipmentArguments, forbid_unknown_fields=True, kw_only=True):
@@ -208,7 +212,8 @@ def _serial(group: Group, args: TakayaAtdArguments) -> tuple[str, str | None, li
     serial, operators = group.serial, []
     if bracketed := _SERIAL.match(serial):
         serial = bracketed.group(1)
-        operators = [t.strip() for t in bracketed.group(2).split(" - ") if t.strip()]
+        names = _OPERATORS.split(bracketed.group(2))
+        operators = [name.strip() for name in names if name.strip()]
     batch = None
     if args.split_batch and "-" in serial.strip("-"):
         batch, serial = serial.split("-", 1)

@@ -390,6 +390,15 @@ def test_names_with_spaces_and_brackets_and_a_failed_board(tmp_path: Path) -> No
     assert m.status == "F"
 
 
+@pytest.mark.parametrize("between", [" - ", "+", ", ", " / "])
+def test_two_operators_in_the_serial_line(tmp_path: Path, between: str) -> None:
+    lines = [line.replace("Åse Berg - Kim", f"Jean-Luc{between}Kim") for line in APT]
+    (report,) = convert(write(tmp_path, lines))
+    assert report.uut is not None
+    assert report.uut.user == "Jean-Luc"
+    assert misc(report)["Operator 2"] == "Kim"
+
+
 def test_a_passed_board_keeps_its_verdict_over_a_failed_row(tmp_path: Path) -> None:
     lines = [line.replace("* FAIL *", "* PASS *") for line in APT]
     (report,) = convert(write(tmp_path, lines))
