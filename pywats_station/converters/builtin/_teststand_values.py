@@ -47,6 +47,8 @@ _GROUPS = {"setup": "S", "main": "M", "cleanup": "C"}
 # Visual C's spellings of the special values (TestStand before 2010 formatted with it).
 _MSVC = re.compile(r"^([+-]?)1\.#(INF|IND|QNAN|SNAN)0*$", re.IGNORECASE)
 _INDEX = re.compile(r"\[(-?\d+)\]")
+MAX_DEPTH = 64
+"""The deepest property tree kept as additional data (real ones nest a few levels)."""
 
 
 def _value_node(prop: Node) -> Node:
@@ -165,11 +167,18 @@ def _flags(node: Node) -> int | None:
         return None
 
 
-def property_tree(node: Node) -> AdditionalDataProperty:
+def property_tree(node: Node, depth: int = 0) -> AdditionalDataProperty:
     """A TestStand property (and everything in it) as an additional-data property.
 
     Empty children are left out. Array items keep their index text (``[0][1]``) and numbers.
+
+    Raises:
+        ConversionError: the properties nest deeper than :data:`MAX_DEPTH`.
     """
+    if depth > MAX_DEPTH:
+        raise ConversionError(
+            f"{node.where()}: properties nested more than {MAX_DEPTH} levels deep are not converted"
+        )
     comment = next((c.text for c in node.children if c.tag == "Comment"), None)
     prop = AdditionalDataProperty(
         name=node.name or None,
@@ -184,7 +193,7 @@ def property_tree(node: Node) -> AdditionalDataProperty:
             AdditionalDataIndex(
                 text=item.attrs.get("ID"),
                 indexes=[int(i) for i in _INDEX.findall(item.attrs.get("ID", ""))] or None,
-                value=_item(item, element),
+                value=_item(item, element, depth + 1),
             )
             for item in node.values()
             if not (item.text == "" and item.is_empty())
@@ -192,17 +201,17 @@ def property_tree(node: Node) -> AdditionalDataProperty:
         dimension = node.attrs.get("LBound", "").count("[") or None
         prop.array = AdditionalDataArray(dimension=dimension, type=element, indexes=items)
     elif children:
-        prop.props = [property_tree(child) for child in children]
+        prop.props = [property_tree(child, depth + 1) for child in children]
     else:
         value = node.value()
         prop.value = value.text if value is not None else None
     return prop
 
 
-def _item(item: Node, element: str | None) -> AdditionalDataProperty:
+def _item(item: Node, element: str | None, depth: int) -> AdditionalDataProperty:
     inner = next(item.props(), None)
     if inner is not None:
-        return property_tree(inner)
+        return property_tree(inner, depth)
     return AdditionalDataProperty(type=element, value=item.text)
 
 

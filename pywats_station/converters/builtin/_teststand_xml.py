@@ -136,12 +136,26 @@ class Node:
         return value.text if value is not None else None
 
     def is_empty(self) -> bool:
-        """Whether the property says nothing: no text, no items, no non-empty child."""
-        if any(not child.is_empty() for child in self.props()):
-            return False
-        if self.type == "Reference":
-            return all(v.text.strip() in ("", "Nothing") for v in self.values())
-        return all(v.text == "" and v.is_empty() for v in self.values())
+        """Whether the property says nothing: no text, no items, no non-empty child.
+
+        A reference to nothing (``Nothing``) is empty too. Walked without recursion: a property
+        may nest as deep as the document does.
+        """
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            for child in node.children:
+                if child.tag == "Value":
+                    if node.type == "Reference":
+                        said = child.text.strip() not in ("", "Nothing")
+                    else:
+                        said = child.text != ""
+                    if said:
+                        return False
+                    stack.append(child)  # an array item may hold properties
+                elif child.tag == "Prop":
+                    stack.append(child)
+        return True
 
 
 class ReportReader:
@@ -217,9 +231,9 @@ class ReportReader:
     # --- handlers ------------------------------------------------------------------------------
 
     def _here(self) -> tuple[int, int]:
-        return self.parser.CurrentLineNumber, self._column(
-            self.parser.CurrentLineNumber, self.parser.CurrentColumnNumber
-        )
+        parser = self.parser
+        line, column = parser.CurrentLineNumber, parser.CurrentColumnNumber
+        return line, (column if line == 1 and self.bom else column + 1)
 
     def _column(self, line: int, column: int) -> int:
         # expat counts columns from 0, a byte-order mark as one: an editor shows neither.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,12 @@ from pywats_station.converters.sandbox import run_conversion
 from tests.fixtures import REAL, real_dir, real_file
 from tests.station.converters.helpers import make_ctx
 from tests.station.converters.test_teststand_steps import (
+    call,
     document,
     numeric,
     passfail,
     plain_report,
+    result,
     uut,
 )
 
@@ -236,6 +239,30 @@ def test_elements_nested_too_deep(tmp_path: Path) -> None:
     assert failed(path) == (
         "line 3, column 2389: <Prop> is nested 401 elements deep; more than 400 (about 80 levels "
         "of sequence calls) is refused"
+    )
+
+
+def test_deep_sequences_and_properties_in_a_worker_thread(tmp_path: Path) -> None:
+    # The daemon converts in a worker thread: deep documents must not exhaust its stack.
+    leaf = passfail("leaf", True)
+    for level in range(75):
+        leaf = call(f"Level {level}", [leaf])
+    custom = "<Prop Name='x' Type='Obj'>" * 300 + "</Prop>" * 300  # empty: left out
+    path = tmp_path / "deep.xml"
+    path.write_text(document(plain_report([leaf, result("Custom", "X", "Done", custom)])))
+    found: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: found.update(result=outcome(path)))
+    worker.start()
+    worker.join()
+    assert isinstance(found["result"], Converted), found["result"]
+    (report,) = found["result"].reports
+    assert len(report.steps()) == 1 + 75 + 1 + 1
+    deeper = "<Prop Name='x' Type='Obj'>" * 70 + "<Value>1</Value>" + "</Prop>" * 70
+    path.write_text(document(plain_report([result("Custom", "X", "Done", deeper)])))
+    assert re.fullmatch(
+        r"line \d+, column \d+, <Prop Name='x'>: properties nested more than 64 levels deep "
+        r"are not converted",
+        failed(path),
     )
 
 
