@@ -11,16 +11,19 @@ import codecs
 import subprocess
 import sys
 import textwrap
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pywats.models.report import Step, StepKind, UUTReport
 from pywats_station.converters import Converted, Failed
+from pywats_station.converters._placement import convert_builtin
 from pywats_station.converters.builtin._budget import (
     OutputBudget,
     OutputLimits,
@@ -28,9 +31,9 @@ from pywats_station.converters.builtin._budget import (
     using_budget,
 )
 from pywats_station.converters.builtin.spea_3030 import Spea3030Converter, read_spea
-from pywats_station.converters.sandbox import run_conversion
+from pywats_station.converters.sandbox import ContextData, run_conversion
 from tests.fixtures import REAL, real_file
-from tests.station.converters.helpers import make_ctx
+from tests.station.converters.helpers import PROCESSES, STATION, make_ctx
 
 OSLO = {"timezone": "Europe/Oslo"}
 CEST = timezone(timedelta(hours=2))  # Oslo on 12 October 2024
@@ -246,6 +249,32 @@ def test_the_emulator_accepts_every_report_in_strict_mode(boards: list[UUTReport
     assert stored is not None
     assert (stored.sn, stored.result) == ("SN9871234012", "P")
     fake.close()
+
+
+@pytest.mark.parametrize("child_above", [0, 40_000])
+def test_the_daemon_converts_it_in_a_child_to_the_same_reports(child_above: int) -> None:
+    # A big input (0: any), or reports outgrowing what the daemon builds in a thread
+    # (40,000 bytes of WSJF: TooBigForThread), go to a child process: the same reports.
+    arguments: dict[str, object] = {**OSLO}
+    ctx = make_ctx(Spea3030Converter, arguments)
+    data = ContextData(station=STATION, processes=PROCESSES, arguments=arguments)
+    child = convert_builtin(
+        Spea3030Converter(),
+        Spea3030Converter.name,
+        spea(),
+        ctx,
+        data,
+        limits=OutputLimits(),
+        child_above=child_above,
+        timeout=120.0,
+    )
+    thread = run_conversion(Spea3030Converter(), spea(), ctx)
+    assert isinstance(child, Converted), child
+    assert isinstance(thread, Converted), thread
+    same = uuid.UUID(int=1)  # the station gives converted reports ids of its own
+    assert [msgspec.structs.replace(r, id=same) for r in child.reports] == [
+        msgspec.structs.replace(r, id=same) for r in thread.reports
+    ]
 
 
 # --- recognition ------------------------------------------------------------------------------

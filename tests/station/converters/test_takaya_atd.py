@@ -9,10 +9,12 @@ line. ``V682780_B_BOT-20230301082027.ATD`` is the tab-separated layout (a panel 
 from __future__ import annotations
 
 import codecs
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 from pywats.models.app import Process
 from pywats.models.report import Step, StepKind, UUTReport
 from pywats_station.converters import Converted, Failed
+from pywats_station.converters._placement import convert_builtin
 from pywats_station.converters.builtin._budget import (
     OutputBudget,
     OutputLimits,
@@ -32,9 +35,9 @@ from pywats_station.converters.builtin.takaya_atd import (
     parse_model,
     read_takaya,
 )
-from pywats_station.converters.sandbox import run_conversion
+from pywats_station.converters.sandbox import ContextData, run_conversion
 from tests.fixtures import REAL, real_file
-from tests.station.converters.helpers import PROCESSES, make_ctx
+from tests.station.converters.helpers import PROCESSES, STATION, make_ctx
 
 OSLO = {"timezone": "Europe/Oslo"}
 CET = timezone(timedelta(hours=1))  # Oslo in January and March
@@ -268,6 +271,32 @@ def test_the_emulator_accepts_every_report_in_strict_mode() -> None:
                 assert stored is not None
                 assert stored.sn == report.sn
     fake.close()
+
+
+@pytest.mark.parametrize("child_above", [0, 40_000])
+def test_the_daemon_converts_it_in_a_child_to_the_same_reports(child_above: int) -> None:
+    # A big input (0: any), or reports outgrowing what the daemon builds in a thread
+    # (40,000 bytes of WSJF: TooBigForThread), go to a child process: the same reports.
+    arguments: dict[str, object] = {**OSLO, "process": 50}
+    ctx = make_ctx(TakayaAtdConverter, arguments)
+    data = ContextData(station=STATION, processes=PROCESSES, arguments=arguments)
+    child = convert_builtin(
+        TakayaAtdConverter(),
+        TakayaAtdConverter.name,
+        tab(),
+        ctx,
+        data,
+        limits=OutputLimits(),
+        child_above=child_above,
+        timeout=120.0,
+    )
+    thread = run_conversion(TakayaAtdConverter(), tab(), ctx)
+    assert isinstance(child, Converted), child
+    assert isinstance(thread, Converted), thread
+    same = uuid.UUID(int=1)  # the station gives converted reports ids of its own
+    assert [msgspec.structs.replace(r, id=same) for r in child.reports] == [
+        msgspec.structs.replace(r, id=same) for r in thread.reports
+    ]
 
 
 # --- recognition ------------------------------------------------------------------------------
