@@ -30,7 +30,6 @@ from __future__ import annotations
 import codecs
 import os
 import re
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
@@ -47,12 +46,8 @@ from pywats_station.converters.api import (
     Failed,
     FolderConverter,
     Preview,
-    Suspended,
     Validation,
-    companion_paths,
-    matches_patterns,
 )
-from pywats_station.converters.builtin._common import read_head
 from pywats_station.converters.builtin._equipment import (
     EquipmentArguments,
     local_time,
@@ -71,6 +66,14 @@ from pywats_station.converters.builtin._klippel_header import (
     name_time,
     parse_start,
     read_header,
+)
+from pywats_station.converters.builtin._klippel_pair import (
+    SUFFIX,
+    data_names,
+    incomplete,
+    missing,
+    pair,
+    sniff_data,
 )
 from pywats_station.converters.builtin._klippel_report import Run, build_report
 from pywats_station.converters.builtin._textfile import head_text
@@ -92,15 +95,11 @@ WATS's own converter's placeholders (plain to see in WATS as "not configured")."
 _IDENTITY = 50  # characters WATS takes in a serial number
 _OPERATOR = 128  # … in an operator's name
 
-_SUFFIX = ".txt"
 _SNIFF = 65536  # bytes of a header that validate() reads
-_SNIFF_FILES = 20  # files of a folder that validate() looks into …
-_SNIFF_DATA = 256  # … and bytes of each
 _MAX_DURATION = 3600.0  # a test longer than this is not a Klippel QC test: no execTime
 _HEADER_KEYS = re.compile(r"^[ \t]*(Cfg_DutStartTime|Ctrl_OverallVerdict)[ \t]*=", re.MULTILINE)
 _SERIAL = re.compile(r"^[ \t]*Cfg_SerialNumber[ \t]*=[ \t]*(.*?)[ \t\r]*$", re.MULTILINE)
 _VERDICT = re.compile(r"^[ \t]*Ctrl_OverallVerdict[ \t]*=[ \t]*(-?\d+)[ \t\r]*$", re.MULTILINE)
-_DATA_START = re.compile(r"(frq\t[^\t\r\n]+|name\tvalue)(\t|\r|\n|$)", re.IGNORECASE)
 
 
 class KlippelArguments(EquipmentArguments, forbid_unknown_fields=True, kw_only=True):
@@ -140,30 +139,6 @@ def _args(ctx: ConverterContext) -> KlippelArguments:
     return ctx.arguments if isinstance(ctx.arguments, KlippelArguments) else KlippelArguments()
 
 
-def _pair(path: Path) -> tuple[Path, Path | None]:
-    """The run folder of an input (there or not) and its header, if it exists.
-
-    The input is the folder; given the header itself (``… UTC+0200.txt``, as on the command
-    line), the folder is the one named like it.
-    """
-    folder = path
-    if path.name.casefold().endswith(_SUFFIX) and not path.is_dir():
-        folder = path.with_name(path.name[: -len(_SUFFIX)])
-    headers = [p for p in companion_paths(folder, (_SUFFIX,)) if p.is_file()]
-    return folder, headers[0] if headers else None
-
-
-def _data_names(folder: Path) -> list[str]:
-    """The ``.txt`` files of a run folder (not hidden), in the order they are read."""
-    try:
-        with os.scandir(folder) as entries:
-            names = [e.name for e in entries if not e.name.startswith(".") and e.is_file()]
-    except OSError:
-        return []
-    names = [n for n in names if n.casefold().endswith(_SUFFIX)]
-    return sorted(names, key=lambda n: (n.casefold(), n))
-
-
 class KlippelConverter(FolderConverter):
     """Klippel QC: one report per header file and the folder of curves of the same name."""
 
@@ -172,8 +147,17 @@ class KlippelConverter(FolderConverter):
     patterns: ClassVar[tuple[str, ...]] = ("*",)
     ready_marker: ClassVar[str | None] = None
     min_files: ClassVar[int] = 1  # a folder alone counts once it holds a file
-    companions: ClassVar[tuple[str, ...]] = (_SUFFIX,)
+    companions: ClassVar[tuple[str, ...]] = (SUFFIX,)
     Arguments: ClassVar[type[msgspec.Struct]] = KlippelArguments
+
+    def is_ready(self, folder: Path) -> bool:
+        """Whether the pair is complete by presence: the header, and a ``.txt`` file beside it.
+
+        The station decides by its own listing (a part alone is handed over, and
+        :meth:`convert` waits); this is what ``pywats-station convert`` asks.
+        """
+        folder, header = pair(folder)
+        return header is not None and bool(data_names(folder))
 
     def validate(self, folder: Path, ctx: ConverterContext) -> Validation:
         """1.0 for a Klippel header with a folder of Klippel data files, 0.9 for the header
@@ -182,9 +166,9 @@ class KlippelConverter(FolderConverter):
         Reads at most the first 64 kB of the header and 256 bytes of 20 of the folder's files.
         """
         args = _args(ctx)
-        folder, header = _pair(folder)
+        folder, header = pair(folder)
         name = display_name(folder.name)
-        data = _sniff_data(folder, args.encoding)
+        data = sniff_data(folder, args.encoding)
         if header is None:
             if data:
                 return Validation(
@@ -209,9 +193,9 @@ class KlippelConverter(FolderConverter):
             )
         preview = _preview(text)
         if len(keys) < 2:
-            missing = ({"Cfg_DutStartTime", "Ctrl_OverallVerdict"} - keys).pop()
+            absent = ({"Cfg_DutStartTime", "Ctrl_OverallVerdict"} - keys).pop()
             return Validation(
-                confidence=0.3, preview=preview, message=f"{shown}: a header without {missing}="
+                confidence=0.3, preview=preview, message=f"{shown}: a header without {absent}="
             )
         if data:
             return Validation(
@@ -225,66 +209,15 @@ class KlippelConverter(FolderConverter):
     def convert(self, folder: Path, ctx: ConverterContext) -> ConversionResult:
         """Convert a complete pair; :class:`Suspended` while a part is missing, then Failed."""
         args = _args(ctx)
-        folder, header = _pair(folder)
+        folder, header = pair(folder)
         name = display_name(folder.name)
         if header is None and not os.path.isdir(folder):
             return Failed(reason=f"neither the header {name}.txt nor the folder {name} is there")
-        missing = _missing(folder, header, name, args)
-        if missing:
-            return _incomplete(folder, header, missing, args)
-        assert header is not None  # _missing says so when it is absent
+        lacking = missing(folder, header, args.expected_files)
+        if lacking:
+            return incomplete(folder, header, lacking, args.incomplete_timeout)
+        assert header is not None  # missing() names it when it is absent
         return Converted(reports=[_convert(folder, header, ctx, args)])
-
-
-def _missing(folder: Path, header: Path | None, name: str, args: KlippelArguments) -> list[str]:
-    """What the pair still lacks to be complete (see the module docstring)."""
-    missing = [] if header is not None else [f"the header {name}.txt"]
-    if not folder.is_dir():
-        return [*missing, f"the folder {name}"]
-    names = _data_names(folder)
-    if not names:
-        return [*missing, f"a .txt file in the folder {name}"]
-    for pattern in args.expected_files:
-        if not any(matches_patterns(n, [pattern]) for n in names):
-            missing.append(f"a file {pattern} in the folder {name}")
-    return missing
-
-
-def _incomplete(
-    folder: Path, header: Path | None, missing: list[str], args: KlippelArguments
-) -> ConversionResult:
-    """Wait for the rest of a pair, or give up once it is ``incomplete_timeout`` old."""
-    waited = time.time() - _last_change(folder, header)
-    what = " and ".join(missing)
-    if waited >= args.incomplete_timeout:
-        return Failed(
-            reason=f"incomplete: {what} still missing {waited:.0f} s after the last change "
-            f"(arguments.incomplete_timeout = {args.incomplete_timeout:g} s)"
-        )
-    # Soon at first (the rest is usually a moment behind), then less often.
-    retry = min(30.0, max(1.0, waited / 2), max(0.5, args.incomplete_timeout - waited))
-    return Suspended(reason=f"waiting for {what}", retry_after=retry)
-
-
-def _last_change(folder: Path, header: Path | None) -> float:
-    """When the pair last changed here: the newest modification or status change of its parts.
-
-    The status change counts too: a copy that keeps the writer's modification times (most
-    do) still arrived now, and the wait is measured from its arrival.
-    """
-    paths = [header] if header is not None else []
-    if folder.is_dir():
-        paths.append(folder)
-        with os.scandir(folder) as entries:
-            paths += [Path(e.path) for e in entries]
-    newest = 0.0
-    for path in paths:
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        newest = max(newest, st.st_mtime, st.st_ctime)
-    return newest
 
 
 def _convert(
@@ -394,10 +327,10 @@ def _read_folder(folder: Path, args: KlippelArguments) -> list[Curve | Values | 
             files.append(NotRead(shown, "not a regular file"))
         elif entry.name.startswith("."):
             files.append(NotRead(shown, "a hidden file"))
-        elif not entry.name.casefold().endswith(_SUFFIX):
+        elif not entry.name.casefold().endswith(SUFFIX):
             files.append(NotRead(shown, "not a .txt file"))
         else:
-            task = display_name(task_of(entry.name[: -len(_SUFFIX)]))
+            task = display_name(task_of(entry.name[: -len(SUFFIX)]))
             files.append(
                 read_data_file(
                     Path(entry.path),
@@ -408,22 +341,6 @@ def _read_folder(folder: Path, args: KlippelArguments) -> list[Curve | Values | 
                 )
             )
     return files
-
-
-def _sniff_data(folder: Path, encoding: str) -> str:
-    """``"3 data files"`` when the folder holds Klippel data files (a few seen), else ``""``."""
-    if not folder.is_dir():
-        return ""
-    found = 0
-    for name in _data_names(folder)[:_SNIFF_FILES]:
-        try:
-            head = read_head(folder / name, _SNIFF_DATA)
-        except OSError:
-            continue
-        text = head.decode(encoding, "replace").lstrip("\ufeff")
-        if _DATA_START.match(text):
-            found += 1
-    return f"{found} data file{'s' * (found != 1)}" if found else ""
 
 
 def _preview(text: str) -> Preview:
