@@ -50,15 +50,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pywats.models.report import (
-    AdditionalData,
-    AdditionalDataProperty,
-    MiscInfo,
-    Step,
-    SubUnit,
-    UUTInfo,
-    UUTReport,
-)
+from pywats.models.report import MiscInfo, Step, UUTInfo, UUTReport
 from pywats_station.converters.api import ConversionError, ConverterContext
 from pywats_station.converters.builtin._budget import OutputBudget
 from pywats_station.converters.builtin._common import argument
@@ -68,13 +60,18 @@ from pywats_station.converters.builtin._equipment import (
     resolve_process,
 )
 from pywats_station.converters.builtin._teststand_steps import StepReader, Timing
+from pywats_station.converters.builtin._teststand_unit import (
+    additional_data,
+    blame,
+    misc_infos,
+    sub_units,
+)
 from pywats_station.converters.builtin._teststand_values import (
-    additional,
-    entry,
+    Source,
     fit,
+    identity,
     integer,
     number,
-    parse_float,
     status,
     text_of,
 )
@@ -87,31 +84,9 @@ DEFAULT_PROCESS = 10
 DEFAULT_REVISION = "1.0"
 """The revision WATS's TestStand converter uses when the file has none (``partRevision``)."""
 
-_IDENTITY = 50  # pn, sn, rev, station, fixture, batch serial number (the WATS C# API's limit)
 _OPERATOR = 128
 _RESULTS = frozenset({"P", "F", "E", "T"})
 _UNFINISHED = frozenset({"running", "looping", "waiting", "paused"})
-_UUT_TAKEN = frozenset(
-    {
-        "SerialNumber",
-        "PartNumber",
-        "UUTPartNumber",
-        "UUTPartRevisionNumber",
-        "UUTOperationType",
-        "Comment",
-        "UUT_Fixture_ID",
-        "BatchSerialNumber",
-        "TestSocketIndex",
-        "UUTLoopIndex",
-        "BatchFailCount",
-        "AdditionalData",
-        "CriticalFailureStack",
-        "MiscUUTResult",
-    }
-)
-_MISC_TAKEN = frozenset({"Misc_UUT_Info", "UUT_Part_Info"})
-_REPORT_TAKEN = frozenset({"UUT", "StationInfo", "StartTime", "StartDate"})
-_INFO_TAKEN = frozenset({"ID", "Start", "StartUTC", "SN", "PN", "Rev", "PCode"})
 _YEAR = re.compile(r"\b(\d{4})\b")
 
 
@@ -169,14 +144,14 @@ def build_report(
     sn = _required(
         [(uut, "SerialNumber"), ("SN", info)], report, "serial number (UUT.SerialNumber)"
     )
-    pn = _identity([(uut, "UUTPartNumber"), (uut, "PartNumber"), ("PN", info)])
+    pn = identity([(uut, "UUTPartNumber"), (uut, "PartNumber"), ("PN", info)])
     pn = pn or args.part_number
     if not pn:
         raise ConversionError(
             f"{(uut or report).where()}: the report has no part number (UUT.PartNumber is "
             f"empty); set {argument(args, 'part_number')} in the converter's configuration"
         )
-    rev = _identity([(uut, "UUTPartRevisionNumber"), ("Rev", info)])
+    rev = identity([(uut, "UUTPartRevisionNumber"), ("Rev", info)])
     name, location, purpose, station_used, station_misc = _station(station, ctx, from_file)
     found_id = _report_id(info)
     built = UUTReport(
@@ -192,13 +167,13 @@ def build_report(
         start=start,
         uut=_uut(uut, station, root, args),
         root=root,
-        misc_infos=[*station_misc, *_misc_infos(uut)] or None,
-        sub_units=_sub_units(uut) or None,
-        additional_data=_additional(report, info, uut, station, station_used) or None,
+        misc_infos=[*station_misc, *misc_infos(uut)] or None,
+        sub_units=sub_units(uut) or None,
+        additional_data=additional_data(report, main, info, uut, station, station_used) or None,
     )
     for number_, step in enumerate(root.walk(), start=1):
         step.id = number_
-    _blame(built, uut, reader.by_result_id)
+    blame(built, uut, reader.by_result_id)
     problems = built.validate(server_rules=True)
     if problems:
         listed = "; ".join(shorten(str(p), 300) for p in problems[:5])
@@ -211,39 +186,9 @@ def build_report(
 
 # --- identity -----------------------------------------------------------------------------------
 
-Source = tuple[Node | None, str] | tuple[str, dict[str, Node]]
-
-
-def _lookup(source: Source) -> tuple[str | None, Node | None]:
-    first, second = source
-    if isinstance(first, str):
-        assert isinstance(second, dict)
-        found = second.get(first)
-        return (found.attrs.get("value") if found is not None else None), found
-    assert isinstance(second, str)
-    prop = first.prop(second) if first is not None else None
-    value = prop.value() if prop is not None else None
-    return (value.text if value is not None else None), value or prop
-
-
-def _identity(sources: list[Source], limit: int = _IDENTITY, what: str = "value") -> str | None:
-    """The first non-blank value of ``sources``, stripped; too long: an error naming it."""
-    for source in sources:
-        text, node = _lookup(source)
-        if text is not None and text.strip():
-            found = text.strip()
-            if len(found) > limit:
-                assert node is not None
-                raise ConversionError(
-                    f"{node.where()}: the {what} is {len(found):,} characters long; WATS takes "
-                    f"at most {limit}"
-                )
-            return found
-    return None
-
 
 def _required(sources: list[Source], report: Node, what: str) -> str:
-    found = _identity(sources, what=what.partition(" (")[0])
+    found = identity(sources, what=what.partition(" (")[0])
     if found is None:
         raise ConversionError(f"{report.where()}: the report has no {what}")
     return found
@@ -299,9 +244,9 @@ def _station(
             return own.name, own.location, own.purpose, set(), []
         misc = MiscInfo(description="TestStand station", text=fit(said, 255))
         return own.name, own.location, own.purpose, {"StationID"}, [misc]
-    name = _identity([(station, "StationID")], what="station name")
-    location = _identity([(station, "Location")], limit=255, what="location")
-    purpose = _identity([(station, "Purpose")], limit=255, what="purpose")
+    name = identity([(station, "StationID")], what="station name")
+    location = identity([(station, "Location")], limit=255, what="location")
+    purpose = identity([(station, "Purpose")], limit=255, what="purpose")
     used = {key for key, value in (("StationID", name), ("Location", location),
                                    ("Purpose", purpose)) if value}  # fmt: skip
     return name or own.name, location or own.location, purpose or own.purpose, used, []
@@ -406,11 +351,11 @@ def _result(report: Node, main: Node) -> str:
     )
 
 
-# --- the uut member, misc infos, sub-units, additional data --------------------------------------
+# --- the uut member ------------------------------------------------------------------------------
 
 
 def _uut(uut: Node | None, station: Node | None, root: Step, args: EquipmentArguments) -> UUTInfo:
-    operator = _identity([(station, "LoginName")], limit=_OPERATOR, what="operator")
+    operator = identity([(station, "LoginName")], limit=_OPERATOR, what="operator")
 
     def whole(name: str) -> int | None:
         prop = uut.prop(name) if uut is not None else None
@@ -421,120 +366,10 @@ def _uut(uut: Node | None, station: Node | None, root: Step, args: EquipmentArgu
         comment=fit(text_of(uut.prop("Comment")) if uut is not None else None, 1000) or None,
         exec_time=root.tot_time,
         test_socket_index=whole("TestSocketIndex"),
-        batch_sn=_identity([(uut, "BatchSerialNumber")], what="batch serial number"),
+        batch_sn=identity([(uut, "BatchSerialNumber")], what="batch serial number"),
         batch_loop_index=whole("UUTLoopIndex"),
         batch_fail_count=whole("BatchFailCount"),
         error_code=root.error_code,
         error_message=root.error_message,
-        fixture_id=_identity([(uut, "UUT_Fixture_ID")], what="fixture id"),
+        fixture_id=identity([(uut, "UUT_Fixture_ID")], what="fixture id"),
     )
-
-
-def _items(uut: Node | None, name: str) -> list[Node]:
-    array = uut.prop("MiscUUTResult", name) if uut is not None else None
-    if array is None:
-        return []
-    return [obj for item in array.values() if (obj := next(item.props(), None)) is not None]
-
-
-def _misc_infos(uut: Node | None) -> list[MiscInfo]:
-    infos = []
-    for obj in _items(uut, "Misc_UUT_Info"):
-        description = (text_of(obj.prop("Description")) or "").strip()
-        if not description:
-            continue
-        text = fit(text_of(obj.prop("Data_String")), 255) or None
-        numeric: int | None = None
-        value = parse_float(text_of(obj.prop("Data_Numeric")) or "")
-        if value is not None and value.is_integer() and abs(value) < 2**31:
-            numeric = int(value)
-        elif value is not None and math.isfinite(value):
-            text = f"{text} ({value!r})" if text else repr(value)  # WATS keeps whole numbers
-        infos.append(MiscInfo(description=fit(description, 50), text=text, numeric=numeric))
-    return infos
-
-
-def _sub_units(uut: Node | None) -> list[SubUnit]:
-    units = []
-    for obj in _items(uut, "UUT_Part_Info"):
-        part_type = fit((text_of(obj.prop("Part_Type")) or "").strip(), 50) or None
-        pn = _identity([(obj, "Part_Number")], what="sub-unit part number")
-        sn = _identity([(obj, "Part_Serial_Number")], what="sub-unit serial number")
-        rev = _identity([(obj, "Part_Revision_Number")], what="sub-unit revision")
-        if pn or sn:
-            units.append(SubUnit(part_type=part_type, pn=pn, sn=sn, rev=rev))
-    return units
-
-
-def _additional(
-    report: Node,
-    info: dict[str, Node],
-    uut: Node | None,
-    station: Node | None,
-    station_used: set[str],
-) -> list[AdditionalData]:
-    found: list[AdditionalData | None] = []
-    extra = uut.prop("AdditionalData") if uut is not None else None
-    if extra is not None:
-        found += [entry(child) for child in extra.props() if not child.is_empty()]
-    if uut is not None:
-        rest = [p for p in uut.props() if p.name not in _UUT_TAKEN]
-        misc = uut.prop("MiscUUTResult")
-        rest += [p for p in misc.props() if p.name not in _MISC_TAKEN] if misc else []
-        found.append(additional("UUT", rest))
-    if station is not None:
-        taken = {"LoginName", *station_used}
-        found.append(additional("StationInfo", [p for p in station.props() if p.name not in taken]))
-    leftover = [n for key, n in info.items() if key not in _INFO_TAKEN]
-    if leftover:
-        found.append(_info_entry(leftover))
-    main = main_result(report)
-    found += [
-        entry(p)
-        for p in report.props()
-        if p is not main and p.name not in _REPORT_TAKEN and not p.is_empty()
-    ]
-    return [item for item in found if item is not None]
-
-
-def _info_entry(nodes: list[Node]) -> AdditionalData:
-    props = [
-        AdditionalDataProperty(
-            name=n.attrs.get("key"), type=n.attrs.get("type"), value=n.attrs.get("value")
-        )
-        for n in nodes
-    ]
-    return AdditionalData(name="ReportInfo", props=props)
-
-
-def _blame(report: UUTReport, uut: Node | None, by_result_id: dict[int, Step]) -> None:
-    """Mark the step that failed the unit (only in a report that did not pass)."""
-    if report.result not in ("F", "E", "T") or report.root is None or report.uut is None:
-        return
-    order = {id(step): index for index, step in enumerate(report.root.walk())}
-    named: list[Step] = []
-    for obj in _stack(uut):
-        found = parse_float(text_of(obj.prop("ResultId")) or "")
-        if found is not None and found.is_integer() and int(found) in by_result_id:
-            named.append(by_result_id[int(found)])
-    culprit = max(named, key=lambda s: order.get(id(s), -1)) if named else _failing(report.root)
-    if culprit is not None and culprit is not report.root:
-        culprit.caused_uut_failure = True
-        report.uut.step_id_caused_uut_failure = culprit.id
-
-
-def _stack(uut: Node | None) -> list[Node]:
-    array = uut.prop("CriticalFailureStack") if uut is not None else None
-    if array is None:
-        return []
-    return [obj for item in array.values() if (obj := next(item.props(), None)) is not None]
-
-
-def _failing(root: Step) -> Step | None:
-    """Down the failing branch: the first failing child, until one has no failing child."""
-    step = root
-    while True:
-        child = next((c for c in step.steps or () if c.status in ("F", "E", "T")), None)
-        if child is None:
-            return step
-        step = child

@@ -22,11 +22,14 @@ from pywats_station.converters.api import ConversionError
 from pywats_station.converters.builtin._teststand_xml import Node, shorten
 
 __all__ = [
+    "IDENTITY",
+    "Source",
     "additional",
     "boolean",
     "entry",
     "fit",
     "group",
+    "identity",
     "integer",
     "number",
     "parse_float",
@@ -47,6 +50,9 @@ _GROUPS = {"setup": "S", "main": "M", "cleanup": "C"}
 # Visual C's spellings of the special values (TestStand before 2010 formatted with it).
 _MSVC = re.compile(r"^([+-]?)1\.#(INF|IND|QNAN|SNAN)0*$", re.IGNORECASE)
 _INDEX = re.compile(r"\[(-?\d+)\]")
+IDENTITY = 50
+"""The longest serial or part number, revision, station, fixture or batch serial number (the WATS
+C# API's limit): an identity is never cut, a longer one fails the input."""
 MAX_DEPTH = 64
 """The deepest property tree kept as additional data (real ones nest a few levels)."""
 
@@ -230,3 +236,35 @@ def entry(node: Node) -> AdditionalData:
     if children and node.type != "Array":
         return AdditionalData(name=node.name or None, props=[property_tree(c) for c in children])
     return AdditionalData(name=node.name or None, props=[property_tree(node)])
+
+
+Source = tuple[Node | None, str] | tuple[str, dict[str, Node]]
+"""Where a header value is: ``(property, member name)`` or ``(ReportInfo key, ReportInfo list)``."""
+
+
+def _lookup(source: Source) -> tuple[str | None, Node | None]:
+    first, second = source
+    if isinstance(first, str):
+        assert isinstance(second, dict)
+        found = second.get(first)
+        return (found.attrs.get("value") if found is not None else None), found
+    assert isinstance(second, str)
+    prop = first.prop(second) if first is not None else None
+    value = prop.value() if prop is not None else None
+    return (value.text if value is not None else None), value or prop
+
+
+def identity(sources: list[Source], limit: int = IDENTITY, what: str = "value") -> str | None:
+    """The first non-blank value of ``sources``, stripped; too long: an error naming it."""
+    for source in sources:
+        text, node = _lookup(source)
+        if text is not None and text.strip():
+            found = text.strip()
+            if len(found) > limit:
+                assert node is not None
+                raise ConversionError(
+                    f"{node.where()}: the {what} is {len(found):,} characters long; WATS takes "
+                    f"at most {limit}"
+                )
+            return found
+    return None
