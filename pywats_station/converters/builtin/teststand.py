@@ -152,7 +152,10 @@ class TestStandConverter(FileConverter):
         64 kB: 0.5; any other document: 0.0.
         """
         args = _arguments(ctx)
-        head = read_head(path, _SNIFF + 1)
+        try:
+            head = read_head(path, _SNIFF + 1)
+        except OSError as exc:  # a folder, a file gone or unreadable: not for this converter
+            return Validation(confidence=0.0, message=f"not a TestStand XML report: {exc}")
         whole = len(head) <= _SNIFF
         try:
             reader = ReportReader(args.encoding)

@@ -337,6 +337,13 @@ def test_validate_reads_only_the_head(tmp_path: Path, monkeypatch: pytest.Monkey
     assert (rated.preview.serial_number, rated.preview.part_number) == ("SN-1", "PN-1")
 
 
+def test_validate_a_folder(tmp_path: Path) -> None:
+    rated = TestStandConverter().validate(tmp_path, make_ctx(TestStandConverter))
+    assert rated.confidence == 0.0
+    assert rated.message is not None
+    assert rated.message.startswith("not a TestStand XML report: ")
+
+
 @pytest.mark.parametrize(
     ("content", "confidence"),
     [
