@@ -679,6 +679,23 @@ def test_a_loop_is_summary_then_iterations(tmp_path: Path) -> None:
     assert report.validate(server_rules=True) == []
 
 
+def test_a_loop_result_written_before_its_iterations(tmp_path: Path) -> None:
+    steps = [loop_result("Ripple", 2, 2, 0, "Passed"), iteration("Ripple", 0, 1.5)]
+    steps.append(iteration("Ripple", 1, 1.6))
+    report = single(tmp_path, steps)
+    assert report.root is not None
+    loops = [(s.loop.idx, s.loop.num) for s in report.root.steps or [] if s.loop]
+    assert loops == [(None, 2), (0, None), (1, None)]
+    assert report.validate(server_rules=True) == []
+
+
+def test_iterations_without_their_loop_result(tmp_path: Path) -> None:
+    report = single(tmp_path, [iteration("Ripple", 3, 1.5), iteration("Ripple", 4, 1.6)])
+    assert report.root is not None
+    # Indexed from 0 in their order: the server's loop rules count from 0.
+    assert [s.loop.idx for s in report.root.steps or [] if s.loop] == [0, 1]
+
+
 def test_a_loop_result_without_its_iterations(tmp_path: Path) -> None:
     report = single(tmp_path, [loop_result("Soak", 5, 5, 0, "Passed")])
     soak = named(report, "Soak")
