@@ -307,12 +307,14 @@ class StepReader:
     def _measurements(self, step: Step, result: Node, used: set[str], notes: list[str]) -> None:
         value, passfail = result.prop("Numeric"), result.prop("PassFail")
         text, multi = result.prop("String"), result.prop("Measurement")
-        if value is not None:
+        # An array of numbers or booleans (a custom step's data) is no single measurement: it
+        # stays in the additional results.
+        if value is not None and value.type in ("Number", ""):
             meas, passed = numeric(result, value, None, notes)
             if settle(step, meas, passed):
                 step.numeric_meas = [meas]
                 used.update(_NUMERIC)
-        elif passfail is not None:
+        elif passfail is not None and passfail.type in ("Boolean", ""):
             ok = boolean(passfail)
             flag = BooleanMeasurement()
             if settle(step, flag, ok):

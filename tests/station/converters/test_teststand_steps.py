@@ -588,6 +588,18 @@ def test_a_skipped_step_has_no_payload(tmp_path: Path) -> None:
     assert (step.status, step.kind, step.additional_results) == ("S", StepKind.GENERIC, None)
 
 
+def test_an_array_of_values_is_no_measurement(tmp_path: Path) -> None:
+    samples = prop("Numeric", "Array", "<Value ID='[0]'>1.5</Value><Value ID='[1]'>2.5</Value>",
+                   LBound="[0]", HBound="[1]", ElementType="Number")  # fmt: skip
+    step = named(single(tmp_path, [result("Scope", "NI_IVIScope", "Done", samples)]), "Scope")
+    assert (step.kind, step.status) == (StepKind.GENERIC, "D")
+    (kept,) = step.additional_results or []
+    (array_prop,) = kept.props or []
+    assert array_prop.array is not None
+    values = [(i.text, i.value.value if i.value else None) for i in array_prop.array.indexes or []]
+    assert values == [("[0]", "1.5"), ("[1]", "2.5")]
+
+
 def test_what_has_no_member_goes_to_additional_results(tmp_path: Path) -> None:
     custom = obj("Calibration", num("Offset", 0.25), text("Probe", "P-7"))
     extras = obj("AdditionalResults", num("Temperature", 23.5))
