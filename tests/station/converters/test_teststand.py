@@ -3,9 +3,11 @@
 ``TSWithWats.xml`` was written with the WATS TestStand add-on (``<TSReport>``, ``ReportInfo``);
 ``TsWithoutWats.xml`` is TestStand's own XML report (``<Reports><Report>``). The comments give the
 line each expected value stands on. ``equipment-formats.md`` §2.2 states the reference's
-expectations; they agree, except where a comment says why this converter differs (the plain
-report's part number comes from ``arguments.part_number``, its offset from the time zone of its
-date, not of the day it is converted).
+expectations; they agree, except where a comment says why this converter differs: the station
+is the converting station's unless ``station_from_file`` is set (the file's station is then the
+reference's), the plain report's part number comes from ``arguments.part_number`` (the reference
+sends an empty one), its offset is that of its date in the station's zone (not of the day it is
+converted), and its id is derived from the file's content (not a new GUID at every conversion).
 """
 
 from __future__ import annotations
@@ -198,7 +200,8 @@ def test_without_wats_header(without_wats: UUTReport) -> None:
     assert r.uut.test_socket_index == -1  # line 32
     assert r.uut.batch_loop_index == 1  # line 10, UUTLoopIndex
     assert r.additional_data is None  # nothing left over: AdditionalData (line 37) is empty
-    # No id in the file: one derived from its content, the same at every conversion.
+    # No id in the file: one derived from its content, the same at every conversion (the
+    # reference makes a new GUID each time, so a file converted twice is two reports).
     assert r.id == one(real_file(*WITHOUT), {"part_number": "MB-2021", **OSLO}).id
     assert r.id.version == 5
 
