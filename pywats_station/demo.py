@@ -1,14 +1,19 @@
 """``pywats-station demo``: the whole station on the embedded emulator, in one command.
 
 It starts the emulated WATS server on a free loopback port, writes a station configuration with a
-WSJF and a CSV converter watching demo folders, runs the real daemon, and drops sample files into
-the folders (written in chunks, as test equipment does, some with failing units, one broken).
-Progress is shown live; with ``--duration`` it stops by itself, waits for the queue to drain, and
-prints ``N reports uploaded``.
+WSJF, a CSV and an ``auto`` converter watching demo folders, runs the real daemon, and drops
+sample files into the folders (written in chunks, as test equipment does, some with failing units,
+one broken). The ``equipment`` folder gets real files of real test equipment (ATML, TestStand, a
+Teradyne ICT log, TAKAYA, XJTAG: ``demo_samples/``, provenance in its ``NOTICE``), each read by
+the built-in that recognises it. Progress is shown live; with ``--duration`` it stops by itself,
+waits for the queue to drain, and prints what the equipment files became and
+``N reports uploaded``.
 """
 
 from __future__ import annotations
 
+import collections
+import importlib.resources
 import math
 import os
 import random
@@ -26,12 +31,32 @@ from pywats import CompOp, ReportBuilder
 from pywats.formats import wsjf
 from pywats.testing import FakeWATS
 from pywats.testing._serve import serve as serve_emulator
+from pywats_station.converters.builtin.auto import MISC_DESCRIPTION
 from pywats_station.daemon import Daemon, run_daemon
 from pywats_station.paths import instance_paths
 
 __all__ = ["run_demo"]
 
 TOKEN = "demo-token"
+FOLDERS = ("wsjf", "csv", "equipment")
+# Real equipment files shipped with the package: (file in demo_samples/, the name its tester
+# writes it under). Each is dropped once: dropped again, it would make the same reports.
+EQUIPMENT = (
+    ("TSWithWats.xml", "TSWithWats.xml"),
+    ("43420_BIO2.LOG", "43420_BIO2.LOG"),
+    (
+        "ATML-2.02-[123456789][2-30-27-PM][5-15-2019].XML",
+        "ATML 2.02 [123456789][2 30 27 PM][5 15 2019].XML",
+    ),
+    ("11111-BV0001-(AT33).ATD", "11111-BV0001 (AT33).ATD"),
+    ("1234_14_25_32_10.08.2018_Pass.xjlog", "1234_14_25_32_10.08.2018_Pass.xjlog"),
+)
+# The process the emulator knows that the equipment reports get: their files name none it
+# knows (TAKAYA's default is 30, XJTAG's 210). A code, not a name: the first file may arrive
+# before the process list is synced.
+_EQUIPMENT_ARGUMENTS = "\n".join(
+    f"{kind} = {{process = 50}}" for kind in ("takaya_atd", "xjtag")
+)
 _DRAIN = 20.0  # seconds allowed for the last reports to upload once the duration is over
 
 
@@ -74,6 +99,16 @@ measurements = [
   {{column = "V_5V0", name = "5V rail", low = 4.9, high = 5.1, comp = "GELE", unit = "V"}},
   {{column = "FW", type = "string", limit = "1.4.2"}},
 ]
+
+# Real test equipment's files, each read by the built-in that recognises it.
+[[converters]]
+name = "equipment"
+kind = "auto"
+watch = "{inbox / "equipment"}"
+settle = 0.5
+
+[converters.arguments]
+{_EQUIPMENT_ARGUMENTS}
 """
 
 
@@ -121,14 +156,22 @@ async def _write_slowly(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _equipment_sample(name: str) -> bytes:
+    return importlib.resources.files("pywats_station").joinpath("demo_samples", name).read_bytes()
+
+
 async def _drop_samples(inbox: Path, stop: Callable[[], bool], rng: random.Random) -> None:
     n = 0
+    equipment = list(EQUIPMENT)
     while not stop():
         n += 1
         if n % 4 == 0:
             await _write_slowly(inbox / "csv" / f"line-{n:04d}.csv", _csv_sample(n * 10, rng))
         else:
             await _write_slowly(inbox / "wsjf" / f"uut-{n:04d}.json", _wsjf_sample(n, rng))
+        if n % 2 == 1 and equipment:
+            sample, name = equipment.pop(0)
+            await _write_slowly(inbox / "equipment" / name, _equipment_sample(sample))
         if n == 6:  # one broken file, to show the error folder
             (inbox / "wsjf" / "broken.json").write_bytes(b'{"type": "T", "pn": ')
         await trio.sleep(0.6)
@@ -149,7 +192,7 @@ async def run_demo(duration: float | None, folder: Path | None) -> int:
     base = folder or Path(tempfile.mkdtemp(prefix="pywats-demo-"))
     base = base.absolute()
     inbox = base / "in"
-    for sub in ("wsjf", "csv"):
+    for sub in FOLDERS:
         (inbox / sub).mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYWATS_STATION_HOME": str(base / "home")}
     env.pop("PYWATS_API_TOKEN", None)
@@ -170,7 +213,8 @@ async def run_demo(duration: float | None, folder: Path | None) -> int:
         token_file.write_text(TOKEN + "\n", encoding="utf-8")
         token_file.chmod(0o600)
         paths.config_file.write_text(_config(url, inbox, token_file), encoding="utf-8")
-        print(f"station config {paths.config_file}; drop files into {inbox}/wsjf or {inbox}/csv")
+        print(f"station config {paths.config_file}")
+        print(f"drop files into {inbox}/wsjf, csv or equipment (any format a built-in reads)")
         daemon: Daemon = await nursery.start(partial(run_daemon, paths, env=env))
         await _announce_control(daemon)
         started = time.monotonic()
@@ -203,9 +247,7 @@ async def run_demo(duration: float | None, folder: Path | None) -> int:
             await daemon.tree.stop()
         nursery.cancel_scope.cancel()
     print()
-    errors = sorted(p.name for p in (inbox / "wsjf" / "Error").glob("*.error.txt"))
-    if errors:
-        print(f"files in the error folder: {', '.join(errors)} (reasons beside them)")
+    _summary(emulator, inbox)
     uploaded = len(emulator.reports)
     print(f"{uploaded} reports uploaded")
     return 0 if uploaded > 0 else 1
@@ -223,6 +265,23 @@ def _settling(inbox: Path) -> bool:
     """Whether sample files are still waiting in the watch folders."""
     return any(
         p.is_file() and not p.name.startswith(".") and p.name != "broken.json"
-        for sub in ("wsjf", "csv")
+        for sub in FOLDERS
         for p in (inbox / sub).iterdir()
     )
+
+
+def _summary(emulator: FakeWATS, inbox: Path) -> None:
+    """What the equipment files became (by the kind that read them), and what failed."""
+    kinds: collections.Counter[str] = collections.Counter()
+    for report_id in emulator.report_ids():
+        report = emulator.get_report(report_id)
+        for misc in (report.misc_infos or ()) if report is not None else ():
+            if misc.description == MISC_DESCRIPTION and misc.text:
+                kinds[misc.text] += 1
+    if kinds:
+        read = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+        print(f"equipment reports by the converter that read them: {read}")
+    for sub in FOLDERS:
+        errors = sorted(p.name for p in (inbox / sub / "Error").glob("*.error.txt"))
+        if errors:
+            print(f"in {sub}/Error: {', '.join(errors)} (the reason is in each file)")
