@@ -1,4 +1,4 @@
-"""The fenced code blocks of ``README.md`` and ``docs/*.md``, with what tests them.
+"""The fenced code blocks of ``README.md`` and every page under ``docs/``, with what tests them.
 
 Every fenced block a reader might copy is exercised by a test, read from the document as it is
 written. Which test is said by an HTML comment on the line right before the block (invisible
@@ -85,8 +85,10 @@ class Block:
 
 
 def documents() -> list[Path]:
-    """Every document whose examples are tested."""
-    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    """Every document whose examples are tested: the README and every page under ``docs/``
+    (``docs/converters/<kind>.md`` included: a page added there is tested without a change
+    here)."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 def _parse_marker(marker: str) -> tuple[str, dict[str, str]]:

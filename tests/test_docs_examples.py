@@ -1,4 +1,4 @@
-"""Every example in README.md and docs/*.md works as written (see ``tests/doc_examples.py``).
+"""Every example in README.md and under docs/ works as written (see ``tests/doc_examples.py``).
 
 Each fenced block says in a marker how it is tested; here the blocks are read from the
 documents and run: Python against the emulated server, configurations through the station's
@@ -42,7 +42,7 @@ from pywats_station.converters import Converted
 from pywats_station.converters.api import StationInfo, parse_arguments
 from pywats_station.converters.registry import BUILTINS
 from pywats_station.converters.tryit import try_convert
-from tests.doc_examples import KINDS, ROOT, Block, all_blocks, blocks
+from tests.doc_examples import KINDS, ROOT, Block, all_blocks, blocks, documents
 
 STATION = StationInfo(name="DOCS-1", location="Lab", purpose="Development")
 # What a shell block may run besides the programs whose arguments are checked here.
@@ -94,6 +94,14 @@ def test_every_block_says_how_it_is_tested() -> None:
         "Every fenced block of the docs is tested or marked illustrative; see the convention in "
         "tests/doc_examples.py.\n" + "\n".join(problems)
     )
+
+
+def test_the_pages_in_sub_folders_are_tested() -> None:
+    """Each built-in converter's page (``docs/converters/<kind>.md``) is a document here."""
+    pages = {doc.relative_to(ROOT).as_posix() for doc in documents()}
+    converters = sorted((ROOT / "docs" / "converters").glob("*.md"))
+    assert converters, "no page under docs/converters"
+    assert {page.relative_to(ROOT).as_posix() for page in converters} <= pages
 
 
 def test_the_convention_finds_the_examples() -> None:
