@@ -19,7 +19,8 @@ __all__ = ["State", "TokenInfo", "default_processes"]
 
 
 def default_processes() -> list[Process]:
-    """Test operations 10/50/90/100, WIP 200, repair 500/510 (codes seen in real data)."""
+    """Test operations 10/30/31/50/60/90/100/210, WIP 200, repair 500/510 (codes seen in real
+    data and the equipment converters' defaults)."""
 
     def proc(code: int, name: str, index: int, **flags: bool) -> Process:
         return Process(
@@ -34,12 +35,19 @@ def default_processes() -> list[Process]:
 
     return [
         proc(10, "SW Debug", 1, is_test_operation=True),
-        proc(50, "PCBA test", 2, is_test_operation=True),
-        proc(90, "Burn In test", 3, is_test_operation=True),
-        proc(100, "End of line test", 4, is_test_operation=True),
-        proc(200, "Final assembly", 5, is_wip_operation=True),
-        proc(500, "Repair", 6, is_repair_operation=True),
-        proc(510, "RMA Repair", 7, is_repair_operation=True),
+        # The codes the equipment converters default to, as WATS's own converters for those
+        # machines do: ICT (Teradyne Spectrum, TAKAYA top side), ICT bottom side (TAKAYA),
+        # functional test (the TestStand add-on sample), boundary scan (XJTAG).
+        proc(30, "In-Circuit Test", 2, is_test_operation=True),
+        proc(31, "In-Circuit Test (bottom)", 3, is_test_operation=True),
+        proc(50, "PCBA test", 4, is_test_operation=True),
+        proc(60, "Functional Test", 5, is_test_operation=True),
+        proc(90, "Burn In test", 6, is_test_operation=True),
+        proc(100, "End of line test", 7, is_test_operation=True),
+        proc(200, "Final assembly", 8, is_wip_operation=True),
+        proc(210, "Boundary Scan", 9, is_test_operation=True),
+        proc(500, "Repair", 10, is_repair_operation=True),
+        proc(510, "RMA Repair", 11, is_repair_operation=True),
     ]
 
 

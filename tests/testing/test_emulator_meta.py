@@ -50,13 +50,13 @@ def test_processes_without_filters_are_the_active_test_repair_and_wip_ones(
     wats: pyWATS, fake_wats: FakeWATS
 ) -> None:
     fake_wats.state.processes.append(
-        Process(code=60, name="Old ICT", is_test_operation=True, state=0)
+        Process(code=65, name="Old ICT", is_test_operation=True, state=0)
     )
     fake_wats.state.processes.append(Process(code=70, name="Nothing", state=1))
 
     found = wats.app.get_processes()
 
-    assert codes(found) == [10, 50, 90, 100, 200, 500, 510]
+    assert codes(found) == [10, 30, 31, 50, 60, 90, 100, 200, 210, 500, 510]
     by_code = {p.code: p for p in found}
     assert by_code[10].name == "SW Debug"
     assert by_code[10].is_test_operation is True
@@ -67,12 +67,12 @@ def test_processes_without_filters_are_the_active_test_repair_and_wip_ones(
 
 
 def test_process_include_flags(wats: pyWATS) -> None:
-    assert codes(wats.app.get_processes(include_test_operations=True)) == [10, 50, 90, 100]
+    assert codes(wats.app.get_processes(include_test_operations=True)) == [10, 30, 31, 50, 60, 90, 100, 210]
     assert codes(wats.app.get_processes(include_repair_operations=True)) == [500, 510]
     assert codes(wats.app.get_processes(include_wip_operations=True)) == [200]
     assert codes(
         wats.app.get_processes(include_test_operations=True, include_repair_operations=True)
-    ) == [10, 50, 90, 100, 500, 510]
+    ) == [10, 30, 31, 50, 60, 90, 100, 210, 500, 510]
     assert codes(
         wats.app.get_processes(include_test_operations=False, include_wip_operations=True)
     ) == [200]
@@ -80,23 +80,23 @@ def test_process_include_flags(wats: pyWATS) -> None:
 
 def test_inactive_processes_only_when_asked(wats: pyWATS, fake_wats: FakeWATS) -> None:
     fake_wats.state.processes.append(
-        Process(code=60, name="Old ICT", is_test_operation=True, state=0)
+        Process(code=65, name="Old ICT", is_test_operation=True, state=0)
     )
 
-    assert 60 not in codes(wats.app.get_processes(include_test_operations=True))
-    assert 60 in codes(
+    assert 65 not in codes(wats.app.get_processes(include_test_operations=True))
+    assert 65 in codes(
         wats.app.get_processes(include_test_operations=True, include_inactive_processes=True)
     )
-    assert 60 not in codes(wats.process.get_processes())
-    assert 60 in codes(wats.process.get_processes(include_inactive=True))
+    assert 65 not in codes(wats.process.get_processes())
+    assert 65 in codes(wats.process.get_processes(include_inactive=True))
     old = wats.process.get_process("old ict")
     assert old is not None
-    assert old.code == 60
+    assert old.code == 65
     assert old.active is False
 
 
 def test_process_domain_conveniences(wats: pyWATS) -> None:
-    assert codes(wats.process.get_test_operations()) == [10, 50, 90, 100]
+    assert codes(wats.process.get_test_operations()) == [10, 30, 31, 50, 60, 90, 100, 210]
     assert codes(wats.process.get_repair_operations()) == [500, 510]
     process = wats.process.get_process(90)
     assert process is not None
