@@ -175,6 +175,9 @@ def measure(kind: str, path: Path, arguments: dict[str, Any], quick: bool) -> di
     )
 
     def once() -> tuple[str, int, int]:
+        # A new file each round, as the daemon sees them: auto keeps the ratings of the file it
+        # rated last (validate, then convert) and must not keep them from the previous round.
+        os.utime(path, ns=(time.time_ns(), time.time_ns()))
         converter.validate(path, ctx)  # type: ignore[union-attr]
         result = convert_builtin(
             converter,
@@ -250,6 +253,24 @@ def largest_real(kind: str) -> Path | None:
     return max(files, key=lambda p: p.stat().st_size, default=None)
 
 
+def copied(kind: str, real: Path) -> Path:
+    """A copy of a real input to measure (its times are touched; the fixtures stay as they are).
+
+    A folder is copied with its companion header beside it.
+    """
+    INPUTS.mkdir(parents=True, exist_ok=True)
+    target = INPUTS / f"{kind}-real-{real.name}"
+    if real.is_dir():
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(real, target)
+        header = real.with_name(real.name + ".txt")
+        if header.is_file():
+            shutil.copyfile(header, target.with_name(target.name + ".txt"))
+    else:
+        shutil.copyfile(real, target)
+    return target
+
+
 def enlarged(kind: str, real: Path) -> Path | str:
     """``real`` made :data:`FACTOR` times bigger by ``bench/enlarge/<kind>.py``, or why not."""
     try:
@@ -279,14 +300,14 @@ def inputs(kinds: list[str]) -> tuple[list[Input], list[str]]:
         if real is None:
             notes.append(f"`{kind}`: no real file among the fixtures; not measured")
             continue
-        found.append(Input(kind, real, "real"))
+        found.append(Input(kind, copied(kind, real), "real"))
         big = enlarged(kind, real)
         if isinstance(big, str):
             notes.append(f"`{kind}`: {big}, so no {FACTOR}x input")
         else:
             found.append(Input(kind, big, f"{FACTOR}x"))
         if "auto" in kinds and not real.is_dir():
-            found.append(Input("auto", real, f"real ({kind})"))
+            found.append(Input("auto", copied("auto", real), f"real ({kind})"))
     return found, notes
 
 
@@ -300,7 +321,8 @@ def mib(kib: int) -> str:
 
 
 def row(item: Input, got: dict[str, Any]) -> str:
-    name = item.path.name if item.label == "real" or item.kind == "auto" else f"{FACTOR}x"
+    real = item.label == "real" or item.kind == "auto"
+    name = item.path.name.split("-real-", 1)[-1] if real else f"{FACTOR}x"
     size = f"{item.size / MB:.2f}" if item.size >= 10_000 else f"{item.size / MB:.4f}"
     if "seconds" not in got:
         return f"| {item.kind} | {name} | {size} | — | — | — | — | — | {got['outcome']} |"
