@@ -51,12 +51,6 @@ EQUIPMENT = (
     ("11111-BV0001-(AT33).ATD", "11111-BV0001 (AT33).ATD"),
     ("1234_14_25_32_10.08.2018_Pass.xjlog", "1234_14_25_32_10.08.2018_Pass.xjlog"),
 )
-# The process the emulator knows that the equipment reports get: their files name none it
-# knows (TAKAYA's default is 30, XJTAG's 210). A code, not a name: the first file may arrive
-# before the process list is synced.
-_EQUIPMENT_ARGUMENTS = "\n".join(
-    f"{kind} = {{process = 50}}" for kind in ("takaya_atd", "xjtag")
-)
 _DRAIN = 20.0  # seconds allowed for the last reports to upload once the duration is over
 
 
@@ -106,9 +100,6 @@ name = "equipment"
 kind = "auto"
 watch = "{inbox / "equipment"}"
 settle = 0.5
-
-[converters.arguments]
-{_EQUIPMENT_ARGUMENTS}
 """
 
 

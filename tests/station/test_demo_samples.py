@@ -13,17 +13,16 @@ import importlib.resources
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 
+from pywats.testing._seed import default_processes
 from pywats_station.converters import Converted
 from pywats_station.converters.tryit import try_convert
-from pywats_station.demo import _EQUIPMENT_ARGUMENTS, EQUIPMENT
+from pywats_station.demo import EQUIPMENT
 
 SAMPLES = importlib.resources.files("pywats_station").joinpath("demo_samples")
-ARGUMENTS = tomllib.loads(_EQUIPMENT_ARGUMENTS)
 
 
 def test_every_sample_is_shipped_and_its_provenance_named() -> None:
@@ -42,7 +41,8 @@ def test_each_sample_is_read_by_the_built_in_made_for_it(
 ) -> None:
     path = tmp_path / name  # the name its tester writes it under
     path.write_bytes(SAMPLES.joinpath(sample).read_bytes())
-    result = try_convert(path, kind="auto", arguments=ARGUMENTS, processes=[])
+    # What the demo's daemon knows: the emulator's processes (with the equipment's defaults).
+    result = try_convert(path, kind="auto", processes=default_processes())
     assert isinstance(result.result, Converted), result.result
     assert result.validation is not None
     assert result.validation.confidence >= 0.5
