@@ -181,6 +181,11 @@ def parse_tab_row(text: str, line: int) -> Row:
             "(a line cut short?)"
         )
     cells += [""] * (58 - len(cells))
+    if not re.fullmatch(r"\d{1,9}", cells[0]):
+        # A group number; int() of a megabyte of digits would raise, not just be wrong.
+        raise ConversionError(
+            f"line {line}: column 1 should be the board's group number, got {cells[0][:40]!r}"
+        )
     parts, value, unit, comment = cells[2], cells[3], cells[4], cells[5]
     net_high, net_low = cells[8], cells[10]
     first_word = parts if prefix_of(parts) else comment
