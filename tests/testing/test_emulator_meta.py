@@ -67,7 +67,16 @@ def test_processes_without_filters_are_the_active_test_repair_and_wip_ones(
 
 
 def test_process_include_flags(wats: pyWATS) -> None:
-    assert codes(wats.app.get_processes(include_test_operations=True)) == [10, 30, 31, 50, 60, 90, 100, 210]
+    assert codes(wats.app.get_processes(include_test_operations=True)) == [
+        10,
+        30,
+        31,
+        50,
+        60,
+        90,
+        100,
+        210,
+    ]
     assert codes(wats.app.get_processes(include_repair_operations=True)) == [500, 510]
     assert codes(wats.app.get_processes(include_wip_operations=True)) == [200]
     assert codes(

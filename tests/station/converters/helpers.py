@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +33,11 @@ def make_ctx(
         arguments=parse_arguments(converter_cls, arguments or {}),
         log=logging.getLogger("tests.converter"),
     )
+
+
+def enlarger(kind: str) -> Callable[[bytes, int], bytes]:
+    """``enlarge`` of ``bench/enlarge/<kind>.py`` (bench/ is not a package of the project:
+    imported by name so that type checkers see each bench file under one module name)."""
+    module = importlib.import_module(f"bench.enlarge.{kind}")
+    function: Callable[[bytes, int], bytes] = module.enlarge
+    return function

@@ -24,7 +24,7 @@ from pywats_station.converters.registry import BUILTINS
 from pywats_station.converters.sandbox import run_conversion
 from tests.doc_examples import blocks
 from tests.fixtures import REAL, real_file
-from tests.station.converters.helpers import make_ctx
+from tests.station.converters.helpers import enlarger, make_ctx
 from tests.station.converters.real_inputs import real_inputs
 
 V202 = "ATML-2.02-[123456789][2-30-27-PM][5-15-2019].XML"
@@ -571,7 +571,7 @@ def test_an_error_of_the_whole_run_is_the_reports_error(tmp_path: Path) -> None:
 
 
 def test_the_benchmarks_enlarged_files_convert(tmp_path: Path) -> None:
-    from bench.enlarge.atml import enlarge
+    enlarge = enlarger("atml")
 
     for name, reports, steps in ((V202, 1, 1 + 23 * 4), (V500, 4, 24), (V601, 4, 24)):
         copy = _variant(tmp_path, enlarge(fixture(name).read_bytes(), 4), name)

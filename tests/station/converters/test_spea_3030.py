@@ -33,7 +33,7 @@ from pywats_station.converters.builtin._budget import (
 from pywats_station.converters.builtin.spea_3030 import Spea3030Converter, read_spea
 from pywats_station.converters.sandbox import ContextData, run_conversion
 from tests.fixtures import REAL, real_file
-from tests.station.converters.helpers import PROCESSES, STATION, make_ctx
+from tests.station.converters.helpers import PROCESSES, STATION, enlarger, make_ctx
 
 OSLO = {"timezone": "Europe/Oslo"}
 CEST = timezone(timedelta(hours=2))  # Oslo on 12 October 2024
@@ -500,7 +500,7 @@ def test_hostile_variants_of_the_real_file(tmp_path: Path, mutation: tuple[Any, 
 
 
 def test_the_benchmarks_enlarged_file_converts(tmp_path: Path) -> None:
-    from bench.enlarge.spea_3030 import enlarge
+    enlarge = enlarger("spea_3030")
 
     path = tmp_path / "twice.csv"
     path.write_bytes(enlarge(spea().read_bytes(), 2))
@@ -546,7 +546,7 @@ def _peak_kib(path: Path) -> tuple[int, int]:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss in KiB is Linux's")
 def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
-    from bench.enlarge.spea_3030 import enlarge
+    enlarge = enlarger("spea_3030")
 
     bigger = tmp_path / "ten-times.csv"
     bigger.write_bytes(enlarge(spea().read_bytes(), 10))  # 14 MB, 100 boards

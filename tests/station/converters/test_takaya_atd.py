@@ -37,7 +37,7 @@ from pywats_station.converters.builtin.takaya_atd import (
 )
 from pywats_station.converters.sandbox import ContextData, run_conversion
 from tests.fixtures import REAL, real_file
-from tests.station.converters.helpers import PROCESSES, STATION, make_ctx
+from tests.station.converters.helpers import PROCESSES, STATION, enlarger, make_ctx
 
 OSLO = {"timezone": "Europe/Oslo"}
 CET = timezone(timedelta(hours=1))  # Oslo in January and March
@@ -324,7 +324,7 @@ def test_validate_reads_only_the_head(tmp_path: Path) -> None:
 
 
 def test_the_benchmarks_enlarged_files_convert(tmp_path: Path) -> None:
-    from bench.enlarge.takaya_atd import enlarge
+    enlarge = enlarger("takaya_atd")
 
     path = tmp_path / "panel.atd"
     path.write_bytes(enlarge(tab().read_bytes(), 3))  # a panel of six boards

@@ -27,7 +27,7 @@ from pywats_station.converters.api import Converted, Failed
 from pywats_station.converters.builtin.teststand import TestStandConverter
 from pywats_station.converters.sandbox import run_conversion
 from tests.fixtures import real_file
-from tests.station.converters.helpers import PROCESSES, STATION, make_ctx
+from tests.station.converters.helpers import PROCESSES, STATION, enlarger, make_ctx
 
 WITH = ("teststand-xml", "TSWithWats.xml")
 WITHOUT = ("teststand-xml", "TsWithoutWats.xml")
@@ -362,7 +362,7 @@ def test_validate_recognises_both_with_a_preview() -> None:
 
 
 def test_the_benchmarks_enlarged_files_convert(tmp_path: Path) -> None:
-    from bench.enlarge.teststand import enlarge  # bench/ is not a package of the project
+    enlarge = enlarger("teststand")
 
     data = real_file(*WITH).read_bytes()
     path = tmp_path / "with.xml"

@@ -34,7 +34,7 @@ from pywats_station.converters.builtin.xjtag import DEFAULT_PROCESS, XjtagConver
 from pywats_station.converters.sandbox import run_conversion
 from tests.doc_examples import ROOT, blocks
 from tests.fixtures import REAL, real_file
-from tests.station.converters.helpers import PROCESSES, make_ctx
+from tests.station.converters.helpers import PROCESSES, enlarger, make_ctx
 
 LOG_2018 = "1234_14_25_32_10.08.2018_Pass.xjlog"
 LOG_2020 = "567567_14_29_24_17_06_2020_Pass.xjlog"
@@ -428,7 +428,7 @@ def test_the_page_examples_are_marked_and_its_configuration_loads(tmp_path: Path
 
 @pytest.mark.parametrize("name", [LOG_2018, LOG_2020, XML_2020])
 def test_enlarged_inputs_are_valid_and_bigger(tmp_path: Path, name: str) -> None:
-    from bench.enlarge.xjtag import enlarge  # bench/ is not a package of the project
+    enlarge = enlarger("xjtag")
 
     source = real_file("xjtag", name)
     path = tmp_path / name
