@@ -267,6 +267,7 @@ def config_from_dict(
     _check_version(raw)
     problems: list[ConfigProblem] = []
     config: StationConfig = _decode_struct(StationConfig, raw, "", problems)
+    config = _builtin_types(config, raw)
     overrides: dict[str, str] = {}
     if env and env.get(URL_ENV):
         config = msgspec.structs.replace(
@@ -287,6 +288,27 @@ def config_from_dict(
     if errors:
         raise ConfigError(errors)
     return config, [p for p in problems if p.severity == "warning"], overrides
+
+
+def _builtin_types(config: StationConfig, raw: dict[str, Any]) -> StationConfig:
+    """A built-in converter whose entry says no ``type`` gets its own (``kind = "klippel"`` is
+    a folder converter without ``type = "folder"``); a user converter's stays ``file``."""
+    entries = raw.get("converters")
+    if not isinstance(entries, list) or len(entries) != len(config.converters):
+        return config
+    changed = False
+    converters = list(config.converters)
+    for index, (entry, conv) in enumerate(zip(entries, converters, strict=True)):
+        if not isinstance(entry, dict) or "type" in entry or not conv.kind:
+            continue
+        from pywats_station.converters.registry import BUILTINS  # only when a kind may need it
+
+        cls = BUILTINS.get(conv.kind.strip().lower())
+        own = str(getattr(cls, "type", "file")) if cls is not None else "file"
+        if own != conv.type and own in ("file", "folder", "scheduled"):
+            converters[index] = msgspec.structs.replace(conv, type=own)
+            changed = True
+    return msgspec.structs.replace(config, converters=converters) if changed else config
 
 
 # --- semantic checks ------------------------------------------------------------------------

@@ -384,3 +384,33 @@ def test_plain_token_in_a_readable_file_is_warned_about(tmp_path: Path) -> None:
     assert [w.key for w in read_config(path, env={}).warnings] == ["server.token"]
     path.chmod(0o600)
     assert read_config(path, env={}).warnings == []
+
+
+def test_a_builtin_folder_converter_needs_no_type() -> None:
+    """``kind = "klippel"`` is a folder converter: the entry need not say ``type = "folder"``;
+    a type that is said wins, and user converters stay ``file``."""
+    import tomllib
+
+    from pywats_station.config import config_from_dict
+
+    text = """
+    [[converters]]
+    name = "speakers"
+    kind = "klippel"
+    watch = "/srv/klippel"
+    [[converters]]
+    name = "ict"
+    kind = "teradyne_gr228x"
+    watch = "/srv/ict"
+    [[converters]]
+    name = "mine"
+    kind = "my_module:Converter"
+    watch = "/srv/mine"
+    """
+    config, _, _ = config_from_dict(tomllib.loads(text))
+    assert [(c.name, c.type) for c in config.converters] == [
+        ("speakers", "folder"),
+        ("ict", "file"),
+        ("mine", "file"),
+    ]
+    assert type(config.converters[0].type) is str
