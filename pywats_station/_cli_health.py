@@ -41,7 +41,9 @@ def reasons(data: Mapping[str, Any]) -> list[str]:
         One line per problem, most fundamental first; empty when the station is healthy.
     """
     found: list[str] = []
-    if not data.get("running"):
+    if data.get("starting"):
+        found.append("the daemon is starting")
+    elif not data.get("running"):
         found.append("the daemon is not running")
     problem = data.get("config_problem")
     if problem:
@@ -100,7 +102,8 @@ def _failed(node: Any) -> Iterator[tuple[str, str | None]]:
 
 
 def exit_code(data: Mapping[str, Any], found: list[str]) -> int:
-    """``status``'s exit code: 0 healthy, 10 not running, 9 running but not healthy."""
-    if not data.get("running"):
+    """``status``'s exit code: 0 healthy, 10 not running, 9 running (or starting) but not
+    healthy."""
+    if not data.get("running") and not data.get("starting"):
         return ExitCode.NOT_RUNNING
     return ExitCode.UNHEALTHY if found else ExitCode.OK

@@ -157,11 +157,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     found = instance_config(paths)
     snapshot = read_status(paths)
     if snapshot is None:
-        data: dict[str, Any] = {
-            "running": False,
-            "instance": paths.instance,
-            "queue": _offline_queue_stats(paths, found),
-        }
+        queue = _offline_queue_stats(paths, found)
+        data: dict[str, Any] = {"running": False, "instance": paths.instance, "queue": queue}
+        if queue.pop("starting", False):
+            data["starting"] = True
     else:
         data = {"running": True, **msgspec.to_builtins(snapshot), "source": "status_file"}
         url = daemon_url(paths, snapshot)
@@ -183,7 +182,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _print_status(data: dict[str, Any]) -> None:
-    if not data["running"]:
+    if data.get("starting"):
+        print(
+            f"instance {data['instance']}: starting (a daemon holds the queue; its status "
+            "follows in a few seconds)"
+        )
+    elif not data["running"]:
         print(f"instance {data['instance']}: daemon not running")
         queue = data["queue"]
         if "error" in queue:
@@ -247,7 +251,7 @@ def _print_running(data: dict[str, Any]) -> None:
 
 
 def _offline_queue_stats(paths: Any, found: InstanceConfig) -> dict[str, Any]:
-    from pywats_station.queue import QueueError, ReportQueue
+    from pywats_station.queue import QueueError, QueueLocked, ReportQueue
 
     if found.problem is not None and not found.missing:
         # `queue.path` may move the queue: an invalid file cannot say where it is.
@@ -260,6 +264,9 @@ def _offline_queue_stats(paths: Any, found: InstanceConfig) -> dict[str, Any]:
         with ReportQueue.open(queue_dir, max_bytes=config.queue.max_bytes) as queue:
             stats: dict[str, Any] = msgspec.to_builtins(queue.stats())
             return stats
+    except QueueLocked:
+        # A daemon holds the queue but has not written its status yet: it is starting.
+        return {"starting": True}
     except QueueError as exc:
         return {"error": str(exc)}
 

@@ -224,3 +224,22 @@ def test_no_daemon_and_an_invalid_file(
     data = json.loads(out)
     assert (code, data["running"], data["healthy"]) == (10, False, False)
     assert "queue.path: expected str, got int" in data["config_problem"]
+
+
+def test_a_daemon_that_holds_the_queue_but_wrote_no_status_yet_is_starting(
+    paths: InstancePaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The moment between a daemon taking its queue and writing its first status: "starting",
+    not "not running" with a queue error (scripts polling ``status --json`` saw that)."""
+    from pywats_station.queue import ReportQueue
+
+    with ReportQueue.open(paths.queue_dir):  # this process stands in for the starting daemon
+        code, out = status(capsys)
+        assert code == 9
+        assert out.startswith("instance default: starting (a daemon holds the queue")
+        code, out = status(capsys, "--json")
+    data = json.loads(out)
+    assert (code, data["starting"], data["running"]) == (9, True, False)
+    assert data["reasons"] == ["the daemon is starting"]
+    code, out = status(capsys, "--json")
+    assert (code, "starting" in json.loads(out)) == (10, False)

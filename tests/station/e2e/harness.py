@@ -126,10 +126,16 @@ class Station:
         )
 
     def status(self) -> dict[str, Any]:
-        # Not checked: status exits 9 (not healthy) or 10 (not running) with its JSON all the same.
-        done = self.cli("status", "--json", check=False)
-        data: dict[str, Any] = json.loads(done.stdout)
-        return data
+        """``status --json``; while the daemon is starting (it holds the queue but has not
+        written its status yet) it is asked again, so callers always get a whole status."""
+        deadline = time.monotonic() + 30.0
+        while True:
+            # Not checked: status exits 9 (not healthy) or 10 (not running) with its JSON.
+            done = self.cli("status", "--json", check=False)
+            data: dict[str, Any] = json.loads(done.stdout)
+            if not data.get("starting") or time.monotonic() > deadline:
+                return data
+            time.sleep(0.05)
 
     def control_url(self, timeout: float = 30.0) -> str:
         """Where the running daemon's control channel listens (from its status file)."""
