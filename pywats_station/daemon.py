@@ -77,7 +77,7 @@ from pywats_station.control.models import ConfigSetResult
 from pywats_station.converters import StationInfo
 from pywats_station.logbuffer import LogBuffer
 from pywats_station.paths import InstancePaths
-from pywats_station.queue import ReportQueue
+from pywats_station.queue import QueueLocked, ReportQueue
 from pywats_station.runtime import ConnectionState, Runtime
 from pywats_station.secrets import TOKEN_ENV, SecretsError, resolve_token, token_files
 from pywats_station.status import (
@@ -100,6 +100,9 @@ _SERVER_SECTIONS = frozenset({"server", "station", "connection", "sync", "queue"
 # A control restart asked for over the control channel waits this long, so that the reply to
 # config.set leaves before the server it travels through is stopped.
 _CONTROL_RESTART_DELAY = 0.5
+# A command that reads the queue (`status`, `queue list`) holds its lock for milliseconds; a
+# daemon starting in that moment waits this long before it decides another daemon runs.
+QUEUE_LOCK_WAIT = 3.0
 
 
 @dataclass
@@ -511,6 +514,28 @@ class Daemon:
                         await self.reload()
 
 
+async def _open_queue(queue_dir: Path, max_bytes: int) -> ReportQueue:
+    """Open the instance's queue, waiting out a command that holds it for a moment.
+
+    Raises:
+        QueueLocked: still held after :data:`QUEUE_LOCK_WAIT` seconds: another daemon.
+    """
+    deadline = trio.current_time() + QUEUE_LOCK_WAIT
+    waited = False
+    while True:
+        try:
+            return await trio.to_thread.run_sync(
+                partial(ReportQueue.open, queue_dir, max_bytes=max_bytes)
+            )
+        except QueueLocked as exc:
+            if trio.current_time() >= deadline:
+                raise
+            if not waited:
+                waited = True
+                log.info("%s; trying again for up to %.0f s", exc, QUEUE_LOCK_WAIT)
+            await trio.sleep(0.05)
+
+
 async def run_daemon(
     paths: InstancePaths,
     *,
@@ -544,9 +569,7 @@ async def run_daemon(
             ensure_control_token, paths.control_admin_token_file
         )
         queue_dir = config.queue.directory(paths)
-        queue = await trio.to_thread.run_sync(
-            partial(ReportQueue.open, queue_dir, max_bytes=config.queue.max_bytes)
-        )
+        queue = await _open_queue(queue_dir, config.queue.max_bytes)
         notifier = Notifier(env)
         runtime = Runtime(
             instance=paths.instance,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,6 +124,23 @@ def test_second_daemon_of_an_instance_is_refused(station: Station) -> None:
     assert second.returncode == 4
     assert "already running" in second.stderr
     assert station.stop() == 0
+
+
+def test_a_command_reading_the_queue_as_the_daemon_starts_does_not_stop_it(
+    station: Station,
+) -> None:
+    """`status` and the queue commands hold the queue's lock for a moment; a daemon that starts
+    in that moment waits for it instead of exiting as if another daemon ran."""
+    station.write_config()
+    station.enqueue([make_report(0)])
+    with ReportQueue.open(station.queue_dir, fsync=False):
+        station.start()
+        time.sleep(1.0)  # the daemon finds the queue locked, as it would under `status`
+        assert station.running()
+    wait_for(lambda: station.status().get("connection") == "online", what="online")
+    wait_for(lambda: count_reports(station.server) == 1, what="the queued report")
+    assert station.stop() == 0
+    assert "is locked by pid" in station.log_text()
 
 
 def test_two_instances_keep_to_their_own_files(tmp_path: Path, server: EmulatorProcess) -> None:
