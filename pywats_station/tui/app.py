@@ -1,0 +1,178 @@
+"""The Textual app: screens as modes, one model and one link per station.
+
+Messages from the links (:mod:`pywats_station.tui.messages`) are applied to the models at once,
+but the shown screen redraws at most every :data:`REDRAW_INTERVAL` seconds: a station uploading
+hundreds of reports a second costs the UI a few redraws a second, and an idle one none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.timer import Timer
+
+from pywats_station.tui.link import Link
+from pywats_station.tui.messages import DaemonEvent, LinkState, Snapshot
+from pywats_station.tui.model import StationModel
+from pywats_station.tui.screens.base import ALL_AREAS, StationView
+from pywats_station.tui.screens.config import ConfigScreen
+from pywats_station.tui.screens.connection import ConnectionScreen
+from pywats_station.tui.screens.converters import ConvertersScreen
+from pywats_station.tui.screens.dashboard import DashboardScreen
+from pywats_station.tui.screens.help import Help
+from pywats_station.tui.screens.line import LineScreen
+from pywats_station.tui.screens.log import LogScreen
+from pywats_station.tui.screens.queue import QueueScreen
+
+__all__ = ["REDRAW_INTERVAL", "SCREENS", "StationTui"]
+
+REDRAW_INTERVAL = 0.25
+
+SCREENS: dict[str, tuple[str, str]] = {
+    # mode: (key, title)
+    "dashboard": ("1", "Dashboard"),
+    "converters": ("2", "Converters"),
+    "queue": ("3", "Queue"),
+    "log": ("4", "Log"),
+    "config": ("5", "Config"),
+    "connection": ("6", "Connection"),
+    "line": ("l", "Line"),
+}
+
+
+class StationTui(App[None]):
+    """``pywats-tui``: one station, or several (the line view first).
+
+    Args:
+        links: One per station, in the order they are shown.
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "pywats-tui"
+    ENABLE_COMMAND_PALETTE = True
+    MODES: ClassVar[dict[str, type[Screen[None]]]] = {  # type: ignore[assignment]
+        "dashboard": DashboardScreen,
+        "converters": ConvertersScreen,
+        "queue": QueueScreen,
+        "log": LogScreen,
+        "config": ConfigScreen,
+        "connection": ConnectionScreen,
+        "line": LineScreen,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(key, f"show('{mode}')", title, id=f"app.{mode}")
+            for mode, (key, title) in SCREENS.items()
+        ),
+        Binding("greater_than_sign", "station(1)", "Next station", show=False, id="app.next"),
+        Binding("less_than_sign", "station(-1)", "Previous station", show=False, id="app.prev"),
+        Binding("f1,question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+    ]
+
+    def __init__(self, links: Sequence[Link]) -> None:
+        super().__init__()
+        if not links:
+            raise ValueError("no station to show")
+        self.links: dict[str, Link] = {link.label: link for link in links}
+        self.models: dict[str, StationModel] = {label: StationModel(label) for label in self.links}
+        self.current = next(iter(self.links))
+        self._dirty: dict[str, set[str]] = {}
+        self._redraw: Timer | None = None
+
+    @property
+    def model(self) -> StationModel:
+        """The station the station screens show."""
+        return self.models[self.current]
+
+    @property
+    def link(self) -> Link:
+        return self.links[self.current]
+
+    def on_mount(self) -> None:
+        for link in self.links.values():
+            link.attach(self.post_message)
+        self.switch_mode("line" if len(self.links) > 1 else "dashboard")
+
+    def on_unmount(self) -> None:
+        for link in self.links.values():
+            link.close()
+
+    # --- from the links ----------------------------------------------------------------------
+
+    def on_link_state(self, message: LinkState) -> None:
+        model = self.models.get(message.station)
+        if model is not None:
+            model.set_link(message.state, message.detail, message.retry_at, message.role)
+            self._changed(message.station, {"link"})
+
+    def on_snapshot(self, message: Snapshot) -> None:
+        model = self.models.get(message.station)
+        if model is not None:
+            model.apply_snapshot(message.status, message.converters, message.tree)
+            self._changed(message.station, {"status", "converters", "tree"})
+
+    def on_daemon_event(self, message: DaemonEvent) -> None:
+        model = self.models.get(message.station)
+        if model is not None:
+            self._changed(message.station, model.apply_event(message.event, message.payload))
+
+    def _changed(self, station: str, areas: Iterable[str]) -> None:
+        self._dirty.setdefault(station, set()).update(areas)
+        if self._redraw is None:
+            self._redraw = self.set_timer(REDRAW_INTERVAL, self._redraw_changed)
+
+    def _redraw_changed(self) -> None:
+        self._redraw = None
+        dirty, self._dirty = self._dirty, {}
+        screen = self.screen
+        for station, areas in dirty.items():
+            if areas and isinstance(screen, StationView | LineScreen):
+                screen.model_changed(station, areas)
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def action_show(self, mode: str) -> None:
+        if mode != self.current_mode:
+            self.switch_mode(mode)
+
+    def action_station(self, step: int) -> None:
+        labels = list(self.links)
+        self.select_station(labels[(labels.index(self.current) + step) % len(labels)], None)
+
+    def select_station(self, label: str, mode: str | None = "dashboard") -> None:
+        """Show ``label`` on the station screens (and switch to ``mode``)."""
+        self.current = label
+        if mode is not None and mode != self.current_mode:
+            self.switch_mode(mode)
+        elif isinstance(self.screen, StationView):
+            self.screen.refresh_view(ALL_AREAS)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, Help):
+            self.push_screen(Help(self.screen))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show" and parameters and parameters[0] == self.current_mode:
+            return None  # the footer greys out the screen already shown
+        return not (action == "station" and len(self.links) < 2)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for mode, (key, title) in SCREENS.items():
+            yield SystemCommand(
+                f"Show {title.lower()}",
+                f"The {title} screen (key {key})",
+                lambda mode=mode: self.action_show(mode),
+            )
+        if len(self.links) > 1:
+            for label in self.links:
+                yield SystemCommand(
+                    f"Open station {label}",
+                    "Its dashboard",
+                    lambda label=label: self.select_station(label),
+                )

@@ -1,0 +1,1 @@
+"""One module per screen; :mod:`.base` holds what every station screen shares."""

@@ -1,0 +1,132 @@
+"""What every station screen shares: the station bar, the footer, and how it is kept current.
+
+The app applies messages to the station's model and tells the screen on show which areas
+changed (:meth:`StationView.refresh_view`); a screen that is not shown does no work, and
+catches up in full when it is shown again (``on_screen_resume``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from pywats_station.control import ControlError
+from pywats_station.tui.model import StationModel
+
+if TYPE_CHECKING:
+    from pywats_station.tui.app import StationTui
+    from pywats_station.tui.link import Link
+
+__all__ = ["ALL_AREAS", "StationBar", "StationView", "ago", "link_text"]
+
+ALL_AREAS = frozenset({"status", "converters", "tree", "activity", "failures", "log", "link"})
+
+_LINK_STYLE = {
+    "online": "green",
+    "connecting": "yellow",
+    "retrying": "yellow",
+    "auth_failed": "red",
+    "down": "red",
+}
+
+
+def ago(stamp: float | None, now: float | None = None) -> str:
+    """``12 s ago``, ``3 min ago``, ``2 h ago``; ``never`` for None."""
+    if stamp is None:
+        return "never"
+    seconds = max(0.0, (time.time() if now is None else now) - stamp)
+    if seconds < 60:
+        return f"{seconds:.0f} s ago"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} d ago"
+
+
+def link_text(model: StationModel, now: float | None = None) -> Text:
+    """The link's state in a few words: ``online``, ``retrying in 4 s (reason)`` …"""
+    now = time.time() if now is None else now
+    text = Text(model.link.replace("_", " "), style=_LINK_STYLE.get(model.link, ""))
+    if model.link != "online" and model.retry_at is not None and model.retry_at > now:
+        text.append(f" (next try in {model.retry_at - now:.0f} s)")
+    if model.link != "online" and model.link_detail:
+        text.append(f": {model.link_detail}", style="dim")
+    return text
+
+
+class StationBar(Static):
+    """One line at the top: which station, its link, and which screen."""
+
+    def show(self, model: StationModel, screen_title: str, stations: int) -> None:
+        text = Text()
+        text.append(f" {model.label} ", style="bold reverse")
+        if stations > 1:
+            text.append(f" 1 of {stations}: l for the line ", style="dim")
+        text.append(f" {screen_title} ", style="bold")
+        text.append(" · ")
+        text.append_text(link_text(model))
+        if model.role:
+            text.append(f" · {model.role}", style="dim")
+        if model.stale and model.updated_at is not None:
+            text.append(f" · data from {ago(model.updated_at)}", style="dim")
+        self.update(text)
+        self.set_class(model.stale, "-stale")
+
+
+class StationView(Screen[None]):
+    """A screen about the current station (everything but the line view)."""
+
+    TITLE = "Station"
+    """Shown in the station bar."""
+
+    def compose(self) -> ComposeResult:
+        yield StationBar(id="station-bar")
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        """The screen's own widgets (between the bar and the footer)."""
+        yield from ()
+
+    @property
+    def tui(self) -> StationTui:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def model(self) -> StationModel:
+        return self.tui.model
+
+    @property
+    def link(self) -> Link:
+        return self.tui.link
+
+    def on_screen_resume(self) -> None:
+        self.refresh_view(ALL_AREAS)
+
+    def model_changed(self, station: str, areas: Iterable[str]) -> None:
+        if station == self.model.label:
+            self.refresh_view(frozenset(areas))
+
+    def refresh_view(self, areas: frozenset[str]) -> None:
+        """Show the model; ``areas``: what changed since the last call."""
+        self.query_one(StationBar).show(self.model, self.TITLE, len(self.tui.models))
+        self.set_class(self.model.stale, "-stale")
+        self.update_body(areas)
+
+    def update_body(self, areas: frozenset[str]) -> None:
+        """Screens redraw what depends on ``areas``."""
+
+    async def call(self, method: str, params: dict[str, Any] | None = None) -> Any | None:
+        """Call the station; a refusal or failure is shown as a toast and gives None."""
+        try:
+            return await self.link.call(method, params)
+        except ControlError as exc:
+            self.notify(f"{method}: {exc.message}", title="refused", severity="error", timeout=8)
+            return None

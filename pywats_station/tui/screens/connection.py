@@ -1,0 +1,11 @@
+"""The Connection screen (being built)."""
+
+from __future__ import annotations
+
+from pywats_station.tui.screens.base import StationView
+
+__all__ = ["ConnectionScreen"]
+
+
+class ConnectionScreen(StationView):
+    TITLE = "Connection"

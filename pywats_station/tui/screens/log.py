@@ -1,0 +1,11 @@
+"""The Log screen (being built)."""
+
+from __future__ import annotations
+
+from pywats_station.tui.screens.base import StationView
+
+__all__ = ["LogScreen"]
+
+
+class LogScreen(StationView):
+    TITLE = "Log"

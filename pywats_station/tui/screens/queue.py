@@ -1,0 +1,11 @@
+"""The Queue screen (being built)."""
+
+from __future__ import annotations
+
+from pywats_station.tui.screens.base import StationView
+
+__all__ = ["QueueScreen"]
+
+
+class QueueScreen(StationView):
+    TITLE = "Queue"
