@@ -234,11 +234,8 @@ class StationLink:
     async def _keep_connected(self) -> None:
         attempt = 0
         while True:
-            self._post(
-                LinkState(
-                    self.label, "connecting" if attempt == 0 else "retrying", detail=self._why
-                )
-            )
+            if attempt == 0:  # later attempts were announced with their time already
+                self._post(LinkState(self.label, "connecting", detail=self._why))
             state = "retrying"
             try:
                 endpoint = await trio.to_thread.run_sync(self._resolve)
@@ -248,16 +245,8 @@ class StationLink:
                     attempt = 0
                     await self._online(client)
                 self._why = "the station closed the connection"
-            except LinkSetupError as exc:
-                state, self._why = "down", str(exc)
-            except ControlError as exc:
-                if exc.code == ErrorCode.UNAUTHORIZED:
-                    state = "auth_failed"
-                    self._why = f"the station refused the token: {exc.message}"
-                else:
-                    self._why = exc.message
-            except (OSError, EventsDropped, trio.BrokenResourceError) as exc:
-                self._why = str(exc) or type(exc).__name__
+            except Exception as exc:  # trio nurseries wrap what failed in groups
+                state, self._why = _classify(_leaf(exc))
             finally:
                 self._client = None
             pause = BACKOFF[min(attempt, len(BACKOFF) - 1)]
@@ -321,3 +310,23 @@ class StationLink:
 
         with contextlib.suppress(RuntimeError):  # the UI's loop is gone: nobody waits
             loop.call_soon_threadsafe(settle)
+
+
+def _leaf(error: BaseException) -> BaseException:
+    """The first real error inside (possibly nested) exception groups."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
+def _classify(error: BaseException) -> tuple[str, str]:
+    """The link's state and the reason, one line, for an attempt that ended with ``error``."""
+    if isinstance(error, LinkSetupError):
+        return "down", str(error)
+    if isinstance(error, ControlError):
+        if error.code == ErrorCode.UNAUTHORIZED:
+            return "auth_failed", f"the station refused the token: {error.message}"
+        return "retrying", error.message
+    if isinstance(error, EventsDropped):
+        return "retrying", "events came faster than they were read; reconnecting"
+    return "retrying", str(error) or type(error).__name__
