@@ -31,6 +31,8 @@ from pywats_station.queue import (
     EntryState,
     QueueFull,
     QueueStats,
+    Unit,
+    unit_of,
 )
 from pywats_station.runtime import Runtime
 
@@ -39,18 +41,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "counters_event",
+    "entry_unit",
     "queue_entry",
     "queue_stats_event",
     "register_service_methods",
     "register_station_methods",
     "report_header",
     "tree_node",
+    "unit_header",
 ]
 
 log = logging.getLogger("pywats_station.control_actor")
-
-_RESULT_WORDS = {"P": "Passed", "F": "Failed", "E": "Error", "T": "Terminated"}
-
 
 # --- conversions (shared with the control actor's events) ---------------------------------------
 
@@ -70,18 +71,20 @@ def queue_entry(entry: Entry) -> m.QueueEntry:
     return msgspec.convert(msgspec.to_builtins(entry), m.QueueEntry)
 
 
+def unit_header(unit: Unit) -> m.ReportHeader:
+    """A queue entry's unit as the control channel's type (the same fields)."""
+    return m.ReportHeader(**msgspec.structs.asdict(unit))
+
+
+def entry_unit(entry: Entry) -> m.ReportHeader | None:
+    """The unit an entry recorded when it was queued (``None``: queued without one)."""
+    return None if entry.unit is None else unit_header(entry.unit)
+
+
 def report_header(report: UUTReport | UURReport) -> m.ReportHeader:
-    """What a report is about (``queue.show``, ``converters.convert_file``)."""
-    return m.ReportHeader(
-        kind="uut" if isinstance(report, UUTReport) else "uur",
-        part_number=report.pn,
-        serial_number=report.sn,
-        revision=report.rev,
-        process_code=report.process_code,
-        result=_RESULT_WORDS.get(report.result or "", report.result),
-        start=report.start.isoformat() if report.start is not None else None,
-        station=report.machine_name,
-    )
+    """What a report is about (``queue.show``, ``converters.convert_file``): ``unit_of``, the
+    one reading of it that the queue records too."""
+    return unit_header(unit_of(report))
 
 
 def tree_node(node: SupervisorStatistics | ChildStatistics) -> m.TreeNode:
@@ -188,8 +191,11 @@ def register_station_methods(registry: Registry, station: OperatorPort) -> None:
     async def queue_show(ctx: CallContext, params: m.QueueShowParams) -> m.QueueShowResult:
         def show() -> tuple[Entry, m.ReportHeader | None]:
             entry = queue.show(params.entry)
-            try:
-                header: m.ReportHeader | None = report_header(wsjf.loads(queue.read(entry)))
+            header = entry_unit(entry)
+            if header is not None:
+                return entry, header
+            try:  # queued by a version that did not record the unit: the report says
+                header = report_header(wsjf.loads(queue.read(entry)))
             except (CorruptEntry, EntryNotFound, msgspec.DecodeError, ValueError):
                 header = None  # uploaded meanwhile, or unreadable: the entry still says a lot
             return entry, header
@@ -278,10 +284,10 @@ def register_service_methods(registry: Registry, station: OperatorPort) -> None:
         except (PyWATSError, ValueError) as exc:
             raise ControlError(ErrorCode.INVALID_PARAMS, f"invalid params: {exc}") from None
         report_id, source = str(report.id), "control:send_test"
-        data = wsjf.dumps(report)
+        data, unit = wsjf.dumps(report), unit_of(report)
 
         def put() -> tuple[Entry, int]:
-            entry = queue.put(report_id, data, source=source)
+            entry = queue.put(report_id, data, source=source, unit=unit)
             return entry, queue.stats().depth
 
         try:
@@ -293,7 +299,12 @@ def register_service_methods(registry: Registry, station: OperatorPort) -> None:
         station.runtime.counters.queued += 1
         station.runtime.wake_uploader()
         queued = m.ReportQueued(
-            report_id=report_id, seq=entry.seq, source=source, size=entry.size, depth=depth
+            report_id=report_id,
+            seq=entry.seq,
+            source=source,
+            size=entry.size,
+            depth=depth,
+            unit=unit_header(unit),
         )
         station.publish("report_queued", queued)
         log.info("control: test report %s queued (seq %d)", report_id, entry.seq)

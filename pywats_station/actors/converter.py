@@ -64,6 +64,7 @@ from pywats_station.actors._watching import (
     list_inputs,
     watch_events,
 )
+from pywats_station.actors.control_methods import entry_unit, unit_header
 from pywats_station.config import ConverterConfig
 from pywats_station.control.events import FileConverted, FileFailed, ReportQueued
 from pywats_station.converters import (
@@ -91,7 +92,7 @@ from pywats_station.converters.sandbox import (
     ConverterDescription,
 )
 from pywats_station.converters.schedule import parse_schedule
-from pywats_station.queue import Entry, QueueFull, ReportQueue
+from pywats_station.queue import Entry, QueueFull, ReportQueue, unit_of
 from pywats_station.runtime import Runtime
 
 __all__ = ["ConverterHost", "ConverterStats", "LoadedConverter", "run_converter"]
@@ -573,11 +574,16 @@ class _Worker:
         if not self.desc.keeps_report_ids:
             for index, report in enumerate(reports):
                 report.id = uuid.uuid5(_ID_NAMESPACE, f"{self.cfg.name}\0{key}\0{index}")
-        payloads = [(str(r.id), wsjf.dumps(r)) for r in reports]
+        # The unit is read from the report in hand, so that the queue can name it later
+        # (listing, uploads) without parsing the report again.
+        payloads = [(str(r.id), wsjf.dumps(r), unit_of(r)) for r in reports]
         queue = self.host.queue
 
         def put_all() -> tuple[list[Entry], int]:
-            entries = [queue.put(report_id, data, source=source) for report_id, data in payloads]
+            entries = [
+                queue.put(report_id, data, source=source, unit=unit)
+                for report_id, data, unit in payloads
+            ]
             return entries, queue.stats().depth
 
         entries, depth = await trio.to_thread.run_sync(put_all)
@@ -589,6 +595,7 @@ class _Worker:
             path=path,
             reports=[entry.report_id for entry in entries],
             duration=time.monotonic() - started,
+            units=[unit_header(unit) for _, _, unit in payloads],  # in the order of `reports`
         )
         self._publish("file_converted", converted)
         for entry in entries:
@@ -598,6 +605,7 @@ class _Worker:
                 source=entry.source,
                 size=entry.size,
                 depth=depth,
+                unit=entry_unit(entry),
             )
             self._publish("report_queued", queued)
 

@@ -30,6 +30,7 @@ import trio
 from pywats import AsyncWATS
 from pywats._errors import HTTPError, PyWATSError, RateLimitedError, TransportError
 from pywats_station._supervisor import current_child
+from pywats_station.actors.control_methods import entry_unit
 from pywats_station.control.events import ReportRejected, ReportUploaded
 from pywats_station.queue import Entry, QueueError, ReportQueue
 from pywats_station.runtime import ConnectionState, Runtime
@@ -212,6 +213,7 @@ def _settle(ctx: _Context, in_flight: dict[int, Entry]) -> None:
             attempts=entry.attempts,
             duration=duration,
             depth=depth,
+            unit=entry_unit(entry),  # recorded when queued: the report is not read again
         )
         ctx.publish("report_uploaded", event)
 
@@ -226,7 +228,11 @@ async def _failed(exc: PyWATSError, entry: Entry, ctx: _Context) -> None:
             runtime.counters.rejected += 1
             log.warning("report %s rejected by the server: %s", entry.report_id, exc.message)
             event = ReportRejected(
-                report_id=entry.report_id, seq=entry.seq, reason=exc.message, status=exc.status
+                report_id=entry.report_id,
+                seq=entry.seq,
+                reason=exc.message,
+                status=exc.status,
+                unit=entry_unit(entry),
             )
             ctx.publish("report_rejected", event)
             return

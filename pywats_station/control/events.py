@@ -23,6 +23,7 @@ __all__ = [
     "LogLevel",
     "LogRecord",
     "QueueStats",
+    "ReportHeader",
     "ReportQueued",
     "ReportRejected",
     "ReportUploaded",
@@ -83,6 +84,33 @@ class QueueStats(Result, kw_only=True):
     next_attempt_at: float | None = None
 
 
+class ReportHeader(Result, kw_only=True):
+    """What a report is about, read from its WSJF header (fields the report lacks are null).
+    Its texts come from outside and are shown as names are: one printable line (control
+    characters, undecodable bytes and the like escaped: ``\\n``, ``\\xff``, ``\\u202e``), each
+    cut to 256 characters.
+
+    Attributes:
+        kind: ``uut`` (a test) or ``uur`` (a repair).
+        part_number: The product's part number.
+        serial_number: The unit's serial number.
+        revision: The product revision.
+        process_code: The test operation code.
+        result: ``Passed``, ``Failed``, ``Error``, ``Terminated`` (UUT only).
+        start: Start time as written in the report (ISO 8601).
+        station: The station name in the report.
+    """
+
+    kind: Literal["uut", "uur"]
+    part_number: str | None = None
+    serial_number: str | None = None
+    revision: str | None = None
+    process_code: int | None = None
+    result: str | None = None
+    start: str | None = None
+    station: str | None = None
+
+
 class LogRecord(Event, kw_only=True):
     """One log record (also the payload of ``log_record``).
 
@@ -111,6 +139,7 @@ class ReportQueued(Event, kw_only=True):
         source: The converter and file it came from.
         size: Bytes of its payload.
         depth: Queue depth after it.
+        unit: Which unit the report is about (serial and part number, result…).
     """
 
     report_id: str
@@ -118,6 +147,7 @@ class ReportQueued(Event, kw_only=True):
     source: str | None = None
     size: int
     depth: int
+    unit: ReportHeader | None = None
 
 
 class ReportUploaded(Event, kw_only=True):
@@ -129,6 +159,8 @@ class ReportUploaded(Event, kw_only=True):
         attempts: Failed attempts before this one.
         duration: Seconds the upload took.
         depth: Queue depth after it.
+        unit: Which unit the report is about, as recorded when it was queued; null for a
+            report queued by a version that did not record it.
     """
 
     report_id: str
@@ -136,6 +168,7 @@ class ReportUploaded(Event, kw_only=True):
     attempts: int = 0
     duration: float
     depth: int
+    unit: ReportHeader | None = None
 
 
 class ReportRejected(Event, kw_only=True):
@@ -146,12 +179,15 @@ class ReportRejected(Event, kw_only=True):
         seq: Its queue position.
         reason: The server's message, verbatim.
         status: The HTTP status, when there was one.
+        unit: Which unit the report is about, as recorded when it was queued; null for a
+            report queued by a version that did not record it.
     """
 
     report_id: str
     seq: int
     reason: str
     status: int | None = None
+    unit: ReportHeader | None = None
 
 
 class FileConverted(Event, kw_only=True):
@@ -162,12 +198,14 @@ class FileConverted(Event, kw_only=True):
         path: The source file.
         reports: Ids of the reports produced.
         duration: Seconds the conversion took.
+        units: Which unit each report is about, in the order of ``reports``.
     """
 
     converter: str
     path: str
     reports: list[str]
     duration: float
+    units: list[ReportHeader] = msgspec.field(default_factory=list)
 
 
 class FileFailed(Event, kw_only=True):

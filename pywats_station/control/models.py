@@ -13,7 +13,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from pywats_station.control._spec import Params, Result
-from pywats_station.control.events import Counters, LogLevel, LogRecord, QueueStats
+from pywats_station.control.events import (
+    Counters,
+    LogLevel,
+    LogRecord,
+    QueueStats,
+    ReportHeader,
+)
 
 __all__ = [
     "ConfigGetParams",
@@ -66,6 +72,9 @@ class QueueEntry(Result, kw_only=True):
         last_error: The last transient failure.
         source: The converter and file it came from.
         dead_reason: The server's rejection message, verbatim.
+        unit: Which unit the report is about (serial and part number, result…), as recorded
+            when it was queued; null for an entry queued by a version that did not record it
+            (``queue.show`` reads it from the report then).
     """
 
     seq: int
@@ -79,30 +88,7 @@ class QueueEntry(Result, kw_only=True):
     last_error: str | None = None
     source: str | None = None
     dead_reason: str | None = None
-
-
-class ReportHeader(Result, kw_only=True):
-    """What a report is about, read from its WSJF header (fields the report lacks are null).
-
-    Attributes:
-        kind: ``uut`` (a test) or ``uur`` (a repair).
-        part_number: The product's part number.
-        serial_number: The unit's serial number.
-        revision: The product revision.
-        process_code: The test operation code.
-        result: ``Passed``, ``Failed``, ``Error``, ``Terminated`` (UUT only).
-        start: Start time as written in the report (ISO 8601).
-        station: The station name in the report.
-    """
-
-    kind: Literal["uut", "uur"]
-    part_number: str | None = None
-    serial_number: str | None = None
-    revision: str | None = None
-    process_code: int | None = None
-    result: str | None = None
-    start: str | None = None
-    station: str | None = None
+    unit: ReportHeader | None = None
 
 
 # --- station ----------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ with capped exponential backoff (or the server's ``Retry-After``); permanent rej
 dead letters, kept with the server's reason until a human retries or purges them.
 
 ``ReportQueue`` is the files on disk (``_store``); ``Entry`` and the transition functions are the
-pure state machine (``_state``) it is built on. See ``_store`` for the on-disk layout.
+pure state machine (``_state``) it is built on. See ``_store`` for the on-disk layout. Each entry
+keeps which unit its report is about (``Unit``, read from the report by ``unit_of`` when it is
+queued), so the queue names units without reading reports again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ._errors import (
 )
 from ._state import Backoff, Entry, EntryState
 from ._store import QueueStats, ReportQueue, VerifyReport
+from ._unit import Unit, unit_of
 
 __all__ = [
     "Backoff",
@@ -34,5 +37,7 @@ __all__ = [
     "QueueLocked",
     "QueueStats",
     "ReportQueue",
+    "Unit",
     "VerifyReport",
+    "unit_of",
 ]

@@ -2,12 +2,18 @@
 
 A payload file is immutable once renamed into place::
 
-    {"v":1,"id":"…","size":1234,"checksum":"sha256:…","created_at":1700000000.0,"source":"…"}\\n
+    {"v":1,"id":"…","size":1234,"checksum":"sha256:…","created_at":1700000000.0,"source":"…",
+     "unit":{"kind":"uut","part_number":"…","serial_number":"…",…}}\\n
     <size bytes of WSJF>
 
 The header is one line of JSON (msgspec escapes newlines inside strings, so the first ``\\n`` ends
 it). ``size`` lets a truncated file be recognised from its length alone, without hashing it;
 ``checksum`` catches everything else when the payload is read for upload or verified.
+
+``unit`` (which unit the report is about, see ``_unit``) came later, within version 1: a header
+without it (an entry queued before) reads as an entry without a unit, and a version before it
+ignores it (an unknown member). It is read leniently: a summary that does not decode is lost
+alone, it never makes the entry corrupt.
 
 The sidecar holds what changes (state, attempts, next attempt, errors) as one JSON object. It is
 absent for an entry that has never failed: most entries are written once and deleted once.
@@ -23,6 +29,7 @@ import msgspec
 from pywats_station._display import display_text
 
 from ._state import Entry, EntryState
+from ._unit import Unit, decode_unit
 
 __all__ = [
     "BUCKET_SIZE",
@@ -79,6 +86,8 @@ class Header(msgspec.Struct, frozen=True, kw_only=True):
     checksum: str
     created_at: float
     source: str | None = None
+    # Kept undecoded (and left out when there is none): decode_unit reads it leniently.
+    unit: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
 
 
 class Sidecar(msgspec.Struct, frozen=True, kw_only=True):
@@ -154,11 +163,17 @@ def _storable(text: str | None) -> str | None:
 
 
 def encode_header(
-    report_id: str, wsjf: bytes, checksum: str, created_at: float, source: str | None
+    report_id: str,
+    wsjf: bytes,
+    checksum: str,
+    created_at: float,
+    source: str | None,
+    unit: Unit | None = None,
 ) -> bytes:
     """The header line of a new payload file, without its ``\\n``.
 
     ``source`` is stored as :func:`storable_source` makes it: any string can be stored.
+    ``unit`` (escaped already by ``unit_of``) is left out when ``None``.
     """
     header = Header(
         v=FORMAT_VERSION,
@@ -167,6 +182,7 @@ def encode_header(
         checksum=checksum,
         created_at=created_at,
         source=storable_source(source),
+        unit=msgspec.UNSET if unit is None else msgspec.Raw(msgspec.json.encode(unit)),
     )
     return msgspec.json.encode(header)
 
@@ -269,6 +285,7 @@ def entry_from(seq: int, header: Header, sidecar: Sidecar | None) -> Entry:
         checksum=header.checksum,
         created_at=header.created_at,
         source=header.source,
+        unit=None if header.unit is msgspec.UNSET else decode_unit(header.unit),
     )
     if sidecar is None:
         return entry

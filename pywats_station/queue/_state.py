@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import msgspec
 
 from ._errors import InvalidTransition
+from ._unit import Unit
 
 __all__ = [
     "Backoff",
@@ -70,6 +71,8 @@ class Entry(msgspec.Struct, frozen=True):
         last_error: the last transient failure, for humans.
         source: where the report came from (converter and file name), for humans.
         dead_reason: the server's rejection message, verbatim.
+        unit: which unit the report is about, recorded when it was queued; ``None`` for an
+            entry queued without one (by a version before it, or by a caller that gave none).
     """
 
     seq: int
@@ -83,6 +86,7 @@ class Entry(msgspec.Struct, frozen=True):
     last_error: str | None = None
     source: str | None = None
     dead_reason: str | None = None
+    unit: Unit | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,13 +62,15 @@ from ._state import (
     started,
     succeeded,
 )
+from ._unit import Unit
 
 __all__ = ["QueueStats", "ReportQueue", "VerifyReport"]
 
 log = logging.getLogger("pywats_station.queue")
 
 _HEADER_ALLOWANCE = 1024
-"""What ``would_fit`` adds to the WSJF size for the header line (~250 bytes with a short source)."""
+"""What ``would_fit`` adds to the WSJF size for the header line (~450 bytes with a short source
+and a unit)."""
 _RETRYABLE = frozenset({EntryState.DEAD, EntryState.FAILED})
 _KEYWORDS: dict[str, frozenset[EntryState]] = {
     "dead": frozenset({EntryState.DEAD}),
@@ -238,7 +240,13 @@ class ReportQueue:
             return self._ledger.bytes + n + _HEADER_ALLOWANCE <= self.max_bytes
 
     def put(
-        self, report_id: str, wsjf: bytes, *, source: str | None = None, now: float | None = None
+        self,
+        report_id: str,
+        wsjf: bytes,
+        *,
+        source: str | None = None,
+        unit: Unit | None = None,
+        now: float | None = None,
     ) -> Entry:
         """Add a report; once this returns, it survives a crash or a power loss.
 
@@ -247,6 +255,9 @@ class ReportQueue:
             wsjf: the report as WSJF bytes.
             source: where it came from, for humans (converter and file name); any string,
                 stored escaped where it must be (see ``storable_source``).
+            unit: which unit the report is about, as ``unit_of`` reads it from the report the
+                caller holds (the queue never parses ``wsjf``); kept in the header, so that
+                listing and uploading can name the unit without reading the report again.
             now: the creation time (seconds since the epoch); the clock by default.
 
         Raises:
@@ -258,7 +269,7 @@ class ReportQueue:
         source = storable_source(source)  # as the header keeps it: the entry says the same
         checksum = checksum_of(wsjf)  # outside the lock: hashing a big report takes a while
         created_at = time.time() if now is None else now
-        header = encode_header(report_id, wsjf, checksum, created_at, source)
+        header = encode_header(report_id, wsjf, checksum, created_at, source, unit)
         file_size = len(header) + 1 + len(wsjf)
         with self._lock:
             self._check_open()
@@ -284,6 +295,7 @@ class ReportQueue:
                 checksum=checksum,
                 created_at=created_at,
                 source=source,
+                unit=unit,
             )
 
     def _added(self, seq: int, created_at: float, file_size: int) -> None:

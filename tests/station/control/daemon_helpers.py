@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -73,9 +73,19 @@ def config(inbox: Path, *, listen: str = "127.0.0.1:0", extra: str = "", control
 
 @asynccontextmanager
 async def running_station(
-    tmp_path: Path, *, listen: str = "127.0.0.1:0", extra: str = "", control: str = ""
+    tmp_path: Path,
+    *,
+    listen: str = "127.0.0.1:0",
+    extra: str = "",
+    control: str = "",
+    fake: FakeWATS | None = None,
+    prepare: Callable[[InstancePaths], None] | None = None,
 ) -> AsyncIterator[Station]:
-    """Start the daemon (as ``pywats-station run`` does, with the emulator as transport)."""
+    """Start the daemon (as ``pywats-station run`` does, with the emulator as transport).
+
+    ``fake`` is the emulator to use (faults set before the daemon starts); ``prepare`` runs
+    on the instance's paths, the configuration written, just before the daemon starts.
+    """
     env = {"PYWATS_STATION_HOME": str(tmp_path / "home")}
     paths = instance_paths("default", env=env)
     inbox = tmp_path / "inbox"
@@ -85,7 +95,9 @@ async def running_station(
         config(inbox, listen=listen, extra=extra, control=control), encoding="utf-8"
     )
     paths.config_file.chmod(0o600)
-    fake = FakeWATS(token=API_TOKEN)
+    if prepare is not None:
+        prepare(paths)
+    fake = fake or FakeWATS(token=API_TOKEN)
     async with trio.open_nursery() as nursery:
         daemon: Daemon = await nursery.start(partial(run_daemon, paths, env=env, transport=fake))
         try:

@@ -11,12 +11,16 @@ from typing import Any
 import pytest
 import trio
 
+from pywats.formats import wsjf
+from pywats.testing import FakeWATS
 from pywats_station.actors.control import port_file
 from pywats_station.control import ControlError, ErrorCode, open_control_client
+from pywats_station.paths import InstancePaths
 from pywats_station.status import status_file
 from tests.station.e2e.harness import make_report
+from tests.station.queue_files import write_old_entry
 
-from .daemon_helpers import running_station, wait_until
+from .daemon_helpers import API_TOKEN, running_station, wait_until
 
 pytestmark = pytest.mark.trio
 
@@ -50,6 +54,12 @@ async def test_converted_queued_uploaded_in_order(tmp_path: Path) -> None:
             assert queued["depth"] == 1
             assert uploaded["depth"] == 0
             assert uploaded["attempts"] == 0
+            # Which unit: recorded when queued, the same in all three.
+            unit = expected_unit(data)
+            assert unit["serial_number"] == "E2E-000001"
+            assert converted["units"] == [unit]
+            assert queued["unit"] == unit
+            assert uploaded["unit"] == unit
 
             (station.inbox / "broken.json").write_text("{not json", encoding="utf-8")
             [(_, failed)] = await collect(events, lambda e, p: e == "file_failed")
@@ -69,6 +79,128 @@ async def test_rejected_reports_are_announced(tmp_path: Path) -> None:
         assert rejected["report_id"] == report_id
         assert rejected["status"] == 400
         assert "not a known process" in rejected["reason"]
+        assert rejected["unit"] == expected_unit(data)
+
+
+def expected_unit(data: bytes) -> dict[str, Any]:
+    """The unit of a report made by ``make_report`` (its WSJF ``data``) as events carry it."""
+    report = wsjf.loads(data)
+    assert report.start is not None
+    return {
+        "kind": "uut",
+        "part_number": "E2E-PN",
+        "serial_number": report.sn,
+        "revision": "A",
+        "process_code": 10,
+        "result": "Passed",
+        "start": report.start.isoformat(),
+        "station": "E2E",
+    }
+
+
+CSV_CONVERTER = """
+[[converters]]
+name = "csv"
+kind = "csv"
+watch = "{watch}"
+patterns = ["*.csv"]
+settle = 0.05
+
+[converters.arguments]
+layout = "units"
+part_number = "PSU-12"
+process_code = 10
+measurements = [
+  {{column = "V_5V0", name = "5V rail", low = 4.9, high = 5.1, comp = "GELE", unit = "V"}},
+]
+"""
+
+
+async def test_a_file_of_several_reports_names_each_unit_in_order(tmp_path: Path) -> None:
+    watch = tmp_path / "csv-in"
+    watch.mkdir()
+    extra = CSV_CONVERTER.format(watch=watch)
+    async with running_station(tmp_path, extra=extra) as station, station.client() as client:
+        wanted = ["file_converted", "report_queued", "report_uploaded"]
+        async with client.subscribe(wanted) as events:
+            rows = ["Serial\tRev\tV_5V0\tResult", "U-3\tB\t5.0\tPASS", "U-1\tB\t5.6\tFAIL"]
+            (watch / "line.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+            uploads = 0
+
+            def two_uploaded(event: str, payload: Any) -> bool:
+                nonlocal uploads
+                uploads += event == "report_uploaded"
+                return uploads == 2
+
+            seen = await collect(events, two_uploaded)
+        [converted] = [p for e, p in seen if e == "file_converted"]
+        queued = [p for e, p in seen if e == "report_queued"]
+        uploaded = {p["report_id"]: p["unit"] for e, p in seen if e == "report_uploaded"}
+        assert converted["converter"] == "csv"
+        # `units` follows `reports`, one for one, in the file's order.
+        assert [u["serial_number"] for u in converted["units"]] == ["U-3", "U-1"]
+        assert [u["result"] for u in converted["units"]] == ["Passed", "Failed"]
+        assert {(u["part_number"], u["revision"], u["station"]) for u in converted["units"]} == {
+            ("PSU-12", "B", "unit-station")
+        }
+        by_id = dict(zip(converted["reports"], converted["units"], strict=True))
+        assert {q["report_id"]: q["unit"] for q in queued} == by_id
+        assert uploaded == by_id
+        # The server got the reports those units name.
+        for report_id, unit in by_id.items():
+            report = station.fake.get_report(report_id)
+            assert report is not None
+            assert (report.sn, report.pn) == (unit["serial_number"], unit["part_number"])
+
+
+async def test_a_hostile_serial_number_is_announced_escaped(tmp_path: Path) -> None:
+    async with running_station(tmp_path) as station, station.client() as client:
+        report = wsjf.loads(make_report(5)[1])
+        # Control characters are refused before queueing (XML cannot carry them); a right-to-left
+        # override passes validation and would reverse what an operator reads.
+        report.sn = "SN-\u202e5-10"
+        async with client.subscribe(["report_queued"]) as events:
+            (station.inbox / "odd.json").write_bytes(wsjf.dumps(report))
+            [(_, queued)] = await collect(events, lambda e, p: True)
+        assert queued["unit"]["serial_number"] == "SN-\\u202e5-10"
+        page = await client.call("queue.list")
+        listed = [e["unit"] for e in page["entries"] if e["report_id"] == queued["report_id"]]
+        assert listed in ([], [queued["unit"]])  # [] once uploaded meanwhile
+
+
+async def test_an_entry_queued_before_units_lists_and_uploads_without_one(
+    tmp_path: Path,
+) -> None:
+    report_id, data = make_report(8)
+    fake = FakeWATS(token=API_TOKEN)
+    fake.faults.reject_submits("held back by the test")  # dead first: it can be listed
+
+    def old_entry(paths: InstancePaths) -> None:
+        write_old_entry(paths.queue_dir, 1, report_id, data)
+
+    async with (
+        running_station(tmp_path, fake=fake, prepare=old_entry) as station,
+        station.client() as client,
+        client.subscribe(["report_rejected", "report_uploaded"]) as events,
+    ):
+        await wait_until(lambda: station.daemon.queue.stats().dead == 1, what="the dead letter")
+        page = await client.call("queue.list")
+        [entry] = page["entries"]
+        assert (entry["report_id"], entry["source"], entry["unit"]) == (
+            report_id,
+            "wsjf:old.json",
+            None,
+        )
+        # queue.show reads the unit from the report itself for such an entry.
+        shown = await client.call("queue.show", {"entry": report_id})
+        assert shown["entry"]["unit"] is None
+        assert shown["report"]["serial_number"] == "E2E-000008"
+
+        assert await client.call("queue.retry", {"selector": "dead"}) == {"count": 1}
+        seen = await collect(events, lambda e, p: e == "report_uploaded")
+        # (Its rejection may have come before the subscription: the daemon uploads at once.)
+        assert {(p["report_id"], p["unit"]) for _, p in seen} == {(report_id, None)}
+        assert report_id in station.fake.reports
 
 
 async def test_actor_state_counters_and_log_records(

@@ -73,6 +73,15 @@ async def test_queue_list_show_retry_purge(tmp_path: Path) -> None:
         assert [e.state for e in page.entries] == ["dead", "dead"]
         assert "not a known process" in (page.entries[0].dead_reason or "")
         assert (page.entries[0].source or "").startswith("wsjf:")
+        # Each row names its unit (recorded when queued: no queue.show per row).
+        serials = {report_id: f"E2E-{n:06d}" for n, (report_id, _) in enumerate(reports)}
+        for entry in page.entries:
+            assert entry.unit is not None
+            assert (entry.unit.serial_number, entry.unit.part_number, entry.unit.kind) == (
+                serials[entry.report_id],
+                "E2E-PN",
+                "uut",
+            )
         everything = await client.call("queue.list", {"limit": 1}, result_type=m.QueueListResult)
         assert (everything.total, len(everything.entries)) == (2, 1)
 
@@ -82,6 +91,7 @@ async def test_queue_list_show_retry_purge(tmp_path: Path) -> None:
         assert shown["report"]["kind"] == "uut"
         assert shown["report"]["part_number"] == "E2E-PN"
         assert shown["report"]["result"] == "Passed"
+        assert shown["report"] == shown["entry"]["unit"]
         by_id = await client.call("queue.show", {"entry": first.report_id})
         assert by_id["entry"]["seq"] == first.seq
 
@@ -352,10 +362,15 @@ async def test_send_test_report_goes_through_the_queue(tmp_path: Path) -> None:
             with trio.fail_after(10):
                 async for event, payload in events:
                     if payload["report_id"] == sent.report_id:
-                        seen.append(event)
+                        seen.append((event, payload["unit"]))
                     if event == "report_uploaded":
                         break
-        assert seen == ["report_queued", "report_uploaded"]
+        assert [event for event, _ in seen] == ["report_queued", "report_uploaded"]
+        for _, unit in seen:
+            assert unit["serial_number"] == "SN-1"
+            assert unit["part_number"] == "PYWATS-TEST"
+            assert unit["station"] == "unit-station"
+            assert unit["result"] == "Passed"
         assert sent.report_id in station.fake.reports
         assert station.daemon.runtime.counters.queued == 1
 

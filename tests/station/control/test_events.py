@@ -32,7 +32,14 @@ async def test_subscribe_and_unsubscribe() -> None:
         assert note == {
             "jsonrpc": "2.0",
             "method": "notify.report_uploaded",
-            "params": {"report_id": "r-1", "seq": 1, "attempts": 0, "duration": 0.5, "depth": 0},
+            "params": {
+                "report_id": "r-1",
+                "seq": 1,
+                "attempts": 0,
+                "duration": 0.5,
+                "depth": 0,
+                "unit": None,  # a report queued without its unit recorded
+            },
         }
         assert "id" not in note
         reply = await raw.rpc(request("events.unsubscribe", {"events": ["report_uploaded"]}))
