@@ -13,11 +13,12 @@ import os
 import time
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import trio
 
+from pywats.formats import wsjf
 from pywats.models.report import UURReport, UUTReport
 from pywats_station._supervisor import ChildStatistics, SupervisorStatistics
 from pywats_station.actors.control_methods import not_found, report_header
@@ -43,7 +44,11 @@ from pywats_station.converters.tryit import try_convert
 if TYPE_CHECKING:
     from pywats_station.actors.control_port import OperatorPort
 
-__all__ = ["converter_info", "register_converter_methods"]
+__all__ = ["REPORT_BUDGET", "converter_info", "register_converter_methods"]
+
+REPORT_BUDGET = 32 << 20
+"""WSJF bytes of whole reports one ``convert_file`` reply carries (``include_report``): the
+control client reads replies up to 64 MiB, and JSON escapes can make a report longer."""
 
 
 def _actor(station: OperatorPort, name: str) -> ChildStatistics | SupervisorStatistics | None:
@@ -163,10 +168,32 @@ def _dry_run(
     return result, validation, lines.warnings
 
 
-def _reports(reports: list[UUTReport | UURReport]) -> list[m.ConvertedReport]:
-    out = []
+def _reports(
+    reports: list[UUTReport | UURReport], include: bool
+) -> tuple[list[m.ConvertedReport], list[str]]:
+    """The reports of a dry run, whole if ``include``; and warnings (runs in a worker thread:
+    validating, encoding and decoding a big report takes a while)."""
+    out: list[m.ConvertedReport] = []
+    warnings: list[str] = []
+    budget = REPORT_BUDGET
     for report in reports:
         problems = [str(p) for p in report.validate(server_rules=False)]
+        whole: dict[str, Any] | None = None
+        if include:
+            try:
+                # Encoded as the queue stores it, then decoded: exactly what the server gets.
+                data = wsjf.dumps(report)
+            except (ValueError, UnicodeEncodeError) as exc:  # too deep; lone surrogates
+                warnings.append(f"report {report.id} cannot be encoded as WSJF: {exc}")
+            else:
+                if len(data) <= budget:
+                    budget -= len(data)
+                    whole = msgspec.json.decode(data)
+                else:
+                    warnings.append(
+                        f"report {report.id} is left out: {len(data)} bytes of WSJF, more than "
+                        f"one reply carries ({REPORT_BUDGET} in all)"
+                    )
         out.append(
             m.ConvertedReport(
                 report_id=str(report.id),
@@ -174,9 +201,10 @@ def _reports(reports: list[UUTReport | UURReport]) -> list[m.ConvertedReport]:
                 steps=len(report.steps()),
                 valid=not problems,
                 problems=problems,
+                report=whole,
             )
         )
-    return out
+    return out, warnings
 
 
 def register_converter_methods(registry: Registry, station: OperatorPort) -> None:
@@ -270,6 +298,12 @@ def register_converter_methods(registry: Registry, station: OperatorPort) -> Non
                     f"confidence {validation.confidence:.2f} is below the {verdict} threshold "
                     f"{threshold:.2f}: {outcome}"
                 )
+        reports: list[m.ConvertedReport] = []
+        if isinstance(result, Converted):
+            reports, left_out = await trio.to_thread.run_sync(
+                _reports, result.reports, params.include_report
+            )
+            warnings += left_out
         error = None
         if isinstance(result, Failed):
             error = result.reason
@@ -280,7 +314,7 @@ def register_converter_methods(registry: Registry, station: OperatorPort) -> Non
         return m.ConvertFileResult(
             ok=isinstance(result, Converted),
             converter=label,
-            reports=_reports(result.reports) if isinstance(result, Converted) else [],
+            reports=reports,
             confidence=validation.confidence if validation is not None else None,
             warnings=warnings,
             error=error,

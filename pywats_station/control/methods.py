@@ -268,7 +268,9 @@ CONVERTERS_CONVERT_FILE: Final = MethodSpec(
     "Convert a file as a dry run and show the reports it would produce.",
     "Nothing is queued, the file is not moved. A converter failure is a result with "
     "`ok: false`; a missing file or unknown converter is -32010, no matching converter -32012. "
-    "A user-code converter (not a built-in one) needs the admin role (-32005).",
+    "A user-code converter (not a built-in one) needs the admin role (-32005). With "
+    "`include_report: true` each report also comes whole, as the WSJF object the station would "
+    "queue (`report`), for a client to show its steps and measurements.",
     errors=(NotFound, Invalid, Forbidden),
 )
 CONFIG_GET: Final = MethodSpec(

@@ -357,11 +357,15 @@ class ConvertFileParams(Params, kw_only=True):
         path: The file (or folder) on the station, as the daemon sees it.
         converter: A configured converter's name; by default the first whose patterns match.
         kind: A converter kind to use instead of a configured converter.
+        include_report: Also return each report whole (``ConvertedReport.report``), to show
+            it as a tree; at most 32 MiB of WSJF in one reply (a report past that is left
+            out, with a warning).
     """
 
     path: str
     converter: str | None = None
     kind: str | None = None
+    include_report: bool = False
 
 
 class ConvertedReport(Result, kw_only=True):
@@ -373,6 +377,11 @@ class ConvertedReport(Result, kw_only=True):
         steps: Number of steps (all levels).
         valid: Whether it passed the WSJF validation done before queueing.
         problems: Validation problems, if any.
+        report: The whole report when ``include_report`` was asked for, else null: the WSJF
+            JSON object the station would queue and the server would receive (steps with
+            their status, measurements with limits and units, sub-units, misc info…). A
+            converter whose reports do not keep an id of their own gets, when its file is
+            queued, an id derived from the file's content instead of this one.
     """
 
     report_id: str
@@ -380,6 +389,7 @@ class ConvertedReport(Result, kw_only=True):
     steps: int = 0
     valid: bool = True
     problems: list[str] = msgspec.field(default_factory=list)
+    report: dict[str, Any] | None = None
 
 
 class ConvertFileResult(Result, kw_only=True):

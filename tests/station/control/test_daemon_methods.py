@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.resources
+import json
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
 
+from pywats.formats import wsjf
+from pywats_station.actors import control_converters
 from pywats_station.control import ControlError, ErrorCode
 from pywats_station.control import methods as m
+from pywats_station.converters import Converted
+from pywats_station.converters.tryit import try_convert
 from pywats_station.queue import EntryState
 from tests.station.e2e.harness import make_report
 
@@ -213,6 +220,88 @@ async def test_convert_file_is_a_dry_run(tmp_path: Path) -> None:
             with pytest.raises(ControlError) as caught:
                 await client.call("converters.convert_file", params)
             assert caught.value.code == code, params
+
+
+# A real tester's file (shipped for the demo): an ATML 2.02 result with numeric limits and units.
+ATML_SAMPLE = "ATML-2.02-[123456789][2-30-27-PM][5-15-2019].XML"
+
+
+def all_steps(step: dict[str, Any]) -> list[dict[str, Any]]:
+    """A WSJF step and every step below it."""
+    return [step, *(s for child in step.get("steps") or [] for s in all_steps(child))]
+
+
+async def test_convert_file_returns_the_whole_report_when_asked(tmp_path: Path) -> None:
+    async with running_station(tmp_path) as station, station.client() as client:
+        await client.call("converters.disable", {"name": "wsjf"})  # the actor must not take it
+        sample = station.inbox / "uut.xml"
+        source = importlib.resources.files("pywats_station").joinpath("demo_samples", ATML_SAMPLE)
+        sample.write_bytes(source.read_bytes())
+        params = {"path": str(sample), "kind": "atml"}
+
+        summary = await client.call("converters.convert_file", params)
+        assert summary["ok"] is True
+        assert summary["reports"][0]["report"] is None  # not asked for: the summary only
+
+        result = await client.call("converters.convert_file", {**params, "include_report": True})
+        assert result["ok"] is True
+        [converted] = result["reports"]
+        report = converted["report"]
+        assert isinstance(report, dict)
+        # The WSJF object: what the summary says is what it holds.
+        assert report["id"] == converted["report_id"]
+        assert report["type"] == "T"
+        assert (report["sn"], report["pn"]) == (
+            converted["header"]["serial_number"],
+            converted["header"]["part_number"],
+        )
+        steps = all_steps(report["root"])
+        assert len(steps) == converted["steps"] == 24
+        [video] = [s for s in steps if s["name"] == "Video Test"]
+        assert video["status"] == "P"
+        assert video["numericMeas"] == [
+            {
+                "status": "P",
+                "value": 5.0,
+                "unit": "microseconds",
+                "compOp": "GTLT",
+                "lowLimit": 0.0,
+                "highLimit": 10.0,
+            }
+        ]
+        # Exactly the WSJF the station would queue for it: the same file converted here,
+        # encoded as the converter actor encodes it (only the id is the conversion's own).
+        tried = try_convert(
+            sample,
+            kind="atml",
+            arguments={},
+            station=station.daemon.station_info(),
+            processes=station.daemon.processes(),
+            base_dir=station.paths.config_file.parent,
+        )
+        assert isinstance(tried.result, Converted)
+        [again] = tried.result.reports
+        expected = json.loads(wsjf.dumps(again))
+        assert {**report, "id": None} == {**expected, "id": None}
+        assert sample.read_bytes() == source.read_bytes()  # still a dry run
+        assert station.daemon.queue.stats().depth == 0
+
+
+async def test_convert_file_leaves_out_a_report_too_big_for_one_reply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(control_converters, "REPORT_BUDGET", 1000)  # the sample's WSJF is ~6 kB
+    async with running_station(tmp_path) as station, station.client() as client:
+        sample = station.inbox / "uut.xml"
+        source = importlib.resources.files("pywats_station").joinpath("demo_samples", ATML_SAMPLE)
+        sample.write_bytes(source.read_bytes())
+        params = {"path": str(sample), "kind": "atml", "include_report": True}
+        result = await client.call("converters.convert_file", params)
+        assert result["ok"] is True
+        [converted] = result["reports"]
+        assert converted["report"] is None
+        assert converted["steps"] == 24  # the summary is all there
+        assert any("left out" in w and converted["report_id"] in w for w in result["warnings"])
 
 
 async def test_config_get_redacts_and_no_response_carries_the_api_token(tmp_path: Path) -> None:
