@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from pywats_station.tui.link import Link
-from pywats_station.tui.messages import DaemonEvent, LinkState, Snapshot
+from pywats_station.tui.messages import DaemonEvent, EventBatch, LinkState, Snapshot
 from pywats_station.tui.model import StationModel
 from pywats_station.tui.screens.base import ALL_AREAS, StationView
 from pywats_station.tui.screens.config import ConfigScreen
@@ -30,7 +30,7 @@ from pywats_station.tui.screens.queue import QueueScreen
 
 __all__ = ["REDRAW_INTERVAL", "SCREENS", "StationTui"]
 
-REDRAW_INTERVAL = 0.25
+REDRAW_INTERVAL = 0.5
 
 SCREENS: dict[str, tuple[str, str]] = {
     # mode: (key, title)
@@ -121,6 +121,14 @@ class StationTui(App[None]):
         if model is not None:
             self._changed(message.station, model.apply_event(message.event, message.payload))
 
+    def on_event_batch(self, message: EventBatch) -> None:
+        model = self.models.get(message.station)
+        if model is not None:
+            areas: set[str] = set()
+            for event, payload in message.events:
+                areas |= model.apply_event(event, payload)
+            self._changed(message.station, areas)
+
     def _changed(self, station: str, areas: Iterable[str]) -> None:
         self._dirty.setdefault(station, set()).update(areas)
         if self._redraw is None:
@@ -139,6 +147,12 @@ class StationTui(App[None]):
     def action_show(self, mode: str) -> None:
         if mode != self.current_mode:
             self.switch_mode(mode)
+        self._follow_logs()
+
+    def _follow_logs(self) -> None:
+        """Only the station whose log is on screen streams its log records."""
+        for label, link in self.links.items():
+            link.want_logs(self.current_mode == "log" and label == self.current)
 
     def action_station(self, step: int) -> None:
         labels = list(self.links)
@@ -151,6 +165,7 @@ class StationTui(App[None]):
             self.switch_mode(mode)
         elif isinstance(self.screen, StationView):
             self.screen.refresh_view(ALL_AREAS)
+        self._follow_logs()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, Help):

@@ -39,7 +39,7 @@ from pywats_station.control import (
     read_control_token,
 )
 from pywats_station.control.client import Client
-from pywats_station.tui.messages import DaemonEvent, LinkState, Snapshot
+from pywats_station.tui.messages import EventBatch, LinkState, Snapshot
 
 __all__ = [
     "BACKOFF",
@@ -60,6 +60,19 @@ BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
 POLL_INTERVAL = 5.0
 """Seconds between full snapshots; events keep the screens current in between."""
 CALL_TIMEOUT = 60.0
+EVENT_BATCH = 0.2
+"""Seconds events are gathered before they go to the UI in one message: a busy station sends
+dozens a second, and one message per event would cost the UI more than the events are worth."""
+EVENTS = (
+    "report_queued",
+    "report_uploaded",
+    "report_rejected",
+    "file_converted",
+    "file_failed",
+    "actor_state",
+    "counters",
+)
+"""What the link always follows; ``log_record`` only while a log is shown (:meth:`want_logs`)."""
 
 
 class LinkSetupError(Exception):
@@ -103,6 +116,9 @@ class Link(Protocol):
 
     def close(self) -> None:
         """Stop; returns at once (the thread ends by itself)."""
+
+    def want_logs(self, wanted: bool) -> None:
+        """Follow the station's log records live (only while a screen shows them)."""
 
 
 def remote_resolver(url: str, token_file: Path, cafile: Path | None = None) -> Resolver:
@@ -184,6 +200,11 @@ class StationLink:
         self._why: str | None = None
         self._nursery: trio.Nursery | None = None
         self._started = threading.Event()
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._have_pending: trio.Event | None = None
+        self._logs_wanted = False
+        self._logs_changed: trio.Event | None = None
+        self._logs_scope: trio.CancelScope | None = None
 
     # --- the UI side -------------------------------------------------------------------------
 
@@ -204,6 +225,14 @@ class StationLink:
         except trio.RunFinishedError:
             raise LinkDown(self.label, "closed") from None
         return await asyncio.wait_for(future, CALL_TIMEOUT)
+
+    def want_logs(self, wanted: bool) -> None:
+        if wanted == self._logs_wanted:
+            return
+        self._logs_wanted = wanted
+        if self._token is not None:
+            with contextlib.suppress(trio.RunFinishedError):
+                self._token.run_sync_soon(self._logs_toggled)
 
     def close(self) -> None:
         token, scope = self._token, self._scope
@@ -256,17 +285,54 @@ class StationLink:
 
     async def _online(self, client: Client) -> None:
         role = (await client.ping()).role
-        async with client.subscribe(["*"]) as events:
+        async with client.subscribe(EVENTS) as events:
             await self._snapshot(client)  # after subscribing: nothing falls between the two
             self._client, self._why = client, None
             self._post(LinkState(self.label, "online", role=str(role)))
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._poll, client)
+                nursery.start_soon(self._forward)
+                nursery.start_soon(self._follow_logs, client)
                 async for event, payload in events:
-                    if isinstance(payload, dict):
-                        self._post(DaemonEvent(self.label, event, payload))
+                    self._gather(event, payload)
                 nursery.cancel_scope.cancel()
         raise ControlConnectionError("the station closed the connection")
+
+    def _gather(self, event: str, payload: Any) -> None:
+        if isinstance(payload, dict):
+            self._pending.append((event, payload))
+            if self._have_pending is not None:
+                self._have_pending.set()
+
+    async def _forward(self) -> None:
+        """Hand gathered events to the UI, at most one message per :data:`EVENT_BATCH`."""
+        while True:
+            self._have_pending = trio.Event()
+            if not self._pending:
+                await self._have_pending.wait()
+            await trio.sleep(EVENT_BATCH)
+            batch, self._pending = self._pending, []
+            self._post(EventBatch(self.label, batch))
+
+    def _logs_toggled(self) -> None:
+        if self._logs_changed is not None:
+            self._logs_changed.set()
+        if not self._logs_wanted and self._logs_scope is not None:
+            self._logs_scope.cancel()
+
+    async def _follow_logs(self, client: Client) -> None:
+        """A ``log_record`` subscription of its own, open only while logs are wanted."""
+        while True:
+            self._logs_changed = trio.Event()
+            if not self._logs_wanted:
+                await self._logs_changed.wait()
+                continue
+            with trio.CancelScope() as scope:
+                self._logs_scope = scope
+                async with client.subscribe(["log_record"]) as records:
+                    async for event, payload in records:
+                        self._gather(event, payload)
+            self._logs_scope = None
 
     async def _poll(self, client: Client) -> None:
         while True:

@@ -10,7 +10,7 @@ from typing import Any
 
 from textual.message import Message
 
-__all__ = ["DaemonEvent", "LinkState", "Snapshot"]
+__all__ = ["DaemonEvent", "EventBatch", "LinkState", "Snapshot"]
 
 
 class LinkState(Message):
@@ -68,3 +68,12 @@ class DaemonEvent(Message):
         self.station = station
         self.event = event
         self.payload = payload
+
+
+class EventBatch(Message):
+    """Notifications gathered over a moment, oldest first (``[(event, payload), …]``)."""
+
+    def __init__(self, station: str, events: list[tuple[str, dict[str, Any]]]) -> None:
+        super().__init__()
+        self.station = station
+        self.events = events

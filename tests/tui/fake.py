@@ -153,6 +153,7 @@ class FakeLink:
         self.handlers: dict[str, Handler] = {}
         self.online = True
         self.closed = False
+        self.logs_wanted = False
         self.status = sample_status()
         self.converters = sample_converters()
         self.tree = sample_tree()
@@ -177,6 +178,9 @@ class FakeLink:
 
     def close(self) -> None:
         self.closed = True
+
+    def want_logs(self, wanted: bool) -> None:
+        self.logs_wanted = wanted
 
     # --- script ------------------------------------------------------------------------------
 

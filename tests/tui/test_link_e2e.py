@@ -17,7 +17,7 @@ from pywats.testing.pytest_plugin import EmulatorProcess
 from pywats_station.control import ControlError
 from pywats_station.paths import instance_paths
 from pywats_station.tui.link import LinkDown, StationLink, local_resolver, remote_resolver
-from pywats_station.tui.messages import DaemonEvent, LinkState, Snapshot
+from pywats_station.tui.messages import EventBatch, LinkState, Snapshot
 from tests.station.e2e.harness import Station, emulator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
@@ -37,6 +37,9 @@ class Inbox:
     def of(self, kind: type) -> list[Any]:
         with self._lock:
             return [m for m in self.messages if isinstance(m, kind)]
+
+    def events(self) -> list[str]:
+        return [name for batch in self.of(EventBatch) for name, _ in batch.events]
 
     def state(self) -> str | None:
         states = self.of(LinkState)
@@ -96,12 +99,14 @@ async def test_local_link_follows_the_daemon_through_a_restart(
         with pytest.raises(ControlError, match="queue"):
             await link.call("queue.show", {"entry": "no-such-report"})
 
-        # A report sent through the daemon arrives as events.
+        # A report sent through the daemon arrives as events; log records only when wanted.
         await link.call("reports.send_test", {})
-        await until(
-            lambda: any(e.event == "report_uploaded" for e in inbox.of(DaemonEvent)),
-            "report_uploaded",
-        )
+        await until(lambda: "report_uploaded" in inbox.events(), "report_uploaded")
+        assert "log_record" not in inbox.events()
+        link.want_logs(True)
+        await asyncio.sleep(0.5)
+        await link.call("reports.send_test", {})
+        await until(lambda: "log_record" in inbox.events(), "log records")
 
         assert station.stop() == 0
         await until(lambda: inbox.state() in ("retrying", "down"), "the loss noticed")

@@ -17,6 +17,8 @@ from pywats_station.tui.widgets import fill_table, state_text
 
 __all__ = ["DashboardScreen", "server_text", "queue_text"]
 
+_ACTIVITY_ROWS = 20
+"""Recent reports listed (more scroll off the panel anyway; each row costs a redraw)."""
 _EVENT_WORD = {
     "report_queued": "queued",
     "report_uploaded": "uploaded",
@@ -122,11 +124,14 @@ class DashboardScreen(StationView):
     def update_body(self, areas: frozenset[str]) -> None:
         model = self.model
         if areas & {"status", "link"}:
-            self.query_one("#dash-server", Static).update(server_text(model))
-            self.query_one("#dash-queue", Static).update(queue_text(model))
+            _show(self.query_one("#dash-server", Static), server_text(model))
+            _show(self.query_one("#dash-queue", Static), queue_text(model))
             self._counters(model)
         if areas & {"activity", "status"}:
-            self.query_one("#dash-spark", Sparkline).data = model.uploads_per_minute()
+            spark = self.query_one("#dash-spark", Sparkline)
+            data = model.uploads_per_minute()
+            if list(spark.data or []) != data:
+                spark.data = data
         if "activity" in areas:
             rows = [
                 (
@@ -138,7 +143,7 @@ class DashboardScreen(StationView):
                     ],
                 )
                 for i, a in enumerate(reversed(model.activity))
-            ][:50]
+            ][:_ACTIVITY_ROWS]
             fill_table(self.query_one("#dash-activity", DataTable), rows)
         if "failures" in areas:
             rows = [
@@ -188,7 +193,14 @@ class DashboardScreen(StationView):
         text.append(f"\nconverted {counters.get('converted', 0)} · ")
         failed = int(counters.get("conversion_failures") or 0)
         text.append(f"failed {failed}", style="red" if failed else "")
-        self.query_one("#dash-counters", Static).update(text)
+        _show(self.query_one("#dash-counters", Static), text)
+
+
+def _show(widget: Static, text: Text) -> None:
+    """Update ``widget`` only if its text changes: an unchanged panel costs no redraw."""
+    if getattr(widget, "_pywats_shown", None) != text.markup:
+        widget._pywats_shown = text.markup  # type: ignore[attr-defined]
+        widget.update(text)
 
 
 def _uptime(seconds: Any) -> str:
