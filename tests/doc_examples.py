@@ -30,7 +30,8 @@ when the Markdown is rendered)::
     JSON-RPC lines sent to a control server: ``requests`` must all be answered without an
     error; in an ``exchange`` every ``→`` line is sent and its answer must be the ``←`` line.
 ``event``
-    A notification, decoded as the event it names.
+    A notification, decoded as the event it names; every member it shows (nested ones too)
+    must be one the payload has, with the value shown.
 ``illustrative: WHY``
     Not run: sample output, pseudo-code. ``WHY`` says what it is.
 

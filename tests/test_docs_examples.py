@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+import msgspec
 import pytest
 import trio
 
@@ -460,7 +461,24 @@ def _run_event(block: Block, ctx: Context) -> None:
     message = json.loads(block.text)
     assert message["jsonrpc"] == "2.0"
     event = message["method"].removeprefix("notify.")
-    decode_event(event, message["params"])
+    decoded = decode_event(event, message["params"])
+    # The decoder drops members it does not know: each one shown must be one the payload has.
+    _shown_is_decoded(message["params"], msgspec.to_builtins(decoded), block.where)
+
+
+def _shown_is_decoded(shown: Any, decoded: Any, where: str) -> None:
+    """Whether every member of ``shown`` (nested too) survived decoding with its value."""
+    if isinstance(shown, dict):
+        assert isinstance(decoded, dict), f"{where}: {shown!r} is not an object there"
+        for key, value in shown.items():
+            assert key in decoded, f"{where}: the payload has no member {key!r}"
+            _shown_is_decoded(value, decoded[key], where)
+    elif isinstance(shown, list):
+        assert isinstance(decoded, list), f"{where}: {shown!r} is not a list there"
+        for one, other in zip(shown, decoded, strict=True):
+            _shown_is_decoded(one, other, where)
+    else:
+        assert shown == decoded, f"{where}: {shown!r} decodes as {decoded!r}"
 
 
 def _exchange(block: Block, ctx: Context) -> None:
