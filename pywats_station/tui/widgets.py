@@ -37,6 +37,10 @@ STATE_STYLE = {
     "E": "magenta",
     "Terminated": "yellow",
     "T": "yellow",
+    # Queue entries and WSJF step statuses (the converters' dry run shows steps by word).
+    "uploading": "cyan",
+    "Skipped": "dim",
+    "S": "dim",
 }
 
 

@@ -130,3 +130,12 @@ class StationView(Screen[None]):
         except ControlError as exc:
             self.notify(f"{method}: {exc.message}", title="refused", severity="error", timeout=8)
             return None
+        except TimeoutError:
+            # The link waits a bounded time for an answer; the call may still run on the station.
+            self.notify(
+                f"{method}: no answer from the station in time",
+                title="no answer",
+                severity="error",
+                timeout=8,
+            )
+            return None
