@@ -7,6 +7,12 @@ hundreds of reports a second costs the UI a few redraws a second, and an idle on
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import select
+import signal
+import sys
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
@@ -97,6 +103,36 @@ class StationTui(App[None]):
         for link in self.links.values():
             link.attach(self.post_message)
         self.switch_mode("line" if len(self.links) > 1 else "dashboard")
+        if not self.is_headless:
+            self._watch_terminal()
+
+    def _watch_terminal(self) -> None:
+        """Exit when the terminal goes away (an SSH session dropped).
+
+        Without it, a UI whose terminal is gone keeps running, and Textual's input thread spins
+        on the closed terminal (most of a core): the one thing a UI left on a Raspberry Pi must
+        never do. A hang-up signal ends it at once; a terminal closed without one is noticed
+        within two seconds.
+        """
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+        try:
+            fd = sys.__stdin__.fileno() if sys.__stdin__ is not None else -1
+        except (OSError, ValueError):
+            return
+        if fd < 0 or not os.isatty(fd):
+            return
+        poller = select.poll()
+        poller.register(fd, select.POLLHUP | select.POLLERR | select.POLLNVAL)
+
+        def check() -> None:
+            if any(
+                events & (select.POLLHUP | select.POLLERR | select.POLLNVAL)
+                for _, events in poller.poll(0)
+            ):
+                self.exit(return_code=1)
+
+        self.set_interval(2.0, check)
 
     def on_unmount(self) -> None:
         for link in self.links.values():

@@ -185,7 +185,7 @@ def specs_of(args: argparse.Namespace) -> list[StationSpec]:
     if args.config is not None and not args.instance:
         specs.append(StationSpec(config=args.config))
     tokens: list[Path] = args.token_file
-    if args.url and len(tokens) not in (1, len(args.url)):
+    if len(tokens) > 1 and len(tokens) != len(args.url):
         raise UsageError(
             f"{len(args.url)} --url but {len(tokens)} --token-file: give one "
             "for all or one per --url"
@@ -225,5 +225,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _EXIT_USAGE
     from pywats_station.tui.app import StationTui
 
-    StationTui(links).run()
-    return 0
+    app = StationTui(links)
+    app.run()
+    return app.return_code or 0
