@@ -319,3 +319,11 @@ async def test_a_lost_link_keeps_the_last_configuration(tmp_path: Path) -> None:
         await pilot.press("e")
         await edit(pilot, "8")
         assert "not connected" in text_of(app, "#config-message")
+        # Back online: the configuration is read again (it may have changed meanwhile).
+        (tmp_path / "config.toml").write_text(
+            CONFIG.replace("upload_workers = 4", "upload_workers = 6")
+        )
+        link.go_online()
+        await settle(pilot)
+        assert rows(app)["queue.upload_workers"] == "6"
+        assert "not connected" not in text_of(app, "#config-head")

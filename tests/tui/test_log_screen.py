@@ -241,3 +241,23 @@ async def test_a_refused_tail_still_shows_live_records() -> None:
         await settle(pilot)
         assert shown(app)[-1].endswith("still here")
         assert "not connected" in status(app)
+
+
+async def test_switching_station_shows_the_other_stations_log() -> None:
+    a, b = FakeLink("line-a"), FakeLink("line-b")
+    serve_tail(a, [record("from a")])
+    serve_tail(b, [record("from b")])
+    app = StationTui([a, b])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")  # the line view's first station
+        await pilot.press("4")
+        await settle(pilot)
+        assert [line.split(": ", 1)[1] for line in shown(app)] == ["from a"]
+        await pilot.press("greater_than_sign")
+        await settle(pilot)
+        assert app.current == "line-b"
+        assert [line.split(": ", 1)[1] for line in shown(app)] == ["from b"]
+        # Live records of the station not shown do not appear.
+        a.event("log_record", record("a again"))
+        await settle(pilot)
+        assert [line.split(": ", 1)[1] for line in shown(app)] == ["from b"]

@@ -149,6 +149,7 @@ class ConfigScreen(StationView):
         self.editing: str | None = None
         """The key being edited, if any."""
         self._station: str | None = None
+        self._was_online = False
         self._error: str | None = None
         self._pending: tuple[str, Any] | None = None
         self._fetch_worker: Worker[None] | None = None
@@ -177,6 +178,9 @@ class ConfigScreen(StationView):
         if self._station is not None and self.model.label != self._station:
             self.action_cancel()
             self._load()  # another station: its configuration
+        elif "link" in areas and self.model.online and not self._was_online and self._station:
+            self._load()  # back after a lost link: the file may have changed meanwhile
+        self._was_online = self.model.online
         if areas & {"status", "link"}:
             self._show_head()
             self.refresh_bindings()  # the role decides whether editing is offered
@@ -184,6 +188,8 @@ class ConfigScreen(StationView):
     # --- showing -----------------------------------------------------------------------------
 
     def _load(self) -> None:
+        # Named when asked, not when answered: redraws meanwhile must not start it over.
+        self._station = self.model.label
         self._fetch_worker = self.run_worker(self._fetch, group="config-get", exclusive=True)
 
     async def _fetch(self) -> None:
@@ -191,7 +197,6 @@ class ConfigScreen(StationView):
         answer = await ask(self.link, "config.get", {})
         if model is not self.model:
             return
-        self._station = model.label
         if not answer.ok or not isinstance(answer.value, dict):
             # The last configuration shown stays; the status line says why it is not newer.
             self._error = answer.error or "no answer"

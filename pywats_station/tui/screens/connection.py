@@ -127,6 +127,7 @@ class ConnectionScreen(StationView):
         """``[station]`` as ``config.get`` gave it (name, location, purpose)."""
         self._identity_error: str | None = None
         self._station: str | None = None
+        self._was_online = False
         self._test: Text | None = None
         self._sent: dict[str, Any] | None = None
         self._worker: Worker[None] | None = None
@@ -158,6 +159,9 @@ class ConnectionScreen(StationView):
             # Another station: nothing of the last one's checks applies.
             self.identity, self._test, self._sent = None, None, None
             self._load()
+        elif "link" in areas and model.online and not self._was_online and self._station:
+            self._load()  # back after a lost link: the identity may have changed meanwhile
+        self._was_online = model.online
         if areas & {"status", "link"}:
             self.query_one("#conn-server", Static).update(server_state_text(model))
             self.query_one("#conn-processes", Static).update(processes_text(model))
@@ -169,6 +173,8 @@ class ConnectionScreen(StationView):
     # --- registration ------------------------------------------------------------------------
 
     def _load(self) -> None:
+        # Named when asked, not when answered: redraws meanwhile must not start it over.
+        self._station = self.model.label
         self._worker = self.run_worker(self._fetch_identity, group="conn-get", exclusive=True)
 
     async def _fetch_identity(self) -> None:
@@ -176,7 +182,6 @@ class ConnectionScreen(StationView):
         answer = await ask(self.link, "config.get", {"key": "station"})
         if model is not self.model:
             return
-        self._station = model.label
         if answer.ok and isinstance(answer.value, dict):
             value = answer.value.get("value")
             self.identity = value if isinstance(value, dict) else None

@@ -294,6 +294,9 @@ class LogScreen(StationView):
         return self._loaded != self._generation
 
     def _reload(self) -> None:
+        # The station is named when asked, not when answered: until then, the next redraw
+        # must not see "another station" and start over (under a stream of events, forever).
+        self._station = self.model.label
         self._generation += 1
         self._show_status()
         generation = self._generation
@@ -311,7 +314,6 @@ class LogScreen(StationView):
         if generation != self._generation:
             return  # a newer reload (another level, another station) has the last word
         self._loaded = generation
-        self._station = model.label
         self._was_online = model.online
         if answer.ok:
             self._tail_error = None
