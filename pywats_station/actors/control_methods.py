@@ -22,6 +22,7 @@ from pywats._errors import HTTPError, PyWATSError
 from pywats.formats import wsjf
 from pywats.models.report import UURReport, UUTReport
 from pywats_station._supervisor import ChildStatistics, SupervisorStatistics
+from pywats_station.actors.sync import MetadataCache
 from pywats_station.control import CallContext, ControlError, ErrorCode, Registry
 from pywats_station.control import methods as m
 from pywats_station.queue import (
@@ -168,6 +169,28 @@ def register_station_methods(registry: Registry, station: OperatorPort) -> None:
         if tree is None:
             return m.TreeNode(name="station", kind="supervisor", state="stopped")
         return tree_node(tree)
+
+    @registry.implement(m.PROCESSES_LIST)
+    async def processes_list(ctx: CallContext, params: m.NoParams) -> m.ProcessesListResult:
+        cache = station.runtime.metadata
+        if not isinstance(cache, MetadataCache):
+            return m.ProcessesListResult()
+        return m.ProcessesListResult(
+            synced_at=cache.synced_at,
+            server_version=cache.server_version,
+            processes=[
+                m.ProcessInfo(
+                    code=p.code,
+                    name=p.name,
+                    description=p.description,
+                    test=p.is_test_operation,
+                    repair=p.is_repair_operation,
+                    wip=p.is_wip_operation,
+                    active=p.active,
+                )
+                for p in cache.processes
+            ],
+        )
 
     @registry.implement(m.QUEUE_LIST)
     async def queue_list(ctx: CallContext, params: m.QueueListParams) -> m.QueueListResult:

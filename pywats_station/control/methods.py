@@ -53,6 +53,8 @@ from pywats_station.control.models import (
     ConvertFileResult,
     LogsTailParams,
     LogsTailResult,
+    ProcessesListResult,
+    ProcessInfo,
     QueueCountResult,
     QueueEntry,
     QueueListParams,
@@ -88,6 +90,9 @@ __all__ = [
     "ConfigSetParams",
     "ConfigSetResult",
     "ConnectionTestResult",
+    "PROCESSES_LIST",
+    "ProcessInfo",
+    "ProcessesListResult",
     "ConvertFileParams",
     "ConvertFileResult",
     "ConvertedReport",
@@ -298,6 +303,12 @@ CONNECTION_TEST: Final = MethodSpec(
     "Unreachable, refusing the token or not configured: -32013 with `data.reason`.",
     errors=(Station,),
 )
+PROCESSES_LIST: Final = MethodSpec(
+    "processes.list",
+    NoParams,
+    ProcessesListResult,
+    "The processes synced from the server, as the station validates and names reports with.",
+)
 REPORTS_SEND_TEST: Final = MethodSpec(
     "reports.send_test",
     SendTestParams,
@@ -316,6 +327,7 @@ _METHODS: Final = (
     *BUILTINS,
     STATION_STATUS,
     STATION_TREE,
+    PROCESSES_LIST,
     QUEUE_LIST,
     QUEUE_SHOW,
     QUEUE_RETRY,

@@ -491,6 +491,42 @@ class ConnectionTestResult(Result, kw_only=True):
     latency: float
 
 
+class ProcessInfo(Result, kw_only=True):
+    """A process (operation type) the station has from the server.
+
+    Attributes:
+        code: The process code reports carry.
+        name: Its name.
+        description: Its description.
+        test: A test operation.
+        repair: A repair operation.
+        wip: A WIP (work in progress) operation.
+        active: Active on the server (inactive processes are refused in reports).
+    """
+
+    code: int
+    name: str | None = None
+    description: str | None = None
+    test: bool = False
+    repair: bool = False
+    wip: bool = False
+    active: bool = True
+
+
+class ProcessesListResult(Result, kw_only=True):
+    """The processes the station synced from the server (its offline cache).
+
+    Attributes:
+        synced_at: When they were last synced (null: never).
+        server_version: The server's version at that time.
+        processes: Every process, in the server's order.
+    """
+
+    synced_at: float | None = None
+    server_version: str | None = None
+    processes: list[ProcessInfo] = msgspec.field(default_factory=list)
+
+
 class SendTestParams(Params, kw_only=True):
     """A small passing UUT report to send through the queue, to check the whole path.
 

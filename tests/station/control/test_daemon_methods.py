@@ -63,6 +63,20 @@ async def test_station_status_and_tree(tmp_path: Path) -> None:
         assert "traceback" not in str(tree).lower()
 
 
+async def test_processes_list_is_the_synced_cache(tmp_path: Path) -> None:
+    async with running_station(tmp_path) as station, station.client() as client:
+        await wait_until(lambda: station.daemon.runtime.processes_synced_at is not None)
+        result = await client.call("processes.list", result_type=m.ProcessesListResult)
+        status = await client.call("station.status", result_type=m.StationStatus)
+        assert result.synced_at == status.processes_synced_at
+        assert len(result.processes) == status.processes_cached > 0
+        # The emulator's own process table, as the server sent it.
+        [test_op] = [p for p in result.processes if p.code == 10]
+        assert test_op.test
+        assert test_op.name
+        assert not [p for p in result.processes if p.code == 12345]
+
+
 async def test_queue_list_show_retry_purge(tmp_path: Path) -> None:
     async with running_station(tmp_path) as station, station.client() as client:
         daemon = station.daemon

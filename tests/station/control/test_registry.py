@@ -77,7 +77,8 @@ def test_catalogue_is_complete_and_consistent() -> None:
         "station.status", "station.tree", "queue.list", "queue.show", "queue.retry",
         "queue.purge", "queue.verify", "converters.list", "converters.enable", "converters.disable",
         "converters.restart", "converters.convert_file", "config.get", "config.set",
-        "connection.test", "reports.send_test", "logs.tail", "events.subscribe",
+        "connection.test", "processes.list", "reports.send_test", "logs.tail",
+        "events.subscribe",
         "events.unsubscribe", "rpc.discover", "station.ping", "auth.login",
     }  # fmt: skip
     assert set(names) == expected
