@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from pywats_station.actors.control_config import lookup
 from pywats_station.config import config_from_dict, redacted
@@ -41,6 +41,18 @@ def station_link(**status: Any) -> FakeLink:
         return result
 
     link.handlers["config.get"] = get
+    link.handlers["processes.list"] = answer(
+        {
+            "synced_at": NOW - 300,
+            "server_version": "24.1.0",
+            "processes": [
+                {"code": 10, "name": "ICT", "test": True},
+                {"code": 500, "name": "Repair", "repair": True},
+                {"code": 40, "name": "Old FCT", "test": True, "active": False},
+            ],
+        },
+        m.ProcessesListResult,
+    )
     return link
 
 
@@ -86,6 +98,13 @@ async def test_shows_state_registration_and_synced_processes() -> None:
         processes = text_of(app, "#conn-processes")
         assert "12 processes cached" in processes
         assert f"synced {clock(NOW - 300)}" in processes
+        table = app.screen.query_one("#conn-process-table", DataTable)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert rows == [
+            ["10", "ICT", "test"],
+            ["500", "Repair", "repair"],
+            ["40", "Old FCT", "test (inactive)"],
+        ]
 
 
 async def test_never_synced_and_an_offline_station_are_said() -> None:

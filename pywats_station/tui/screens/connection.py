@@ -19,14 +19,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
 from pywats_station.tui.model import StationModel
 from pywats_station.tui.screens.ask import Answer, ask
 from pywats_station.tui.screens.base import StationView, link_text
 from pywats_station.tui.screens.confirm import Confirm
-from pywats_station.tui.widgets import state_text
+from pywats_station.tui.widgets import fill_table, state_text
 
 __all__ = [
     "ConnectionScreen",
@@ -138,7 +138,9 @@ class ConnectionScreen(StationView):
                 yield Static(id="conn-server", classes="panel")
                 yield Static(id="conn-station", classes="panel")
                 yield Static(id="conn-processes", classes="panel")
-            yield Static(id="conn-checks", classes="panel")
+            with Vertical(id="conn-right"):
+                yield Static(id="conn-checks", classes="panel")
+                yield DataTable(id="conn-process-table", cursor_type="row")
 
     def on_mount(self) -> None:
         for selector, title in (
@@ -146,8 +148,10 @@ class ConnectionScreen(StationView):
             ("#conn-station", "Registration"),
             ("#conn-processes", "Processes"),
             ("#conn-checks", "Checks"),
+            ("#conn-process-table", "Synced processes"),
         ):
             self.query_one(selector).border_title = title
+        self.query_one("#conn-process-table", DataTable).add_columns("code", "name", "kind")
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
@@ -189,6 +193,22 @@ class ConnectionScreen(StationView):
         else:
             self._identity_error = answer.error  # the last identity shown stays
         self._show_station()
+        listed = await ask(self.link, "processes.list")
+        if model is self.model and listed.ok and isinstance(listed.value, dict):
+            self._show_processes(listed.value.get("processes") or [])
+
+    def _show_processes(self, processes: list[dict[str, Any]]) -> None:
+        """The processes the station validates and names reports with (``processes.list``)."""
+        rows = []
+        for process in processes:
+            kinds = [k for k in ("test", "repair", "wip") if process.get(k)]
+            kind = Text(", ".join(kinds) or "—")
+            if not process.get("active", True):
+                kind.append(" (inactive)", style="yellow")
+            rows.append(
+                (str(process.get("code")), [process.get("code"), process.get("name") or "", kind])
+            )
+        fill_table(self.query_one("#conn-process-table", DataTable), rows)
 
     def _show_station(self) -> None:
         status = self.model.status or {}
