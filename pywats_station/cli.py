@@ -177,7 +177,9 @@ def _parser() -> argparse.ArgumentParser:
     clist.add_argument("--json", action="store_true")
 
     demo = command(commands, "demo", "run a station on the embedded emulator with sample files")
-    demo.add_argument("--duration", type=float, help="stop after this many seconds")
+    demo.add_argument(
+        "--duration", type=float, help="stop after this many seconds (default: at Ctrl-C)"
+    )
     demo.add_argument("--dir", type=Path, help="work folder (default: a new temporary one)")
 
     unit = command(commands, "systemd-unit", "print a systemd unit for this instance")

@@ -5,9 +5,10 @@ WSJF, a CSV and an ``auto`` converter watching demo folders, runs the real daemo
 sample files into the folders (written in chunks, as test equipment does, some with failing units,
 one broken). The ``equipment`` folder gets real files of real test equipment (ATML, TestStand, a
 Teradyne ICT log, TAKAYA, XJTAG: ``demo_samples/``, provenance in its ``NOTICE``), each read by
-the built-in that recognises it. Progress is shown live; with ``--duration`` it stops by itself,
-waits for the queue to drain, and prints what the equipment files became and
-``N reports uploaded``.
+the built-in that recognises it. Progress is shown live, and the command that opens
+``pywats-tui`` on the demo station once its control channel listens. It runs until Ctrl-C (or
+SIGTERM); with ``--duration`` it stops by itself. Then it waits for the queue to drain and
+prints what the equipment files became and ``N reports uploaded``.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import importlib.resources
 import math
 import os
 import random
+import shlex
+import shutil
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from pathlib import Path
 
@@ -35,7 +38,7 @@ from pywats_station.converters.builtin.auto import MISC_DESCRIPTION
 from pywats_station.daemon import Daemon, run_daemon
 from pywats_station.paths import instance_paths
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "tui_command"]
 
 TOKEN = "demo-token"
 FOLDERS = ("wsjf", "csv", "equipment")
@@ -179,7 +182,39 @@ def _progress(daemon: Daemon, emulator: FakeWATS, elapsed: float) -> str:
 
 
 async def run_demo(duration: float | None, folder: Path | None) -> int:
-    """Run the demo; returns the exit code (0 when reports were uploaded)."""
+    """Run the demo; returns the exit code (0 when reports were uploaded).
+
+    Without ``duration`` it runs until Ctrl-C or SIGTERM. Either ends it as the duration does
+    (the last files are converted and uploaded, for up to 20 s); a second one ends it at once.
+    """
+    # The demo's own signal handling from the first line: a Ctrl-C while things start is a stop
+    # like any other, not a traceback.
+    interrupts = _Interrupts()
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as early:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(interrupts.count, early)
+            code = await _demo(nursery, duration, folder, interrupts)
+            nursery.cancel_scope.cancel()
+    return code
+
+
+class _Interrupts:
+    """Ctrl-C and SIGTERM received so far (the first stops the demo, the second the drain)."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.first = trio.Event()
+        self.second = trio.Event()
+
+    async def count(self, signals: AsyncIterator[int]) -> None:
+        async for _ in signals:
+            self.received += 1
+            (self.first if self.received == 1 else self.second).set()
+
+
+async def _demo(
+    nursery: trio.Nursery, duration: float | None, folder: Path | None, interrupts: _Interrupts
+) -> int:
     base = folder or Path(tempfile.mkdtemp(prefix="pywats-demo-"))
     base = base.absolute()
     inbox = base / "in"
@@ -193,50 +228,52 @@ async def run_demo(duration: float | None, folder: Path | None) -> int:
     rng = random.Random(7)
     tty = sys.stdout.isatty()
     print(f"pywats-station demo in {base}")
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(
-            partial(serve_emulator, emulator, "127.0.0.1", 0, announce=False)
-        )
-        url = f"http://127.0.0.1:{port}"
-        print(f"emulated WATS server on {url} (token {TOKEN})")
-        paths.config_file.parent.mkdir(parents=True, exist_ok=True)
-        token_file = paths.config_file.parent / "demo-token"
-        token_file.write_text(TOKEN + "\n", encoding="utf-8")
-        token_file.chmod(0o600)
-        paths.config_file.write_text(_config(url, inbox, token_file), encoding="utf-8")
-        print(f"station config {paths.config_file}")
-        print(f"drop files into {inbox}/wsjf, csv or equipment (any format a built-in reads)")
-        daemon: Daemon = await nursery.start(partial(run_daemon, paths, env=env))
-        await _announce_control(daemon)
+    if duration is None:
+        print("runs until stopped: Ctrl-C to stop", flush=True)
+    else:
+        print(f"stops after {duration:g} s (Ctrl-C to stop sooner)", flush=True)
+    port = await nursery.start(partial(serve_emulator, emulator, "127.0.0.1", 0, announce=False))
+    url = f"http://127.0.0.1:{port}"
+    print(f"emulated WATS server on {url} (token {TOKEN})")
+    paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file = paths.config_file.parent / "demo-token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    token_file.chmod(0o600)
+    paths.config_file.write_text(_config(url, inbox, token_file), encoding="utf-8")
+    print(f"station config {paths.config_file}")
+    print(f"drop files into {inbox}/wsjf, csv or equipment (any format a built-in reads)")
+    # While it starts, the daemon's own handler has the signals: a Ctrl-C then stops the daemon
+    # (``daemon.stopping``), which ends the demo below as well.
+    daemon: Daemon = await nursery.start(partial(run_daemon, paths, env=env))
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        # Opened last, so the demo gets the signals from here on, not the daemon.
+        nursery.start_soon(interrupts.count, signals)
+
+        def stopped() -> bool:
+            return interrupts.first.is_set() or daemon.stopping.is_set()
+
+        if not stopped():
+            await _announce_control(daemon)
         started = time.monotonic()
-        stopping = False
-        nursery.start_soon(_drop_samples, inbox, lambda: stopping, rng)
+        dropping = True
+        nursery.start_soon(_drop_samples, inbox, lambda: not dropping, rng)
         deadline = math.inf if duration is None else started + duration
-        # Ctrl-C or SIGTERM ends the demo as the duration does (this receiver, opened last,
-        # gets the signals instead of the daemon's).
-        interrupted = trio.Event()
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-
-            async def on_signal() -> None:
-                async for _ in signals:
-                    interrupted.set()
-                    return
-
-            nursery.start_soon(on_signal)
-            while time.monotonic() < deadline and not interrupted.is_set():
-                line = _progress(daemon, emulator, time.monotonic() - started)
-                print("\r" + line if tty else line, end="" if tty else "\n", flush=True)
-                await trio.sleep(1.0)
-        stopping = True
-        # Let what was dropped convert and upload, within a bound.
-        with trio.move_on_after(_DRAIN):
-            while True:
-                await trio.sleep(0.5)
-                if not daemon.queue.stats().depth and not _settling(inbox):
-                    break
-        if daemon.tree is not None:
-            await daemon.tree.stop()
-        nursery.cancel_scope.cancel()
+        while time.monotonic() < deadline and not stopped():
+            line = _progress(daemon, emulator, time.monotonic() - started)
+            print("\r" + line if tty else line, end="" if tty else "\n", flush=True)
+            with trio.move_on_after(1.0):
+                await interrupts.first.wait()
+        dropping = False
+        if not daemon.stopping.is_set():
+            # Let what was dropped convert and upload, within a bound (a second Ctrl-C: now).
+            with trio.move_on_after(_DRAIN) as drain:
+                nursery.start_soon(_cancel_when, interrupts.second, drain)
+                while True:
+                    await trio.sleep(0.5)
+                    if not daemon.queue.stats().depth and not _settling(inbox):
+                        break
+            if daemon.tree is not None:
+                await daemon.tree.stop()
     print()
     _summary(emulator, inbox)
     uploaded = len(emulator.reports)
@@ -244,12 +281,37 @@ async def run_demo(duration: float | None, folder: Path | None) -> int:
     return 0 if uploaded > 0 else 1
 
 
+async def _cancel_when(event: trio.Event, scope: trio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
+
+
+def tui_command(url: str, token_file: Path) -> str:
+    """The command that opens ``pywats-tui`` on the station at ``url``, ready to copy.
+
+    Run as ``.venv/bin/pywats-station`` (the README's way), the TUI is named by its path
+    beside it, as the shell would not find it by name; otherwise by name.
+    """
+    program = "pywats-tui"
+    here = Path(sys.argv[0])
+    beside = here.with_name(program)
+    if here.name == "pywats-station" and beside.is_file():
+        found = shutil.which(program)
+        if found is None or Path(found).resolve() != beside.resolve():
+            program = str(beside)
+    return shlex.join([program, "--url", url, "--token-file", str(token_file)])
+
+
 async def _announce_control(daemon: Daemon) -> None:
-    """Say where the control channel listens (``pywats-tui`` and scripts can watch the demo)."""
+    """Say how to watch the demo with ``pywats-tui``, once the control channel listens."""
     with trio.move_on_after(5.0):
         await daemon.control_settled.wait()
-    if daemon.control.url:
-        print(f"control channel on {daemon.control.url} (token: {daemon.paths.control_token_file})")
+    url = daemon.control.url
+    if url:
+        command = tui_command(url, daemon.paths.control_token_file)
+        print(f"terminal UI on this station (in another terminal): {command}", flush=True)
+    else:
+        print(f"the control channel is not listening: {daemon.control.error}", flush=True)
 
 
 def _settling(inbox: Path) -> bool:
