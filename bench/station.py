@@ -430,6 +430,7 @@ class Reports:
         report = builder.build()
         self.template_id = str(report.id)
         self.template = wsjf.dumps(report)
+        self.put_options = _put_options(report)
         # Re-stamping is a byte replace, much faster than building or re-encoding 100,000
         # reports; it is only sound if the id occurs once (the steps' ids are integers).
         if self.template.count(self.template_id.encode()) != 1:
@@ -450,7 +451,18 @@ class Reports:
         return out
 
 
-def fill(folder: Path, reports: Sequence[tuple[str, bytes]]) -> float:
+def _put_options(report: Any) -> dict[str, Any]:
+    """What the daemon's converters give ``put`` besides the bytes: the report's unit (read once
+    from the template: the re-stamped reports share it), so that the backlog's headers are the
+    daemon's; nothing for code from before units (``--commit`` of an older version)."""
+    try:
+        from pywats_station.queue import unit_of
+    except ImportError:
+        return {}
+    return {"unit": unit_of(report)}
+
+
+def fill(folder: Path, reports: Sequence[tuple[str, bytes]], put_options: dict[str, Any]) -> float:
     """Put ``reports`` into the queue in ``folder``; return the seconds it took.
 
     ``fsync=False``: only the filling is faster; renames stay atomic and the daemon that opens
@@ -459,7 +471,7 @@ def fill(folder: Path, reports: Sequence[tuple[str, bytes]]) -> float:
     start = time.perf_counter()
     with ReportQueue.open(folder, fsync=False) as queue:
         for report_id, data in reports:
-            queue.put(report_id, data, source="bench")
+            queue.put(report_id, data, source="bench", **put_options)
     return time.perf_counter() - start
 
 
@@ -495,7 +507,7 @@ def ensure_backlog(count: int, reports: Reports) -> Backlog:
         seconds = 0.0
         chunk = 10_000  # bounded memory: the reports are generated per chunk
         for start in range(0, count, chunk):
-            seconds += fill(folder, reports.make(min(chunk, count - start)))
+            seconds += fill(folder, reports.make(min(chunk, count - start)), reports.put_options)
         if queue_depth(folder) != count:
             raise RuntimeError(f"the backlog in {folder} does not hold {count} reports")
     disk = sum(p.stat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())
@@ -576,7 +588,7 @@ def daemon_run(
     emulator.reset()
     daemon = procs.new(WORK / label, emulator.url, workers=workers, unthrottled=unthrottled)
     batch = reports.make(count)
-    fill(daemon.queue_dir, batch)
+    fill(daemon.queue_dir, batch, reports.put_options)
     notify = NotifySocket()
     try:
         daemon.start(notify)
