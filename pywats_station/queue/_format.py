@@ -63,7 +63,7 @@ HEADER_MAX = 64 * 1024
 """A longer first line is not a header: the file is corrupt."""
 SOURCE_MAX = 4096
 """Characters of ``source`` kept in a header (a file name is at most 255 bytes; a path 4096)."""
-_HEADER_PROBE = 4096  # headers are ~250 bytes; do not read 64 KiB of payload to find the end
+_HEADER_PROBE = 4096  # headers are ~400 bytes; do not read 64 KiB of payload to find the end
 SEQ_DIGITS = 12
 BUCKET_DIGITS = SEQ_DIGITS - 3  # BUCKET_SIZE = 10**3
 

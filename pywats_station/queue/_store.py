@@ -69,7 +69,7 @@ __all__ = ["QueueStats", "ReportQueue", "VerifyReport"]
 log = logging.getLogger("pywats_station.queue")
 
 _HEADER_ALLOWANCE = 1024
-"""What ``would_fit`` adds to the WSJF size for the header line (~450 bytes with a short source
+"""What ``would_fit`` adds to the WSJF size for the header line (~400 bytes with a short source
 and a unit)."""
 _RETRYABLE = frozenset({EntryState.DEAD, EntryState.FAILED})
 _KEYWORDS: dict[str, frozenset[EntryState]] = {
