@@ -95,17 +95,30 @@ class Terminal:
 
 
 def tui_argv(url: str, token_file: Path) -> list[str]:
-    return [sys.executable, "-m", "pywats_station.tui", "--url", url, "--token-file",
-            str(token_file)]
+    return [
+        sys.executable,
+        "-m",
+        "pywats_station.tui",
+        "--url",
+        url,
+        "--token-file",
+        str(token_file),
+    ]
 
 
 def drop_files(folder: Path, per_second: float, stop: threading.Event, counter: list[int]) -> None:
     """WSJF files into the station's watch folder at ``per_second`` until ``stop``: each is
     converted, queued and uploaded, so every kind of event streams to the TUI."""
     while not stop.is_set():
-        report = ReportBuilder.uut(pn="BENCH-TUI", sn=f"SN-{counter[0]:07d}", rev="A",
-                                   process_code=10, station="bench", location="Lab",
-                                   purpose="Test")
+        report = ReportBuilder.uut(
+            pn="BENCH-TUI",
+            sn=f"SN-{counter[0]:07d}",
+            rev="A",
+            process_code=10,
+            station="bench",
+            location="Lab",
+            purpose="Test",
+        )
         report.root.numeric("Voltage", 5.0, CompOp.GELE, low=4.9, high=5.1, unit="V")
         temp = folder / f".{counter[0]}.tmp"
         temp.write_bytes(wsjf.dumps(report.build()))
@@ -136,8 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         drop.mkdir(parents=True, exist_ok=True)
         daemon.start()
         daemon.wait_online()
-        wait_for(lambda: (daemon.status().get("control") or {}).get("state") == "listening",
-                 30, "the control channel", daemon)
+        wait_for(
+            lambda: (daemon.status().get("control") or {}).get("state") == "listening",
+            30,
+            "the control channel",
+            daemon,
+        )
         url = str(daemon.status()["control"]["url"])
         token_file = daemon.paths.control_token_file
         server = emulator.url.encode()
@@ -145,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         frame, data = [], []
         for _ in range(args.runs):
             term = Terminal(tui_argv(url, token_file))
-            frame.append(term.read_until(b"Dashboard", 30))
+            frame.append(term.read_until(b"Uploads/min", 30))
             data.append(term.read_until(server[:30], 30))
             term.quit()
 

@@ -24,7 +24,7 @@ from textual.timer import Timer
 from pywats_station.tui.link import Link
 from pywats_station.tui.messages import DaemonEvent, EventBatch, LinkState, Snapshot
 from pywats_station.tui.model import StationModel
-from pywats_station.tui.screens.base import ALL_AREAS, StationView
+from pywats_station.tui.screens.base import ALL_AREAS, SCREENS, StationView
 from pywats_station.tui.screens.config import ConfigScreen
 from pywats_station.tui.screens.connection import ConnectionScreen
 from pywats_station.tui.screens.converters import ConvertersScreen
@@ -34,20 +34,9 @@ from pywats_station.tui.screens.line import LineScreen
 from pywats_station.tui.screens.log import LogScreen
 from pywats_station.tui.screens.queue import QueueScreen
 
-__all__ = ["REDRAW_INTERVAL", "SCREENS", "StationTui"]
+__all__ = ["REDRAW_INTERVAL", "StationTui"]
 
 REDRAW_INTERVAL = 0.5
-
-SCREENS: dict[str, tuple[str, str]] = {
-    # mode: (key, title)
-    "dashboard": ("1", "Dashboard"),
-    "converters": ("2", "Converters"),
-    "queue": ("3", "Queue"),
-    "log": ("4", "Log"),
-    "config": ("5", "Config"),
-    "connection": ("6", "Connection"),
-    "line": ("l", "Line"),
-}
 
 
 class StationTui(App[None]):
@@ -71,8 +60,9 @@ class StationTui(App[None]):
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         *(
-            Binding(key, f"show('{mode}')", title, id=f"app.{mode}")
-            for mode, (key, title) in SCREENS.items()
+            # The tabs in the top bar show these keys; the footer keeps to the screen's own.
+            Binding(key, f"show('{mode}')", title, show=False, id=f"app.{mode}")
+            for mode, (key, title, _short) in SCREENS.items()
         ),
         Binding("greater_than_sign", "station(1)", "Next station", show=False, id="app.next"),
         Binding("less_than_sign", "station(-1)", "Previous station", show=False, id="app.prev"),
@@ -87,6 +77,8 @@ class StationTui(App[None]):
         self.links: dict[str, Link] = {link.label: link for link in links}
         self.models: dict[str, StationModel] = {label: StationModel(label) for label in self.links}
         self.current = next(iter(self.links))
+        self.several = len(self.links) > 1
+        """Whether there is a line to show (several stations)."""
         self._dirty: dict[str, set[str]] = {}
         self._redraw: Timer | None = None
 
@@ -210,11 +202,13 @@ class StationTui(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "show" and parameters and parameters[0] == self.current_mode:
             return None  # the footer greys out the screen already shown
-        return not (action == "station" and len(self.links) < 2)
+        if action == "station" or (action == "show" and parameters == ("line",)):
+            return self.several  # no line of one station
+        return True
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for mode, (key, title) in SCREENS.items():
+        for mode, (key, title, _short) in SCREENS.items():
             yield SystemCommand(
                 f"Show {title.lower()}",
                 f"The {title} screen (key {key})",

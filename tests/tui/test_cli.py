@@ -141,7 +141,7 @@ def _start_in_a_terminal(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
     os.close(slave)
     seen = b""
     deadline = time.monotonic() + 30
-    while b"Dashboard" not in seen:
+    while b"Uploads/min" not in seen:
         assert time.monotonic() < deadline, f"no dashboard: {seen[-300:]!r}"
         if select.select([master], [], [], 0.1)[0]:
             seen += os.read(master, 65536)

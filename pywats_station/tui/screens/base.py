@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -23,7 +24,31 @@ if TYPE_CHECKING:
     from pywats_station.tui.app import StationTui
     from pywats_station.tui.link import Link
 
-__all__ = ["ALL_AREAS", "StationBar", "StationView", "ago", "link_text"]
+__all__ = [
+    "ALL_AREAS",
+    "SCREENS",
+    "ScreenTabs",
+    "StationBar",
+    "StationView",
+    "ago",
+    "link_text",
+    "top_bar",
+]
+
+SCREENS: dict[str, tuple[str, str, str]] = {
+    # mode: (key, title, short title for narrow terminals)
+    "dashboard": ("1", "Dashboard", "Dash"),
+    "converters": ("2", "Converters", "Conv"),
+    "queue": ("3", "Queue", "Queue"),
+    "log": ("4", "Log", "Log"),
+    "config": ("5", "Config", "Conf"),
+    "connection": ("6", "Connection", "Conn"),
+    "line": ("l", "Line", "Line"),
+}
+"""The screens and their keys, shown as tabs in the top bar (the footer keeps to the keys of
+the screen shown: at 80 columns it has room for nothing else)."""
+_WIDE = 110
+"""From this many columns on, the tabs have their whole titles."""
 
 ALL_AREAS = frozenset({"status", "converters", "tree", "activity", "failures", "log", "link"})
 
@@ -61,15 +86,36 @@ def link_text(model: StationModel, now: float | None = None) -> Text:
     return text
 
 
+class ScreenTabs(Static):
+    """The screens and their keys, the one shown highlighted (right of the station bar)."""
+
+    def show(self, current: str, width: int) -> None:
+        text = Text()
+        for mode, (key, title, short) in SCREENS.items():
+            if mode == "line" and not getattr(self.app, "several", False):
+                continue
+            label = title if width >= _WIDE else short
+            style = "bold reverse" if mode == current else ""
+            text.append(f" {key}", style=f"{style} bold" if style else "bold")
+            text.append(f" {label} ", style=style or "dim")
+        self.update(text)
+
+
+def top_bar(bar: Static) -> ComposeResult:
+    """The top line: ``bar`` (the station, or the line) and the screen tabs."""
+    with Horizontal(id="top-bar"):
+        yield bar
+        yield ScreenTabs(id="screen-tabs")
+
+
 class StationBar(Static):
-    """One line at the top: which station, its link, and which screen."""
+    """The top line's left part: which station, and the link to it."""
 
     def show(self, model: StationModel, screen_title: str, stations: int) -> None:
         text = Text()
         text.append(f" {model.label} ", style="bold reverse")
         if stations > 1:
-            text.append(f" 1 of {stations}: l for the line ", style="dim")
-        text.append(f" {screen_title} ", style="bold")
+            text.append(f" of {stations}", style="dim")
         text.append(" · ")
         text.append_text(link_text(model))
         if model.role:
@@ -87,7 +133,7 @@ class StationView(Screen[None]):
     """Shown in the station bar."""
 
     def compose(self) -> ComposeResult:
-        yield StationBar(id="station-bar")
+        yield from top_bar(StationBar(id="station-bar"))
         yield from self.compose_body()
         yield Footer()
 
@@ -117,6 +163,7 @@ class StationView(Screen[None]):
     def refresh_view(self, areas: frozenset[str]) -> None:
         """Show the model; ``areas``: what changed since the last call."""
         self.query_one(StationBar).show(self.model, self.TITLE, len(self.tui.models))
+        self.query_one(ScreenTabs).show(self.tui.current_mode, self.app.size.width)
         self.set_class(self.model.stale, "-stale")
         self.update_body(areas)
 

@@ -104,7 +104,7 @@ class DashboardScreen(StationView):
         titles = {
             "#dash-server": "Server",
             "#dash-queue": "Queue",
-            "#dash-uploads": "Uploads / min (30 min)",
+            "#dash-uploads": "Uploads/min",
             "#dash-converters": "Converters",
             "#dash-activity": "Recent reports",
             "#dash-failures": "Last failures",
@@ -187,12 +187,17 @@ class DashboardScreen(StationView):
     def _counters(self, model: StationModel) -> None:
         counters = (model.status or {}).get("counters") or {}
         text = Text()
-        text.append(f"uploaded {counters.get('uploaded', 0)} · ")
+        # Totals since the daemon started; the sparkline above covers the last 30 minutes.
         rejected = int(counters.get("rejected") or 0)
-        text.append(f"rejected {rejected}", style="red" if rejected else "")
-        text.append(f"\nconverted {counters.get('converted', 0)} · ")
         failed = int(counters.get("conversion_failures") or 0)
-        text.append(f"failed {failed}", style="red" if failed else "")
+        for label, value, bad in (
+            ("uploaded", counters.get("uploaded", 0), False),
+            ("rejected", rejected, rejected > 0),
+            ("converted", counters.get("converted", 0), False),
+            ("conv. failed", failed, failed > 0),
+        ):
+            text.append(f"{label:<13}{value:>6}\n", style="red" if bad else "")
+        text.rstrip()
         _show(self.query_one("#dash-counters", Static), text)
 
 

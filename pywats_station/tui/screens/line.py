@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from pywats_station.tui.model import StationModel
-from pywats_station.tui.screens.base import ago, link_text
+from pywats_station.tui.screens.base import ScreenTabs, ago, link_text, top_bar
 from pywats_station.tui.widgets import fill_table, state_text
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class LineScreen(Screen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(id="station-bar")
+        yield from top_bar(Static(id="station-bar"))
         yield DataTable(id="line-table", cursor_type="row")
         yield Footer()
 
@@ -80,8 +80,9 @@ class LineScreen(Screen[None]):
         online = sum(1 for m in models.values() if m.online)
         bar = Text()
         bar.append(" the line ", style="bold reverse")
-        bar.append(f" {online} of {len(models)} stations online · Enter opens one")
+        bar.append(f" {online} of {len(models)} online · Enter opens one")
         self.query_one("#station-bar", Static).update(bar)
+        self.query_one(ScreenTabs).show("line", self.app.size.width)
         rows = [(label, station_row(model)) for label, model in models.items()]
         fill_table(self.query_one(DataTable), rows)
 
