@@ -114,7 +114,7 @@ async def test_an_operator_session(
 
         # A converter disabled, then enabled again.
         await pilot.press("2")
-        await until(pilot, lambda: cells(app, "#conv-table"), "the converters listed")
+        await until(pilot, lambda: bool(cells(app, "#conv-table")), "the converters listed")
         await pilot.press("d")
         await answer_yes_if_asked(pilot, app)
         await until(pilot, lambda: app.model.converter("drop")["enabled"] is False, "disabled")  # type: ignore[index]
