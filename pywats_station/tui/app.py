@@ -135,7 +135,14 @@ class StationTui(App[None]):
     def on_link_state(self, message: LinkState) -> None:
         model = self.models.get(message.station)
         if model is not None:
+            was_online, seen = model.online, model.updated_at is not None
             model.set_link(message.state, message.detail, message.retry_at, message.role)
+            # A toast when a station is lost or back; the bar and the line view keep saying it.
+            if was_online and not model.online:
+                why = f": {message.detail}" if message.detail else ""
+                self.notify(f"{message.station}: connection lost{why}", severity="warning")
+            elif model.online and not was_online and seen:
+                self.notify(f"{message.station}: connected again")
             self._changed(message.station, {"link"})
 
     def on_snapshot(self, message: Snapshot) -> None:

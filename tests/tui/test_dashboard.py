@@ -76,7 +76,7 @@ async def test_events_update_the_dashboard_without_a_poll() -> None:
 async def test_a_lost_station_is_shown_stale_then_comes_back() -> None:
     link = FakeLink()
     app = StationTui([link])
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await settle(pilot)
         link.go_down("cannot connect to ws://127.0.0.1:8765: connection refused")
         await settle(pilot)
@@ -86,8 +86,11 @@ async def test_a_lost_station_is_shown_stale_then_comes_back() -> None:
         assert app.screen.has_class("-stale")
         # The last known state stays on screen.
         assert ["ict", "watching", "80", "2"] in cells(app, "#dash-converters")
+        toasts = [n.message for n in app._notifications]
+        assert any("connection lost: cannot connect" in t for t in toasts)
         link.go_online()
         await settle(pilot)
+        assert "ict-01: connected again" in [n.message for n in app._notifications]
         assert not app.screen.has_class("-stale")
         assert "online" in text_of(app, "#station-bar")
 
