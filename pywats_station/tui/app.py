@@ -81,6 +81,7 @@ class StationTui(App[None]):
         """Whether there is a line to show (several stations)."""
         self._dirty: dict[str, set[str]] = {}
         self._redraw: Timer | None = None
+        self._been_online: set[str] = set()
 
     @property
     def model(self) -> StationModel:
@@ -135,7 +136,7 @@ class StationTui(App[None]):
     def on_link_state(self, message: LinkState) -> None:
         model = self.models.get(message.station)
         if model is not None:
-            was_online, seen = model.online, model.updated_at is not None
+            was_online, seen = model.online, model.label in self._been_online
             model.set_link(message.state, message.detail, message.retry_at, message.role)
             # A toast when a station is lost or back; the bar and the line view keep saying it.
             if was_online and not model.online:
@@ -143,6 +144,8 @@ class StationTui(App[None]):
                 self.notify(f"{message.station}: connection lost{why}", severity="warning")
             elif model.online and not was_online and seen:
                 self.notify(f"{message.station}: connected again")
+            if model.online:
+                self._been_online.add(model.label)
             self._changed(message.station, {"link"})
 
     def on_snapshot(self, message: Snapshot) -> None:

@@ -108,9 +108,17 @@ class StationModel:
     def apply_snapshot(
         self, status: dict[str, Any], converters: list[dict[str, Any]], tree: Any
     ) -> None:
+        first = self.status is None
         self.status, self.converters = status, converters
         self.tree = tree if isinstance(tree, dict) else None
         self.updated_at = time.time()
+        if first:
+            # Failures from before the UI connected: each converter's last one, when it had it.
+            for conv in converters:
+                if conv.get("last_error") and conv.get("failed"):
+                    what = str(conv.get("last_file") or conv.get("name"))
+                    stamp = conv.get("last_activity_at") or self.updated_at
+                    self.failures.append(Failure(float(stamp), what, str(conv["last_error"])))
 
     def apply_event(
         self, event: str, payload: dict[str, Any], now: float | None = None

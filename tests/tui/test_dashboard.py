@@ -48,6 +48,10 @@ async def test_events_update_the_dashboard_without_a_poll() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         link.event(
+            "report_queued",
+            {"report_id": "r1", "seq": 1, "size": 900, "depth": 3, "unit": unit("SN-0042")},
+        )
+        link.event(
             "report_uploaded",
             {"report_id": "r1", "seq": 1, "duration": 0.1, "depth": 2, "unit": unit("SN-0042")},
         )
@@ -64,11 +68,16 @@ async def test_events_update_the_dashboard_without_a_poll() -> None:
             },
         )
         await settle(pilot)
-        [recent] = cells(app, "#dash-activity")
+        [recent] = cells(app, "#dash-activity")  # queued, then uploaded: one row, its latest
         assert recent[1] == "uploaded"
         assert "SN SN-0042" in recent[2]
         assert "PN PCBA-100 rev B" in recent[2]
-        assert cells(app, "#dash-failures")[0][1:] == ["bad.txt", "line 1: no header"]
+        failures = [row[1:] for row in cells(app, "#dash-failures")]
+        # The new failure first, then the one the converter had before the UI connected.
+        assert failures == [
+            ["bad.txt", "line 1: no header"],
+            ["board-17.txt", "line 3: not a Spectrum log"],
+        ]
         assert ["ict", "backoff", "80", "3"] in cells(app, "#dash-converters")
         assert sum(app.model.uploads_per_minute()) == 1
 

@@ -11,7 +11,7 @@ from textual.binding import BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
 
-from pywats_station.tui.model import StationModel, unit_text
+from pywats_station.tui.model import Activity, StationModel, unit_text
 from pywats_station.tui.screens.base import StationView, ago
 from pywats_station.tui.widgets import fill_table, state_text
 
@@ -133,17 +133,23 @@ class DashboardScreen(StationView):
             if list(spark.data or []) != data:
                 spark.data = data
         if "activity" in areas:
+            # One row per report, its latest news: queued, then uploaded (or rejected).
+            latest: dict[str, Activity] = {}
+            for item in reversed(model.activity):
+                latest.setdefault(item.report_id, item)
+                if len(latest) == _ACTIVITY_ROWS:
+                    break
             rows = [
                 (
-                    f"{a.time}-{i}",
+                    report_id,
                     [
                         time.strftime("%H:%M:%S", time.localtime(a.time)),
                         state_text(_EVENT_WORD.get(a.event, a.event)),
                         unit_text(a.unit) or a.report_id,
                     ],
                 )
-                for i, a in enumerate(reversed(model.activity))
-            ][:_ACTIVITY_ROWS]
+                for report_id, a in latest.items()
+            ]
             fill_table(self.query_one("#dash-activity", DataTable), rows)
         if "failures" in areas:
             rows = [
