@@ -152,7 +152,7 @@ class StationTui(App[None]):
         model = self.models.get(message.station)
         if model is not None:
             model.apply_snapshot(message.status, message.converters, message.tree)
-            self._changed(message.station, {"status", "converters", "tree"})
+            self._changed(message.station, {"status", "converters", "tree", "failures"})
 
     def on_daemon_event(self, message: DaemonEvent) -> None:
         model = self.models.get(message.station)

@@ -116,7 +116,8 @@ class StationModel:
             # Failures from before the UI connected: each converter's last one, when it had it.
             for conv in converters:
                 if conv.get("last_error") and conv.get("failed"):
-                    what = str(conv.get("last_file") or conv.get("name"))
+                    # Its last file may be a later good one: the converter is what is known.
+                    what = f"converter {conv.get('name')}"
                     stamp = conv.get("last_activity_at") or self.updated_at
                     self.failures.append(Failure(float(stamp), what, str(conv["last_error"])))
 

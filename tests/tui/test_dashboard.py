@@ -76,7 +76,7 @@ async def test_events_update_the_dashboard_without_a_poll() -> None:
         # The new failure first, then the one the converter had before the UI connected.
         assert failures == [
             ["bad.txt", "line 1: no header"],
-            ["board-17.txt", "line 3: not a Spectrum log"],
+            ["converter ict", "line 3: not a Spectrum log"],
         ]
         assert ["ict", "backoff", "80", "3"] in cells(app, "#dash-converters")
         assert sum(app.model.uploads_per_minute()) == 1
