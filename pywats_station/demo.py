@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import importlib.resources
 import math
+import secrets
 import os
 import random
 import shlex
@@ -40,7 +41,6 @@ from pywats_station.paths import instance_paths
 
 __all__ = ["run_demo", "tui_command"]
 
-TOKEN = "demo-token"
 FOLDERS = ("wsjf", "csv", "equipment")
 # Real equipment files shipped with the package: (file in demo_samples/, the name its tester
 # writes it under). Each is dropped once: dropped again, it would make the same reports.
@@ -224,7 +224,10 @@ async def _demo(
     env.pop("PYWATS_API_TOKEN", None)
     env.pop("PYWATS_SERVER_URL", None)
     paths = instance_paths("demo", env=env)
-    emulator = FakeWATS(TOKEN)
+    # A fresh token each run: a fixed word could turn up in a path of the config, and the
+    # control channel refuses to send anything that contains a secret.
+    token = f"demo-{secrets.token_urlsafe(16)}"
+    emulator = FakeWATS(token)
     rng = random.Random(7)
     tty = sys.stdout.isatty()
     print(f"pywats-station demo in {base}")
@@ -234,10 +237,10 @@ async def _demo(
         print(f"stops after {duration:g} s (Ctrl-C to stop sooner)", flush=True)
     port = await nursery.start(partial(serve_emulator, emulator, "127.0.0.1", 0, announce=False))
     url = f"http://127.0.0.1:{port}"
-    print(f"emulated WATS server on {url} (token {TOKEN})")
+    print(f"emulated WATS server on {url}")
     paths.config_file.parent.mkdir(parents=True, exist_ok=True)
-    token_file = paths.config_file.parent / "demo-token"
-    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    token_file = paths.config_file.parent / "api-token"
+    token_file.write_text(token + "\n", encoding="utf-8")
     token_file.chmod(0o600)
     paths.config_file.write_text(_config(url, inbox, token_file), encoding="utf-8")
     print(f"station config {paths.config_file}")

@@ -21,6 +21,7 @@ import pytest
 from pywats_station.control import BlockingClient, read_control_token
 from pywats_station.demo import tui_command
 from pywats_station.paths import instance_paths
+from tests.station.e2e.harness import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -99,6 +100,10 @@ def _follow(process: subprocess.Popen[str], tmp_path: Path) -> None:
         ping = client.call("station.ping")
         assert (ping["authenticated"], ping["role"]) == (True, "operator")
         assert client.call("station.status")["instance"] == "demo"
+        # What the TUI's screens ask answers too (the config names the token's file: the
+        # channel refuses replies that contain a secret, so the token must not be a word of it).
+        assert client.call("config.get", {"key": "server"})["value"]["token_file"]
+        wait_for(lambda: bool(client.call("processes.list")["processes"]), what="processes")
 
     time.sleep(1.0)  # no --duration: still running
     assert process.poll() is None, "\n".join(lines.seen)
