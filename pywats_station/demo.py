@@ -16,9 +16,9 @@ from __future__ import annotations
 import collections
 import importlib.resources
 import math
-import secrets
 import os
 import random
+import secrets
 import shlex
 import shutil
 import signal
