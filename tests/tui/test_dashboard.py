@@ -89,9 +89,11 @@ async def test_a_lost_station_is_shown_stale_then_comes_back() -> None:
         await settle(pilot)
         link.go_down("cannot connect to ws://127.0.0.1:8765: connection refused")
         await settle(pilot)
-        bar = text_of(app, "#station-bar")
-        assert "retrying" in bar
-        assert "connection refused" in bar
+        assert "retrying" in text_of(app, "#station-bar")
+        banner = app.screen.query_one("#link-banner", Static)
+        assert banner.display
+        assert "connection refused" in str(banner.render())
+        assert "next try in" in str(banner.render())
         assert app.screen.has_class("-stale")
         # The last known state stays on screen.
         assert ["ict", "watching", "80", "2"] in cells(app, "#dash-converters")
@@ -101,6 +103,7 @@ async def test_a_lost_station_is_shown_stale_then_comes_back() -> None:
         await settle(pilot)
         assert "ict-01: connected again" in [n.message for n in app._notifications]
         assert not app.screen.has_class("-stale")
+        assert not app.screen.query_one("#link-banner", Static).display
         assert "online" in text_of(app, "#station-bar")
 
 

@@ -115,9 +115,10 @@ class StationBar(Static):
         text = Text()
         text.append(f" {model.label} ", style="bold reverse")
         if stations > 1:
-            text.append(f" of {stations}", style="dim")
+            text.append(f" one of {stations}", style="dim")
         text.append(" · ")
-        text.append_text(link_text(model))
+        # The reason (when not online) has a line of its own below: here, the state only.
+        text.append(model.link.replace("_", " "), style=_LINK_STYLE.get(model.link, ""))
         if model.role:
             text.append(f" · {model.role}", style="dim")
         if model.stale and model.updated_at is not None:
@@ -134,6 +135,7 @@ class StationView(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield from top_bar(StationBar(id="station-bar"))
+        yield Static(id="link-banner")
         yield from self.compose_body()
         yield Footer()
 
@@ -165,6 +167,13 @@ class StationView(Screen[None]):
         self.query_one(StationBar).show(self.model, self.TITLE, len(self.tui.models))
         self.query_one(ScreenTabs).show(self.tui.current_mode, self.app.size.width)
         self.set_class(self.model.stale, "-stale")
+        banner = self.query_one("#link-banner", Static)
+        banner.display = self.model.stale
+        if self.model.stale:
+            text = link_text(self.model)
+            if self.model.updated_at is not None:
+                text.append(f" · showing what it said {ago(self.model.updated_at)}")
+            banner.update(text)
         self.update_body(areas)
 
     def update_body(self, areas: frozenset[str]) -> None:
