@@ -121,8 +121,6 @@ class StationBar(Static):
         text.append(model.link.replace("_", " "), style=_LINK_STYLE.get(model.link, ""))
         if model.role:
             text.append(f" · {model.role}", style="dim")
-        if model.stale and model.updated_at is not None:
-            text.append(f" · data from {ago(model.updated_at)}", style="dim")
         self.update(text)
         self.set_class(model.stale, "-stale")
 
