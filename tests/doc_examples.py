@@ -22,12 +22,13 @@ when the Markdown is rendered)::
     A sample input (``file=NAME``), converted with its group's configured converter (or
     ``kind=KIND``): it must convert.
 ``shell``
-    Commands: every ``pywats-station …`` and ``python -m <module> …`` command must parse with
-    that program's own argument parser; ``run=1,3`` runs those commands (counted from 1, in
-    the block's order) for real, in the group's folder, with a station home of their own; each
-    must exit 0. ``interrupt=SECONDS`` is for commands that run until stopped (the demo): each
-    one run must still be running after that many seconds, then gets SIGINT (what Ctrl-C
-    sends) and must exit 0. Other programs must be ones the tests know (pip, systemctl…).
+    Commands: every ``pywats-station …``, ``pywats-tui …`` and ``python -m <module> …`` command
+    must parse with that program's own argument parser; ``run=1,3`` runs those commands
+    (counted from 1, in the block's order; never a ``pywats-tui``: tests/tui runs it) for
+    real, in the group's folder, with a station home of their own; each must exit 0.
+    ``interrupt=SECONDS`` is for commands that run until stopped (the demo): each one run
+    must still be running after that many seconds, then gets SIGINT (what Ctrl-C sends) and
+    must exit 0. Other programs must be ones the tests know (pip, systemctl…).
 ``requests`` / ``exchange``
     JSON-RPC lines sent to a control server: ``requests`` must all be answered without an
     error; in an ``exchange`` every ``→`` line is sent and its answer must be the ``←`` line.

@@ -336,6 +336,10 @@ def _main_of(module: str) -> Callable[[list[str]], Any]:
         from pywats_station.cli import main
 
         return main
+    if module in ("pywats_station.tui", "pywats-tui"):
+        from pywats_station.tui.cli import main as tui_main
+
+        return tui_main
     if module == "pywats.testing":
         from pywats.testing.__main__ import main as emulator_main
 
@@ -396,6 +400,10 @@ def _run_shell(block: Block, ctx: Context) -> None:
         program, argv = found
         if program == "pywats-station" or program == "python -m pywats_station":
             main = _main_of("pywats_station")
+        elif program == "pywats-tui":
+            # A terminal UI: its arguments are checked, it is never run here (tests/tui run it).
+            assert number not in run, f"command {number}: a terminal UI is not run"
+            main = _main_of("pywats-tui")
         elif program.startswith("python -m "):
             module = program.removeprefix("python -m ")
             if module in KNOWN_MODULES:

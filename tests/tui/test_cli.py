@@ -168,3 +168,16 @@ def test_a_hang_up_ends_the_ui(tmp_path: Path) -> None:
         os.close(master)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_the_stations_file_in_the_docs_loads(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "tui.md").read_text(encoding="utf-8")
+    marker = "tests/tui/test_cli.py loads this very block -->\n```toml\n"
+    text = doc[doc.index(marker) + len(marker) :].split("```", 1)[0]
+    path = tmp_path / "line-3.toml"
+    path.write_text(text, encoding="utf-8")
+    stations = load_stations(path)
+    assert [s.name for s in stations] == ["ict-01", "fct-02", "this one"]
+    assert stations[0].cafile == tmp_path / "line-ca.pem"
+    assert stations[1].token_file == tmp_path / "tokens" / "fct-02.token"
+    assert stations[2].instance == "default"
