@@ -38,9 +38,14 @@ Pressed = tuple[str, dict[str, Any]]
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Let redraws, workers and toasts happen."""
+    """Let redraws, calls and toasts happen: until the screen shown runs no worker (one of a
+    screen under a question waits for the answer, and is not waited for)."""
     await pilot.pause(REDRAW_INTERVAL * 2)
-    await pilot.app.workers.wait_for_complete()
+    app = pilot.app
+    for _ in range(200):
+        if not any(w.is_running and w.node is app.screen for w in app.workers):
+            break
+        await pilot.pause(0.02)
     await pilot.pause()
 
 

@@ -8,7 +8,6 @@ from typing import Any
 import msgspec
 import pytest
 from textual.pilot import Pilot
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from pywats_station.control import ControlError, ErrorCode
@@ -121,12 +120,12 @@ class ScriptedQueue:
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Let redraws, calls and toasts happen: until no worker runs, or one waits on a modal
-    screen (a question, an entry shown) for a key."""
+    """Let redraws, calls and toasts happen: until the screen shown runs no worker (one of a
+    screen under a question waits for the answer, and is not waited for)."""
     await pilot.pause(REDRAW_INTERVAL * 2)
     app = pilot.app
     for _ in range(200):
-        if isinstance(app.screen, ModalScreen) or not any(w.is_running for w in app.workers):
+        if not any(w.is_running and w.node is app.screen for w in app.workers):
             break
         await pilot.pause(0.02)
     await pilot.pause()
