@@ -12,17 +12,56 @@ Both expose the same domains with the same methods; one implementation serves bo
 
 from __future__ import annotations
 
+import importlib
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from pywats._calls.app import AppDomain, ProcessDomain
-from pywats._calls.auth import AuthDomain
-from pywats._calls.report import ReportDomain
-from pywats._calls.system import SystemDomain
 from pywats._client import AsyncClient, Client
-from pywats._domain import Async, Sync
 
-__all__ = ["AsyncWATS", "pyWATS"]
+if TYPE_CHECKING:
+    from pywats._calls.app import AppDomain, ProcessDomain
+    from pywats._calls.asset import AssetDomain
+    from pywats._calls.auth import AuthDomain
+    from pywats._calls.barcode import BarcodeDomain
+    from pywats._calls.product import ProductDomain
+    from pywats._calls.production import ProductionDomain
+    from pywats._calls.report import ReportDomain
+    from pywats._calls.system import SystemDomain
+    from pywats._calls.workflow import WorkflowDomain
+    from pywats._domain import Async, Sync
+
+__all__ = ["DOMAINS", "AsyncWATS", "pyWATS"]
+
+DOMAINS: dict[str, tuple[str, str]] = {
+    # attribute: (module, class)
+    "report": ("pywats._calls.report", "ReportDomain"),
+    "app": ("pywats._calls.app", "AppDomain"),
+    "process": ("pywats._calls.app", "ProcessDomain"),
+    "auth": ("pywats._calls.auth", "AuthDomain"),
+    "system": ("pywats._calls.system", "SystemDomain"),
+    "product": ("pywats._calls.product", "ProductDomain"),
+    "production": ("pywats._calls.production", "ProductionDomain"),
+    "asset": ("pywats._calls.asset", "AssetDomain"),
+    "barcode": ("pywats._calls.barcode", "BarcodeDomain"),
+    "workflow": ("pywats._calls.workflow", "WorkflowDomain"),
+}
+"""Every domain of the client. Each is imported on first use (``api.asset`` the first time),
+so ``import pywats`` stays as fast as it was with five domains however many arrive."""
+
+
+class _Lazy:
+    """A domain attribute: imported and built on first access, then an instance attribute."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is None:
+            return self
+        module, cls = DOMAINS[self._name]
+        domain = getattr(importlib.import_module(module), cls)(obj.client)
+        obj.__dict__[self._name] = domain  # next time the instance attribute answers
+        return domain
 
 
 class pyWATS:
@@ -42,15 +81,30 @@ class pyWATS:
         process: process look-ups (test/repair operations).
         auth: API tokens.
         system: system status and station clients.
+        product: products, revisions, BOMs, product groups, vendors.
+        production: units, assemblies, verification, batches, serial numbers.
+        asset: assets (fixtures, instruments), their counts, calibration and maintenance.
+        barcode: barcode identifiers.
+        workflow: starting and ending a test in a workflow.
     """
+
+    if TYPE_CHECKING:
+        report: ReportDomain[Sync]
+        app: AppDomain[Sync]
+        process: ProcessDomain[Sync]
+        auth: AuthDomain[Sync]
+        system: SystemDomain[Sync]
+        product: ProductDomain[Sync]
+        production: ProductionDomain[Sync]
+        asset: AssetDomain[Sync]
+        barcode: BarcodeDomain[Sync]
+        workflow: WorkflowDomain[Sync]
+    else:  # one descriptor each: each learns its own name
+        report, app, process, auth, system = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
+        product, production, asset, barcode, workflow = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
 
     def __init__(self, base_url: str, token: str | None = None, **kwargs: Any) -> None:
         self.client = Client(base_url, token, **kwargs)
-        self.report: ReportDomain[Sync] = ReportDomain(self.client)
-        self.app: AppDomain[Sync] = AppDomain(self.client)
-        self.process: ProcessDomain[Sync] = ProcessDomain(self.client)
-        self.auth: AuthDomain[Sync] = AuthDomain(self.client)
-        self.system: SystemDomain[Sync] = SystemDomain(self.client)
 
     @property
     def base_url(self) -> str:
@@ -79,13 +133,23 @@ class pyWATS:
 class AsyncWATS:
     """The async WATS client (trio or asyncio); same arguments and domains as :class:`pyWATS`."""
 
+    if TYPE_CHECKING:
+        report: ReportDomain[Async]
+        app: AppDomain[Async]
+        process: ProcessDomain[Async]
+        auth: AuthDomain[Async]
+        system: SystemDomain[Async]
+        product: ProductDomain[Async]
+        production: ProductionDomain[Async]
+        asset: AssetDomain[Async]
+        barcode: BarcodeDomain[Async]
+        workflow: WorkflowDomain[Async]
+    else:  # one descriptor each: each learns its own name
+        report, app, process, auth, system = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
+        product, production, asset, barcode, workflow = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
+
     def __init__(self, base_url: str, token: str | None = None, **kwargs: Any) -> None:
         self.client = AsyncClient(base_url, token, **kwargs)
-        self.report: ReportDomain[Async] = ReportDomain(self.client)
-        self.app: AppDomain[Async] = AppDomain(self.client)
-        self.process: ProcessDomain[Async] = ProcessDomain(self.client)
-        self.auth: AuthDomain[Async] = AuthDomain(self.client)
-        self.system: SystemDomain[Async] = SystemDomain(self.client)
 
     @property
     def base_url(self) -> str:

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -28,6 +28,8 @@ from pywats.formats import wsjf
 from pywats.formats._nesting import MAX_JSON_NESTING, json_too_deep
 from pywats.models.report import UURReport, UUTReport
 from pywats.testing._asgi import Dropped, Receive, Scope, Send, serve_asgi
+from pywats.testing._asset_routes import add_asset_routes
+from pywats.testing._barcode_routes import add_barcode_routes
 from pywats.testing._faults import Fault, Faults, Outcome
 from pywats.testing._headers import build_header, guid
 from pywats.testing._http import (
@@ -42,13 +44,18 @@ from pywats.testing._http import (
     json_response,
 )
 from pywats.testing._meta_routes import add_meta_routes
+from pywats.testing._product_routes import add_product_routes
+from pywats.testing._production_routes import add_production_routes
 from pywats.testing._report_routes import add_report_routes
 from pywats.testing._seed import State
 from pywats.testing._storable import storage_problems
 from pywats.testing._store import ReportStore, StoredReport
+from pywats.testing._workflow_routes import add_workflow_routes
 from pywats.validation import FieldLimits, validate_report
 
 __all__ = ["Dropped", "FakeWATS", "LogEntry"]
+
+T = TypeVar("T")
 
 _DENIED = "Authorization has been denied for this request."
 _ADMIN = "/_emulator"
@@ -119,8 +126,14 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
         for stored in self.reports.headers():
             self._index(stored)
         self.router = Router()
+        self._domain_states: dict[str, Any] = {}
         add_report_routes(self.router)
         add_meta_routes(self.router)
+        add_product_routes(self.router)
+        add_production_routes(self.router)
+        add_asset_routes(self.router)
+        add_barcode_routes(self.router)
+        add_workflow_routes(self.router)
 
     # --- bookkeeping ----------------------------------------------------------------------
 
@@ -166,9 +179,23 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
         stored = self.reports.get(report_id)
         return wsjf.loads(stored.wsjf) if stored is not None else None
 
-    def reset(self) -> None:
-        """Forget every report, fault and log entry (metadata stays)."""
+    def domain_state(self, name: str, factory: Callable[[], T]) -> T:
+        """The state of one domain's routes (products, units, assets…), made on first use.
+
+        Each route module keeps its data in one object of its own (``factory()``), so domains
+        are added without touching the others; :meth:`reset` forgets them all.
+        """
         with self._lock:
+            state = self._domain_states.get(name)
+            if state is None:
+                state = self._domain_states[name] = factory()
+            return state
+
+    def reset(self) -> None:
+        """Forget every report, fault and log entry, and what the domains' routes were told
+        (products, units, assets…); the seeded metadata stays."""
+        with self._lock:
+            self._domain_states.clear()
             self.reports.clear()
             self.faults.clear()
             self.log.clear()

@@ -45,10 +45,12 @@ import pytest
 from pywats import pyWATS
 from pywats._call import Call
 from pywats._domain import Domain, operation
+from pywats.api import DOMAINS
 from pywats.models.report import UUTReport
 from pywats.models.system import StationClient
 from pywats.testing import FakeWATS, Request
 from tests.fixtures import REAL
+from tests.testing.samples import domain_samples
 
 __all__ = [
     "INTERNAL",
@@ -505,6 +507,7 @@ LIBRARY_SAMPLES: dict[str, list[Args]] = {
     "system.create_level": [((["Site"],), {})],
     "system.register_client": [(("station-1",), {"mac": "00155D0A0B0C"})],
 }
+LIBRARY_SAMPLES.update(domain_samples())
 
 
 @dataclass(frozen=True, slots=True)
@@ -539,13 +542,7 @@ def library_calls() -> list[LibraryCall]:
     out: list[LibraryCall] = []
     fake = FakeWATS()
     with pyWATS("http://wats.test", "test-token", transport=fake) as api:
-        domains: dict[str, Domain[Any]] = {
-            "report": api.report,
-            "app": api.app,
-            "process": api.process,
-            "auth": api.auth,
-            "system": api.system,
-        }
+        domains: dict[str, Domain[Any]] = {name: getattr(api, name) for name in DOMAINS}
         missing: list[str] = []
         for domain_name, domain in domains.items():
             for name, op in _operations(domain):
