@@ -19,13 +19,18 @@ from typing import TYPE_CHECKING, Any, Self
 from pywats._client import AsyncClient, Client
 
 if TYPE_CHECKING:
+    from pywats._calls.analytics import AnalyticsDomain
     from pywats._calls.app import AppDomain, ProcessDomain
     from pywats._calls.asset import AssetDomain
     from pywats._calls.auth import AuthDomain
     from pywats._calls.barcode import BarcodeDomain
+    from pywats._calls.export import ExportDomain
     from pywats._calls.product import ProductDomain
     from pywats._calls.production import ProductionDomain
     from pywats._calls.report import ReportDomain
+    from pywats._calls.rootcause import RootCauseDomain
+    from pywats._calls.scim import ScimDomain
+    from pywats._calls.software import SoftwareDomain
     from pywats._calls.system import SystemDomain
     from pywats._calls.workflow import WorkflowDomain
     from pywats._domain import Async, Sync
@@ -44,6 +49,11 @@ DOMAINS: dict[str, tuple[str, str]] = {
     "asset": ("pywats._calls.asset", "AssetDomain"),
     "barcode": ("pywats._calls.barcode", "BarcodeDomain"),
     "workflow": ("pywats._calls.workflow", "WorkflowDomain"),
+    "analytics": ("pywats._calls.analytics", "AnalyticsDomain"),
+    "software": ("pywats._calls.software", "SoftwareDomain"),
+    "rootcause": ("pywats._calls.rootcause", "RootCauseDomain"),
+    "scim": ("pywats._calls.scim", "ScimDomain"),
+    "export": ("pywats._calls.export", "ExportDomain"),
 }
 """Every domain of the client. Each is imported on first use (``api.asset`` the first time),
 so ``import pywats`` stays as fast as it was with five domains however many arrive."""
@@ -86,6 +96,11 @@ class pyWATS:
         asset: assets (fixtures, instruments), their counts, calibration and maintenance.
         barcode: barcode identifiers.
         workflow: starting and ending a test in a workflow.
+        analytics: yield, top failed, measurement statistics, OEE, unit histories.
+        software: software packages for stations.
+        rootcause: root-cause tickets.
+        scim: users (SCIM provisioning).
+        export: exporting reports and data.
     """
 
     if TYPE_CHECKING:
@@ -99,9 +114,15 @@ class pyWATS:
         asset: AssetDomain[Sync]
         barcode: BarcodeDomain[Sync]
         workflow: WorkflowDomain[Sync]
+        analytics: AnalyticsDomain[Sync]
+        software: SoftwareDomain[Sync]
+        rootcause: RootCauseDomain[Sync]
+        scim: ScimDomain[Sync]
+        export: ExportDomain[Sync]
     else:  # one descriptor each: each learns its own name
         report, app, process, auth, system = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
         product, production, asset, barcode, workflow = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
+        analytics, software, rootcause, scim, export = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
 
     def __init__(self, base_url: str, token: str | None = None, **kwargs: Any) -> None:
         self.client = Client(base_url, token, **kwargs)
@@ -144,9 +165,15 @@ class AsyncWATS:
         asset: AssetDomain[Async]
         barcode: BarcodeDomain[Async]
         workflow: WorkflowDomain[Async]
+        analytics: AnalyticsDomain[Async]
+        software: SoftwareDomain[Async]
+        rootcause: RootCauseDomain[Async]
+        scim: ScimDomain[Async]
+        export: ExportDomain[Async]
     else:  # one descriptor each: each learns its own name
         report, app, process, auth, system = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
         product, production, asset, barcode, workflow = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
+        analytics, software, rootcause, scim, export = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
 
     def __init__(self, base_url: str, token: str | None = None, **kwargs: Any) -> None:
         self.client = AsyncClient(base_url, token, **kwargs)

@@ -27,9 +27,11 @@ import msgspec
 from pywats.formats import wsjf
 from pywats.formats._nesting import MAX_JSON_NESTING, json_too_deep
 from pywats.models.report import UURReport, UUTReport
+from pywats.testing._analytics_routes import add_analytics_routes
 from pywats.testing._asgi import Dropped, Receive, Scope, Send, serve_asgi
 from pywats.testing._asset_routes import add_asset_routes
 from pywats.testing._barcode_routes import add_barcode_routes
+from pywats.testing._export_routes import add_export_routes
 from pywats.testing._faults import Fault, Faults, Outcome
 from pywats.testing._headers import build_header, guid
 from pywats.testing._http import (
@@ -47,7 +49,10 @@ from pywats.testing._meta_routes import add_meta_routes
 from pywats.testing._product_routes import add_product_routes
 from pywats.testing._production_routes import add_production_routes
 from pywats.testing._report_routes import add_report_routes
+from pywats.testing._rootcause_routes import add_rootcause_routes
+from pywats.testing._scim_routes import add_scim_routes
 from pywats.testing._seed import State
+from pywats.testing._software_routes import add_software_routes
 from pywats.testing._storable import storage_problems
 from pywats.testing._store import ReportStore, StoredReport
 from pywats.testing._workflow_routes import add_workflow_routes
@@ -134,6 +139,11 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
         add_asset_routes(self.router)
         add_barcode_routes(self.router)
         add_workflow_routes(self.router)
+        add_analytics_routes(self.router)
+        add_software_routes(self.router)
+        add_rootcause_routes(self.router)
+        add_scim_routes(self.router)
+        add_export_routes(self.router)
 
     # --- bookkeeping ----------------------------------------------------------------------
 
