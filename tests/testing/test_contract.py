@@ -44,6 +44,7 @@ from tests.testing.contract import (
     path_parameters,
     structure,
 )
+from tests.testing.samples import ContractSeed, Probe, domain_contract_seed
 
 # --- the emulator's routes and the descriptions (at collection time) --------------------------
 
@@ -139,6 +140,7 @@ class Seeded:
     uur_wsjf: bytes
     wsxf: bytes
     client_id: int
+    domains: ContractSeed  # what the domains' sample modules seeded (seed_contract)
 
 
 @pytest.fixture
@@ -159,12 +161,13 @@ def seeded() -> Iterator[Seeded]:
         )
         assert registered.status == 200, f"seeding: {registered}"
         client_id = int(registered.json()["clientId"])
-        yield Seeded(fake, uut, uur, uut_wsjf, uur_wsjf, wsxf, client_id)
+        domains = domain_contract_seed(fake)
+        yield Seeded(fake, uut, uur, uut_wsjf, uur_wsjf, wsxf, client_id, domains)
 
 
 def _path_values(s: Seeded) -> dict[str, str]:
     """Valid values of the emulator's path parameters, by name."""
-    return {"id": s.uut, "identifier": CLIENT_MAC}
+    return {"id": s.uut, "identifier": CLIENT_MAC, **s.domains.path_values}
 
 
 def _fill(template: str, values: Mapping[str, str]) -> str:
@@ -212,6 +215,7 @@ def _valid_bodies(s: Seeded) -> dict[str, tuple[bytes, str]]:
         "PUT /api/SystemManager/Client": (json.dumps(client).encode(), "application/json"),
         "POST /api/SystemManager/Level": (json.dumps(list(HIERARCHY)).encode(), "application/json"),
         "POST /api/internal/Client/Register": (b"", "application/json"),
+        **s.domains.bodies,
     }
 
 
@@ -386,18 +390,6 @@ def test_malformed_bodies(seeded: Seeded, method: str, template: str) -> None:
 # --- 3. answers match the described schemas ---------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Probe:
-    """One valid request to a route and the status it must get."""
-
-    path: str
-    query: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-    content_type: str = "application/json"
-    expect: int = 200
-    why: str = ""  # the reason for an expected status other than 200
-
-
 _ALL_EXPANDS = "subUnits,miscInfo,assets,attachments,uurSubUnits,uurMiscInfo,uurAttachments"
 
 
@@ -483,6 +475,7 @@ def _probes(s: Seeded) -> dict[str, list[Probe]]:
             )
         ],
         "GET /api/internal/Client/Ping": [Probe("/api/internal/Client/Ping")],
+        **s.domains.probes,
     }
 
 
