@@ -5,6 +5,7 @@
     PyWATSError
     ├── ReportFormatError          a WSJF/WSXF document could not be read
     ├── ReportInvalidError         report.validate() found problems; nothing was sent
+    ├── InvalidArgumentError       an operation's argument cannot be sent; nothing was sent
     ├── TransportError             no HTTP answer
     │   ├── ConnectionError        connect failed / connection dropped (a builtins.ConnectionError)
     │   └── TimeoutError           no answer in time (also builtins.TimeoutError)
@@ -40,6 +41,7 @@ __all__ = [
     "ConflictError",
     "ConnectionError",
     "HTTPError",
+    "InvalidArgumentError",
     "NotFoundError",
     "PyWATSError",
     "RateLimitedError",
@@ -70,6 +72,14 @@ class ReportInvalidError(PyWATSError, ValueError):
         lines = "\n".join(str(p) for p in problems[:20])
         more = f"\n… and {len(problems) - 20} more" if len(problems) > 20 else ""
         super().__init__(f"report is invalid ({len(problems)} problems):\n{lines}{more}")
+
+
+class InvalidArgumentError(PyWATSError, ValueError, TypeError):
+    """An operation was given an argument it cannot send (wrong type, malformed, too large).
+
+    Raised before anything is sent. A ``ValueError`` and a ``TypeError`` too, so code written
+    against either keeps working.
+    """
 
 
 class TransportError(PyWATSError):
