@@ -1,10 +1,11 @@
-"""``api.app`` and ``api.process``: server version, processes, levels, product groups."""
+"""``api.app`` and ``api.process``: server version, processes, levels, product groups, a user's
+common settings."""
 
 from __future__ import annotations
 
 from pywats._call import Call, Flow, json_call
 from pywats._domain import Domain, ModeT, operation
-from pywats.models.app import Level, Process, ProductGroup
+from pywats.models.app import CommonUserSettings, Level, Process, ProductGroup
 
 __all__ = ["AppDomain", "ProcessDomain"]
 
@@ -68,6 +69,21 @@ class AppDomain(Domain[ModeT]):
             list[ProductGroup],
             params={"includeFilters": include_filters or None},
             empty=[],
+        )
+
+    @operation
+    def get_common_user_settings(self, user_name: str) -> Call[CommonUserSettings]:
+        """A user's common settings: name, culture, e-mail, roles, levels and product groups.
+
+        Raises:
+            NotFoundError: WATS has no user of that name.
+            ValidationError: ``user_name`` is empty.
+        """
+        return json_call(
+            "GET",
+            "/api/App/CommonUserSettings",
+            CommonUserSettings,
+            params={"UserName": user_name},
         )
 
 

@@ -1,4 +1,5 @@
-"""Server metadata: processes (test, repair and WIP operations), levels, product groups."""
+"""Server metadata: processes (test, repair and WIP operations), levels, product groups, and a
+user's common settings."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import msgspec
 
 from pywats.models._base import Dto
 
-__all__ = ["Level", "Process", "ProductGroup"]
+__all__ = ["CommonUserSettings", "Level", "Process", "ProductGroup"]
 
 
 class Process(Dto):
@@ -47,3 +48,23 @@ class ProductGroup(Dto):
     product_group_id: int
     product_group_name: str | None = None
     filters: list[dict[str, Any]] | None = None
+
+
+class CommonUserSettings(Dto):
+    """A WATS user's common settings (``Configuration.CommonUserSettings``).
+
+    Attributes:
+        full_name: the user's name as shown in WATS.
+        culture_code: language and formats, e.g. ``en-US``.
+        email: the user's e-mail address.
+        roles: the names of the user's roles.
+        levels: the levels (client groups) the user may see.
+        product_groups: the product groups the user may see.
+    """
+
+    full_name: str | None = None
+    culture_code: str | None = None
+    email: str | None = None
+    roles: list[str] = msgspec.field(default_factory=list)
+    levels: list[str] = msgspec.field(default_factory=list)
+    product_groups: list[str] = msgspec.field(default_factory=list)

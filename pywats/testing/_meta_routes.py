@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import msgspec
 
+from pywats.models.app import CommonUserSettings
 from pywats.models.system import StationClient
 from pywats.testing._http import HTTPFailure, Request, Response, Router, decode_json, json_response
 
 if TYPE_CHECKING:
     from pywats.testing._emulator import FakeWATS
 
-__all__ = ["add_meta_routes"]
+__all__ = ["UserSettings", "add_meta_routes", "user_settings"]
+
+
+@dataclass
+class UserSettings:
+    """Users' common settings the emulator was given (``emu.domain_state("app.users", …)``).
+
+    A user the emulator knows otherwise (the user of an accepted token, a ``user:password``
+    pair) has default settings: its name as full name, ``en-US``, the role ``Administrator``,
+    every level and product group.
+    """
+
+    users: dict[str, CommonUserSettings] = field(default_factory=dict)  # casefolded name ->
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def set(self, user_name: str, settings: CommonUserSettings) -> None:
+        """Make ``user_name`` known with these settings."""
+        with self.lock:
+            self.users[user_name.casefold()] = settings
+
+    def get(self, user_name: str) -> CommonUserSettings | None:
+        """The settings given for ``user_name``, if any."""
+        with self.lock:
+            return self.users.get(user_name.casefold())
+
+
+def user_settings(emu: FakeWATS) -> UserSettings:
+    """The users' common settings given to the emulator."""
+    return emu.domain_state("app.users", UserSettings)
 
 
 def add_meta_routes(router: Router) -> None:
@@ -21,6 +52,7 @@ def add_meta_routes(router: Router) -> None:
     router.add("GET", "/api/App/Processes", processes)
     router.add("GET", "/api/App/Levels", levels)
     router.add("GET", "/api/App/ProductGroups", product_groups)
+    router.add("GET", "/api/App/CommonUserSettings", common_user_settings)
     router.add("GET", "/api/SystemStatus", system_status)
     router.add("GET", "/api/Auth/GetToken", get_token)
     router.add("GET", "/api/Auth/GetToken/{identifier}", get_token)
@@ -80,6 +112,33 @@ def product_groups(emu: FakeWATS, req: Request) -> Response:
     if not _flag(req, "includeFilters"):
         groups = [msgspec.structs.replace(g, filters=None) for g in groups]
     return json_response(groups)
+
+
+def common_user_settings(emu: FakeWATS, req: Request) -> Response:
+    """``GET /api/App/CommonUserSettings?UserName=``: 404 for a user the emulator does not know."""
+    name = req.param("UserName")
+    if not name:
+        raise HTTPFailure(400, "The UserName parameter is required.")
+    given = user_settings(emu).get(name)
+    if given is not None:
+        return json_response(given)
+    state = emu.state
+    with state.lock:
+        known = {info.user.casefold(): info.user for info in state.tokens.values()}
+        known.update((user.casefold(), user) for user in state.users)
+        user = known.get(name.casefold())
+        if user is None:
+            raise HTTPFailure(404, f"User '{name}' was not found.")
+        settings = CommonUserSettings(
+            full_name=user,
+            culture_code="en-US",
+            roles=["Administrator"],
+            levels=[lv.level_name for lv in state.levels if lv.level_name],
+            product_groups=[
+                g.product_group_name for g in state.product_groups if g.product_group_name
+            ],
+        )
+    return json_response(settings)
 
 
 def system_status(emu: FakeWATS, req: Request) -> Response:
