@@ -60,6 +60,7 @@ from pywats._builder_steps import (
     render_tree,
 )
 from pywats._errors import ReportInvalidError
+from pywats._ids import ReportId, as_report_id
 from pywats._version import __version__
 from pywats.models.report import (
     Asset,
@@ -102,6 +103,10 @@ ROOT_NAME = "MainSequence Callback"
 R = TypeVar("R", UUTReport, UURReport)
 
 
+def _new_id(report_id: ReportId | None) -> uuid.UUID:
+    return uuid.uuid4() if report_id is None else as_report_id(report_id)
+
+
 class ReportBuilder(Generic[R]):
     """What test and repair builders share; start one with :meth:`uut` or :meth:`uur`."""
 
@@ -121,7 +126,7 @@ class ReportBuilder(Generic[R]):
         purpose: str,
         operator: str | None = None,
         start: datetime | None = None,
-        report_id: uuid.UUID | None = None,
+        report_id: ReportId | None = None,
     ) -> UUTBuilder:
         """Start a test report.
 
@@ -136,10 +141,10 @@ class ReportBuilder(Generic[R]):
             operator: the operator (``uut.user``).
             start: when the test started; defaults to now, in local time with its UTC offset.
                 A naive time is taken as local time.
-            report_id: the report id; a new random one by default.
+            report_id: the report id (a UUID or its text); a new random one by default.
         """
         report = UUTReport(
-            id=report_id or uuid.uuid4(),
+            id=_new_id(report_id),
             pn=opt_text(pn, "pn"),
             sn=opt_text(sn, "sn"),
             rev=opt_text(rev, "rev"),
@@ -166,7 +171,7 @@ class ReportBuilder(Generic[R]):
         rev: str | None = None,
         test_process_code: int | None = None,
         start: datetime | None = None,
-        report_id: uuid.UUID | None = None,
+        report_id: ReportId | None = None,
     ) -> UURBuilder:
         """Start a repair report; ``process_code`` is the repair operation.
 
@@ -219,7 +224,7 @@ class ReportBuilder(Generic[R]):
         now = datetime.now(UTC)
         main = SubUnit(part_type="Main", pn=unit_pn, rev=unit_rev, sn=unit_sn, idx=0)
         report = UURReport(
-            id=report_id or uuid.uuid4(),
+            id=_new_id(report_id),
             pn=unit_pn,
             sn=unit_sn,
             rev=unit_rev,

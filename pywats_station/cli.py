@@ -321,7 +321,7 @@ def _cmd_send_test_report(args: argparse.Namespace) -> int:
     except TransportError as exc:
         raise CliError(f"server unreachable: {exc}", ExitCode.UNREACHABLE) from exc
     if args.json:
-        print(json.dumps({"id": report_id, "sn": report.sn, "pn": report.pn}))
+        print(json.dumps({"id": str(report_id), "sn": report.sn, "pn": report.pn}))
     else:
         print(f"test report {report_id} ({report.pn} {report.sn}) accepted by {config.server.url}")
     return ExitCode.OK

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from pywats._call import Call, Flow, bytes_call, json_call, segment
+from pywats._call import Call, Flow, bytes_call, json_call
 from pywats._domain import Domain, ModeT, operation
 from pywats._errors import ReportInvalidError
+from pywats._ids import ReportId, as_report_id
 from pywats.formats import wsjf
 from pywats.models.report import UURReport, UUTReport
 from pywats.models.report_query import InsertReportResult, ReportHeader, UutResult
 from pywats.odata import Expr
 
 __all__ = ["ReportDomain"]
-
-ReportId = str | uuid.UUID
 
 _EXPANDS = (
     "subUnits",
@@ -90,8 +89,13 @@ class ReportDomain(Domain[ModeT]):
     """Reports: submit WSJF/WSXF, read them back, query headers, fetch attachments."""
 
     @operation
-    def submit_report(self, report: UUTReport | UURReport, *, validate: bool = True) -> Flow[str]:
+    def submit_report(
+        self, report: UUTReport | UURReport, *, validate: bool = True
+    ) -> Flow[uuid.UUID]:
         """Submit a report (as WSJF) and return the id the server stored it under.
+
+        The id is a :class:`uuid.UUID`, equal to ``report.id`` (the server keeps the id it is
+        sent).
 
         Args:
             report: the report to send.
@@ -108,7 +112,7 @@ class ReportDomain(Domain[ModeT]):
         receipt: InsertReportResult = yield _submit(
             "/api/Report/WSJF", wsjf.dumps(report), "application/json"
         )
-        return receipt.stored_id or str(report.id)
+        return receipt.stored_id or report.id
 
     @operation
     def submit_wsjf(self, data: bytes | str) -> Call[InsertReportResult]:
@@ -116,8 +120,11 @@ class ReportDomain(Domain[ModeT]):
         return _submit("/api/Report/WSJF", _xml_bytes(data), "application/json")
 
     @operation
-    def submit_report_xml(self, xml: bytes | str) -> Flow[str]:
-        """Submit a WSXF (XML) report and return the id the server stored it under."""
+    def submit_report_xml(self, xml: bytes | str) -> Flow[uuid.UUID | None]:
+        """Submit a WSXF (XML) report and return the id the server stored it under.
+
+        ``None`` when the server's receipt names no id (the XML is sent as it is, unread).
+        """
         receipt: InsertReportResult = yield _submit(
             "/api/Report/WSXF", _xml_bytes(xml), "application/xml"
         )
@@ -144,7 +151,7 @@ class ReportDomain(Domain[ModeT]):
         """
         return Call(
             method="GET",
-            path=f"/api/Report/Wsjf/{segment(report_id)}",
+            path=f"/api/Report/Wsjf/{as_report_id(report_id)}",
             parse=lambda response: wsjf.loads(response.content),
             params={
                 "detailLevel": detail_level,
@@ -166,7 +173,7 @@ class ReportDomain(Domain[ModeT]):
         """Read a report as WSXF (XML bytes)."""
         return bytes_call(
             "GET",
-            f"/api/Report/Wsxf/{segment(report_id)}",
+            f"/api/Report/Wsxf/{as_report_id(report_id)}",
             params={
                 "detailLevel": detail_level,
                 "includeChartdata": include_chartdata,
@@ -265,8 +272,12 @@ class ReportDomain(Domain[ModeT]):
             "GET",
             "/api/Report/Attachment",
             params={
-                "reportId": str(report_id),
-                "attachmentId": str(attachment_id) if attachment_id is not None else None,
+                "reportId": str(as_report_id(report_id)),
+                "attachmentId": (
+                    str(as_report_id(attachment_id, "attachment_id"))
+                    if attachment_id is not None
+                    else None
+                ),
                 "stepId": step_id,
             },
         )
@@ -275,10 +286,10 @@ class ReportDomain(Domain[ModeT]):
     def get_attachments(self, report_id: ReportId) -> Call[bytes]:
         """Download every attachment of a report as one zip archive."""
         return bytes_call(
-            "GET", f"/api/Report/Attachments/{segment(report_id)}", accept="application/zip"
+            "GET", f"/api/Report/Attachments/{as_report_id(report_id)}", accept="application/zip"
         )
 
     @operation
     def get_certificate(self, report_id: ReportId) -> Call[bytes]:
         """Download the report's certificate document."""
-        return bytes_call("GET", f"/api/Report/Certificate/{segment(report_id)}")
+        return bytes_call("GET", f"/api/Report/Certificate/{as_report_id(report_id)}")

@@ -34,10 +34,9 @@ class InsertReportResult(msgspec.Struct, omit_defaults=True, kw_only=True):
     report_id: int | None = msgspec.field(default=None, name="Report_ID")
 
     @property
-    def stored_id(self) -> str:
-        """The id the server stored the report under, as a string."""
-        value = self.uuid or self.id
-        return str(value) if value is not None else ""
+    def stored_id(self) -> UUID | None:
+        """The id the server stored the report under (``None`` if the receipt names none)."""
+        return self.uuid or self.id
 
 
 class HeaderSubUnit(Dto):

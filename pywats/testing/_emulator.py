@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import anyio
 import httpx
 import msgspec
 
+from pywats._ids import as_report_id
 from pywats.formats import wsjf
 from pywats.formats._nesting import MAX_JSON_NESTING, json_too_deep
 from pywats.models.report import UURReport, UUTReport
@@ -158,9 +160,9 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
         for sn, used in stored.asset_usage.items():
             self._asset_counts[sn] = self._asset_counts.get(sn, 0) + used
 
-    def repairs_of(self, uut_id: str) -> list[dict[str, Any]]:
+    def repairs_of(self, uut_id: str | uuid.UUID) -> list[dict[str, Any]]:
         """``uut.refUURs`` of a test report: the repair reports that reference it."""
-        wanted = uut_id.lower()
+        wanted = str(uut_id).lower()
         return [
             {"id": s.id, "start": s.header.start}
             for s in self.reports.headers()
@@ -181,12 +183,19 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
         }
 
     def report_ids(self) -> list[str]:
-        """The ids of every stored report."""
+        """The ids of every stored report, as the wire writes them (lower-case text)."""
         return [s.id for s in self.reports.headers()]
 
-    def get_report(self, report_id: str) -> UUTReport | UURReport | None:
-        """A stored report as it was accepted, or ``None``."""
-        stored = self.reports.get(report_id)
+    def get_report(self, report_id: str | uuid.UUID) -> UUTReport | UURReport | None:
+        """A stored report as it was accepted, or ``None``.
+
+        ``report_id`` is what ``submit_report`` returned (a UUID) or its text, in any case.
+        """
+        try:
+            key = str(as_report_id(report_id))
+        except ValueError:
+            return None  # no stored report has an id that is not a UUID
+        stored = self.reports.get(key)
         return wsjf.loads(stored.wsjf) if stored is not None else None
 
     def domain_state(self, name: str, factory: Callable[[], T]) -> T:

@@ -19,6 +19,7 @@ import httpx
 import msgspec
 
 import pywats
+from pywats._errors import InvalidArgumentError
 from pywats.formats import wsjf
 from pywats.models.app import Level, Process, ProductGroup
 from pywats.models.report import NumericMeasurement, SequenceCall, Step, UUTInfo, UUTReport
@@ -298,7 +299,7 @@ OPERATIONS: list[OpCase] = [
                 content_type="application/json",
             ),
         ),
-        str(STORED_ID),
+        STORED_ID,
     ),
     OpCase(
         "report.submit_report-valid-list-receipt",
@@ -312,7 +313,7 @@ OPERATIONS: list[OpCase] = [
                 content_type="application/json",
             ),
         ),
-        str(STORED_ID),
+        STORED_ID,
     ),
     OpCase(
         "report.submit_report-receipt-with-ID-only",
@@ -326,7 +327,7 @@ OPERATIONS: list[OpCase] = [
                 content_type="application/json",
             ),
         ),
-        str(REPORT_ID),
+        REPORT_ID,
     ),
     OpCase(
         "report.submit_report-empty-list-receipt",
@@ -340,7 +341,7 @@ OPERATIONS: list[OpCase] = [
                 content_type="application/json",
             ),
         ),
-        str(REPORT_ID),
+        REPORT_ID,
     ),
     OpCase(
         "report.submit_wsjf",
@@ -382,7 +383,7 @@ OPERATIONS: list[OpCase] = [
                 content_type="application/xml",
             ),
         ),
-        str(STORED_ID),
+        STORED_ID,
     ),
     OpCase(
         "report.get_report",
@@ -872,6 +873,30 @@ REJECTED: list[Rejected] = [
         "exactly one",
     ),
     Rejected(
+        "get_report-not-a-uuid",
+        lambda api: api.report.get_report("5f0c6b2e-8d4a-4a53-9a59"),
+        InvalidArgumentError,
+        "report_id '5f0c6b2e-8d4a-4a53-9a59' is not a UUID",
+    ),
+    Rejected(
+        "get_attachments-path",
+        lambda api: api.report.get_attachments("../../App/Version"),
+        ValueError,
+        "is not a UUID",
+    ),
+    Rejected(
+        "get_certificate-int",
+        lambda api: api.report.get_certificate(5),
+        TypeError,
+        "report_id must be a uuid.UUID or a str, not int",
+    ),
+    Rejected(
+        "get_attachment-bad-attachment-id",
+        lambda api: api.report.get_attachment(REPORT_ID, attachment_id="a1"),
+        ValueError,
+        "attachment_id 'a1' is not a UUID",
+    ),
+    Rejected(
         "get_client-neither",
         lambda api: api.system.get_client(),
         ValueError,
@@ -1041,14 +1066,14 @@ RETRIES: list[RetryCase] = [
         _submit,
         (status(503), status(503), ok(RECEIPT)),
         3,
-        result=str(STORED_ID),
+        result=STORED_ID,
     ),
     RetryCase(
         "submit_report-ReadTimeout-then-ok",
         _submit,
         (httpx.ReadTimeout, ok(RECEIPT)),
         2,
-        result=str(STORED_ID),
+        result=STORED_ID,
     ),
     RetryCase(
         "submit_report-400-not-retried",

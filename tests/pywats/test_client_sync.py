@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import email.utils
 import random
+import uuid
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any, SupportsIndex
@@ -125,7 +126,7 @@ def test_submit_wsjf_returns_the_receipt_struct() -> None:
     assert isinstance(receipt, InsertReportResult)
     assert receipt.report_id == 5
     assert receipt.uuid is None
-    assert receipt.stored_id == "5f0c6b2e-8d4a-4a53-9a59-2f1d0c1e7b10"
+    assert receipt.stored_id == uuid.UUID("5f0c6b2e-8d4a-4a53-9a59-2f1d0c1e7b10")
 
 
 # --- authentication, URLs, repr ---------------------------------------------------------------

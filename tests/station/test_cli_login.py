@@ -7,7 +7,9 @@ in this process, as ``main([...])``.
 from __future__ import annotations
 
 import io
+import json
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,3 +146,19 @@ def test_send_test_report_without_a_token_says_none_is_set(
     err = capsys.readouterr().err
     assert "no API token is set: run `pywats-station login`" in err
     assert "refused" not in err
+
+
+def test_send_test_report_prints_the_stored_id_as_json(
+    server: EmulatorProcess,
+    paths: InstancePaths,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # submit_report returns a uuid.UUID: the JSON line must still carry it, as text.
+    paths.config_file.parent.mkdir(parents=True)
+    paths.config_file.write_text(f'[server]\nurl = "{server.url}"\n', encoding="utf-8")
+    monkeypatch.setenv("PYWATS_API_TOKEN", TOKEN)
+    assert main(["send-test-report", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert str(uuid.UUID(printed["id"])) == printed["id"]
+    assert printed["pn"] == "PYWATS-TEST"

@@ -331,13 +331,13 @@ def test_dropped_submit_is_retried_and_stored_once(
 
     report_id = api.report.submit_report(report)
 
-    assert report_id == str(report.id)
+    assert report_id == report.id
     assert [(e.status, e.dropped, e.report_id) for e in fake_wats.log] == [
-        (200, True, report_id),
-        (200, False, report_id),
+        (200, True, str(report_id)),
+        (200, False, str(report_id)),
     ]
     assert len(sleeps.calls) == 1
-    assert fake_wats.report_ids() == [report_id]
+    assert fake_wats.report_ids() == [str(report_id)]
     [header] = api.report.query_headers()
     assert header.receive_count == 2
     assert header.run == 1
@@ -426,7 +426,7 @@ def test_a_timed_out_submit_is_retried_and_stored_once(fake_wats: FakeWATS, slee
     report = make_uut()
 
     with client(fake_wats, sleeps, timeout=0.1) as api:
-        assert api.report.submit_report(report) == str(report.id)
+        assert api.report.submit_report(report) == report.id
         [header] = api.report.query_headers()
 
     # The slow first answer was stored although the client gave up on it.
@@ -451,7 +451,7 @@ def test_rejected_submit_is_a_validation_error_and_not_retried(
     assert info.value.message == "custom reason"
     assert sleeps.calls == []
     assert len(fake_wats.reports) == 0
-    assert api.report.submit_report(second) == str(second.id)
+    assert api.report.submit_report(second) == second.id
     assert statuses(fake_wats) == [400, 200]
     assert fake_wats.report_ids() == [str(second.id)]
 
@@ -709,7 +709,7 @@ async def test_async_dropped_submit_is_stored_once(fake_wats: FakeWATS) -> None:
     report = make_uut()
 
     async with async_client(fake_wats, sleeps) as api:
-        assert await api.report.submit_report(report) == str(report.id)
+        assert await api.report.submit_report(report) == report.id
         [header] = await api.report.query_headers()
 
     assert header.receive_count == 2
@@ -756,7 +756,7 @@ async def test_async_reject(fake_wats: FakeWATS) -> None:
         with pytest.raises(pywats.ValidationError) as info:
             await api.report.submit_report(make_uut())
         report = make_uut(sn="SN-2")
-        assert await api.report.submit_report(report) == str(report.id)
+        assert await api.report.submit_report(report) == report.id
 
     assert info.value.message == "custom reason"
     assert sleeps.calls == []

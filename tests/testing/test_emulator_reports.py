@@ -69,10 +69,10 @@ def test_real_export_submitted_as_is_reads_back_equal(
 
     receipt = wats.report.submit_wsjf(data)
 
-    assert receipt.stored_id == source_id
+    assert receipt.stored_id == uuid.UUID(source_id)
     assert str(receipt.id) == source_id
     assert fake_wats.report_ids() == [source_id]
-    back = wats.report.get_report(receipt.stored_id)
+    back = wats.report.get_report(source_id)
     assert normalise(json.loads(data)) == normalise(as_json_tree(back))
 
 
@@ -85,7 +85,7 @@ def test_real_export_submitted_as_model_reads_back_equal(name: str, wats: pyWATS
     # the client's own check to reach the server.
     report_id = wats.report.submit_report(report, validate=False)
 
-    assert report_id == str(report.id)
+    assert report_id == report.id
     back = wats.report.get_report(report_id)
     assert type(back) is type(report)
     assert normalise(json.loads(data)) == normalise(as_json_tree(back))
@@ -117,7 +117,7 @@ def test_resubmit_keeps_one_report_counts_receives_and_keeps_run(
     second = wats.report.submit_wsjf(data)
     headers = wats.report.query_headers(expand=["subUnits", "miscInfo"])
 
-    assert first.stored_id == second.stored_id == FAT_ID
+    assert first.stored_id == second.stored_id == uuid.UUID(FAT_ID)
     assert len(fake_wats.reports) == 1
     assert len(headers) == 1
     [after] = headers
@@ -137,7 +137,7 @@ def test_a_new_report_of_the_same_unit_gets_the_next_run(wats: pyWATS) -> None:
     second = wats.report.submit_report(make_uut(result="P", start=datetime(2026, 1, 3, tzinfo=UTC)))
     third = wats.report.submit_report(make_uut(result="P", start=datetime(2026, 1, 4, tzinfo=UTC)))
 
-    runs = {str(h.uuid): (h.run, h.passed_in_run) for h in wats.report.query_headers()}
+    runs = {h.uuid: (h.run, h.passed_in_run) for h in wats.report.query_headers()}
     assert runs == {first: (1, None), second: (2, 2), third: (3, 2)}
 
 
@@ -146,7 +146,8 @@ def test_wsxf_submit_and_read_back(wats: pyWATS, fake_wats: FakeWATS) -> None:
 
     report_id = wats.report.submit_report_xml(xml)
 
-    assert report_id == FAT_ID
+    assert report_id == uuid.UUID(FAT_ID)
+    assert report_id is not None
     stored = fake_wats.get_report(report_id)
     assert isinstance(stored, UUTReport)
     assert len(stored.steps()) == 186
@@ -275,7 +276,7 @@ def test_strict_accepts_a_uur_once_its_uut_is_stored(
 
     receipt = strict_wats.report.submit_wsjf(data)
 
-    assert receipt.stored_id == str(ref.id)
+    assert receipt.stored_id == ref.id
     assert sorted(strict_fake.report_ids()) == sorted([str(ref.id), str(uut.id)])
 
 
@@ -319,7 +320,7 @@ def test_strict_rejects_a_uur_whose_ref_uut_is_unknown_then_accepts_it(
     assert info.value.message == (f"uur.refUUT: the referenced test report {uut.id} was not found.")
     assert len(strict_fake.reports) == 0
     strict_wats.report.submit_report(uut)
-    assert strict_wats.report.submit_report(uur) == str(uur.id)
+    assert strict_wats.report.submit_report(uur) == uur.id
     assert len(strict_fake.reports) == 2
 
 

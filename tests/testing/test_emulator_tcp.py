@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import SupportsIndex
@@ -90,9 +91,9 @@ def test_every_real_export_round_trips_over_tcp(server: EmulatorProcess) -> None
         for name in WSJF_FILES:
             data = fixture_bytes(name)
             receipt = api.report.submit_wsjf(data)
+            assert receipt.stored_id == uuid.UUID(json.loads(data)["id"])
             back = api.report.get_report(receipt.stored_id)
 
-            assert receipt.stored_id == json.loads(data)["id"]
             assert normalise(json.loads(data)) == normalise(
                 msgspec.json.decode(wsjf.dumps(back))
             ), name
@@ -106,7 +107,7 @@ def test_submitting_twice_stores_one_report(server: EmulatorProcess) -> None:
         second = api.report.submit_wsjf(fixture_bytes(FAT))
         [header] = api.report.query_headers()
 
-    assert first.stored_id == second.stored_id == FAT_ID
+    assert first.stored_id == second.stored_id == uuid.UUID(FAT_ID)
     assert admin_reports(server) == {"count": 1, "ids": [FAT_ID]}
     assert header.receive_count == 2
     assert header.run == 1
@@ -214,7 +215,7 @@ def test_drop_fault_over_tcp_on_a_submit_is_retried(server: EmulatorProcess) -> 
     report = make_uut()
 
     with pyWATS(server.url, server.token, retry=RetryPolicy(base_delay=0.05)) as api:
-        assert api.report.submit_report(report) == str(report.id)
+        assert api.report.submit_report(report) == report.id
         [header] = api.report.query_headers()
 
     assert header.receive_count == 2
