@@ -239,12 +239,12 @@ def by_reference(emu: FakeWATS, req: Request) -> Response:
     """``GET /api/Production/SerialNumbers/ByReference``: values taken for a unit or part."""
     name = _required(req, "serialNumberType")
     ref_sn, ref_pn = (req.param("refSN") or "").strip(), (req.param("refPN") or "").strip()
-    if not ref_sn and not ref_pn:
-        raise HTTPFailure(400, "Either refSN or refPN is required.")
     start_date, end_date = _date(req, "startDate"), _date(req, "endDate")
     state = serial_number_state(emu)
     with state.lock:
         pool = _pool(emu, name)
+        if not ref_sn and not ref_pn:
+            raise HTTPFailure(400, "Either refSN or refPN is required.")
         found = [
             value
             for value, taken in sorted(pool.taken.items())
