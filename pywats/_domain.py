@@ -5,13 +5,33 @@ A domain class (``ReportDomain``, ``AppDomain``…) defines its operations as or
 :class:`operation`. Looked up on ``ReportDomain[Sync]`` the operation runs the call and returns the
 result; on ``ReportDomain[Async]`` it returns a coroutine. Type checkers see both signatures (the
 descriptor's ``__get__`` is overloaded on the mode), so users get full hints either way.
+
+At run time the operations present themselves as what the caller gets, for ``help()``,
+``inspect.signature`` and editors that ask the interpreter: on an instance, a function named after
+the operation, without ``self``, returning the call's result (``-> list[ReportHeader]``, not
+``-> Call[list[ReportHeader]]``), an ``async def`` on ``AsyncWATS``; on the class, a method
+(``help(ReportDomain)`` lists ``query_headers(self, filter…)``), callable as one:
+``ReportDomain.query_headers(api.report, …)``.
 """
 
 from __future__ import annotations
 
-import functools
+import collections.abc
+import inspect
+import re
+import types
 from collections.abc import Callable, Coroutine
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import (
+    Any,
+    Concatenate,
+    Generic,
+    ParamSpec,
+    TypeVar,
+    cast,
+    get_args,
+    get_origin,
+    overload,
+)
 
 from pywats._call import Call, Flow
 from pywats._client import AsyncClient, Client
@@ -40,21 +60,114 @@ class Domain(Generic[ModeT]):
         self._client = client
 
 
+class _Source(str):
+    """An annotation as its module wrote it, shown without quotes (``-> list[ReportHeader]``).
+
+    The domain modules use ``from __future__ import annotations``, so annotations are text;
+    ``inspect`` would print that text quoted. It stays text (``typing.get_type_hints`` on a bound
+    operation still resolves it, in the operation's module).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+_RUN_RESULT = re.compile(r"\s*(?:Call|Flow)\[(?P<result>.*)\]\s*", re.DOTALL)
+
+
+def _result_of(annotation: Any) -> Any:
+    """What running a call or flow gives: ``X`` for ``Call[X]`` or ``Flow[X]``."""
+    if isinstance(annotation, str):
+        found = _RUN_RESULT.fullmatch(annotation)
+        return found.group("result") if found else annotation
+    args = get_args(annotation)
+    if get_origin(annotation) is Call and len(args) == 1:
+        return args[0]
+    if get_origin(annotation) is collections.abc.Generator and len(args) == 3:
+        return args[2]  # Flow[X] is Generator[Call[Any], Any, X]
+    return annotation
+
+
+def _shown(annotation: Any) -> Any:
+    return _Source(annotation) if isinstance(annotation, str) else annotation
+
+
+def _signatures(build: Callable[..., Any]) -> tuple[inspect.Signature, inspect.Signature]:
+    """The signature on the class (with ``self``) and on an instance (without), both returning
+    the result of the call rather than the call."""
+    built = inspect.signature(build)
+    params = [p.replace(annotation=_shown(p.annotation)) for p in built.parameters.values()]
+    result = _shown(_result_of(built.return_annotation))
+    method = built.replace(parameters=params, return_annotation=result)
+    return method, method.replace(parameters=params[1:])
+
+
+def _present(
+    fn: Callable[..., Any],
+    *,
+    name: str,
+    qualname: str,
+    build: Callable[..., Any],
+    signature: inspect.Signature,
+) -> None:
+    """Make ``fn`` introduce itself as the operation: name, docstring, signature, annotations."""
+    target = cast(types.FunctionType, fn)
+    target.__name__ = name
+    target.__qualname__ = qualname
+    target.__module__ = build.__module__
+    target.__doc__ = build.__doc__
+    target.__annotations__ = {
+        p.name: str(p.annotation) if isinstance(p.annotation, str) else p.annotation
+        for p in signature.parameters.values()
+        if p.annotation is not inspect.Parameter.empty
+    }
+    if signature.return_annotation is not inspect.Signature.empty:
+        ret = signature.return_annotation
+        target.__annotations__["return"] = str(ret) if isinstance(ret, str) else ret
+    # __signature__ is what inspect (and pydoc) show; __wrapped__ lets typing.get_type_hints
+    # resolve the annotation text in the operation's own module.
+    target.__dict__["__signature__"] = signature
+    target.__dict__["__wrapped__"] = build
+
+
 class operation(Generic[P, T]):
     """Decorator turning a call-building method into a runnable operation."""
 
     def __init__(self, build: Callable[Concatenate[Any, P], Call[T] | Flow[T]]) -> None:
         self._build = build
         self._name = build.__name__
+        self._signatures: tuple[inspect.Signature, inspect.Signature] | None = None
+        # What help() and inspect read on the class (ReportDomain.query_headers).
+        self.__name__ = build.__name__
+        self.__qualname__ = build.__qualname__
+        self.__module__ = build.__module__
         self.__doc__ = build.__doc__
         self.__wrapped__ = build
 
     def __set_name__(self, owner: type, name: str) -> None:
-        self._name = name
+        self._name = self.__name__ = name
+        self.__qualname__ = f"{owner.__qualname__}.{name}"
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """The method's signature on the class: ``self`` first, the call's result returned."""
+        return self._caller_signatures()[0]
+
+    def _caller_signatures(self) -> tuple[inspect.Signature, inspect.Signature]:
+        if self._signatures is None:  # once per operation, on first use: import stays cheap
+            self._signatures = _signatures(self._build)
+        return self._signatures
 
     def calls(self, domain: Domain[Any], *args: P.args, **kwargs: P.kwargs) -> Call[T] | Flow[T]:
         """Return the call or flow the operation would run, without running it."""
         return self._build(domain, *args, **kwargs)
+
+    def __call__(self, domain: Domain[Any], /, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """Run the operation on ``domain``, as an unbound method runs on its instance."""
+        bound = domain.__dict__.get(self._name) or self._bind(domain)
+        return bound(*args, **kwargs)
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> operation[P, T]: ...
@@ -70,6 +183,10 @@ class operation(Generic[P, T]):
     def __get__(self, obj: Domain[Any] | None, owner: type[Any]) -> Any:
         if obj is None:
             return self
+        return self._bind(obj)
+
+    def _bind(self, obj: Domain[Any]) -> Callable[..., Any]:
+        """The operation run by ``obj``'s client, cached on ``obj``."""
         build = self._build
         client = obj._client
         bound: Callable[..., Any]
@@ -85,7 +202,13 @@ class operation(Generic[P, T]):
             async def bound(*args: Any, **kwargs: Any) -> Any:
                 return await arun(build(obj, *args, **kwargs))
 
-        functools.update_wrapper(bound, build)
+        _present(
+            bound,
+            name=self._name,
+            qualname=f"{type(obj).__qualname__}.{self._name}",
+            build=build,
+            signature=self._caller_signatures()[1],
+        )
         # Cache on the instance: later look-ups skip the descriptor entirely.
         obj.__dict__[self._name] = bound
         return bound
