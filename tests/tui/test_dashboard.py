@@ -70,13 +70,13 @@ async def test_events_update_the_dashboard_without_a_poll() -> None:
         await settle(pilot)
         [recent] = cells(app, "#dash-activity")  # queued, then uploaded: one row, its latest
         assert recent[1] == "uploaded"
-        assert "SN SN-0042" in recent[2]
-        assert "PN PCBA-100 rev B" in recent[2]
+        assert recent[2] == "Passed"
+        assert recent[3] == "SN-0042 PCBA-100 B op 10"
         failures = [row[1:] for row in cells(app, "#dash-failures")]
         # The new failure first, then the one the converter had before the UI connected.
         assert failures == [
-            ["bad.txt", "line 1: no header"],
-            ["converter ict", "line 3: not a Spectrum log"],
+            ["line 1: no header", "bad.txt"],
+            ["line 3: not a Spectrum log", "converter ict"],
         ]
         assert ["ict", "backoff", "80", "3"] in cells(app, "#dash-converters")
         assert sum(app.model.uploads_per_minute()) == 1
@@ -140,7 +140,8 @@ async def test_line_view_opens_a_station_and_shows_one_that_is_down() -> None:
         assert rows[0][0] == "line-a"
         assert rows[0][1] == "online"
         assert rows[1][0] == "line-b"
-        assert "retrying" in rows[1][1]
+        assert rows[1][1] == "retrying"
+        assert rows[1][-1].startswith("the daemon of instance 'line-b' is not running")
         await pilot.press("down", "enter")
         assert app.current_mode == "dashboard"
         assert app.current == "line-b"

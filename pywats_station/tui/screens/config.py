@@ -271,13 +271,13 @@ class ConfigScreen(StationView):
             Text.assemble(
                 ("edit ", ""),
                 (key, "bold"),
-                (
-                    "  as TOML (a path or size needs no quotes) · Enter checks it · Esc cancels",
-                    "dim",
-                ),
+                ("  TOML, Enter checks, Esc cancels", "dim"),
             )
         )
         self._message(Text(f"now: {toml_value(value)}", style="dim"))
+        # The table shrinks to make room for the editor: keep the edited row in view.
+        table = self.query_one("#config-table", DataTable)
+        self.call_after_refresh(table.move_cursor, row=table.cursor_row, animate=False)
         field = self.query_one("#config-input", Input)
         field.value = "" if value is None else toml_value(value)
         field.focus()

@@ -11,7 +11,7 @@ from textual.binding import BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
 
-from pywats_station.tui.model import Activity, StationModel, unit_text
+from pywats_station.tui.model import Activity, StationModel
 from pywats_station.tui.screens.base import StationView, ago
 from pywats_station.tui.widgets import fill_table, state_text
 
@@ -66,10 +66,13 @@ def queue_text(model: StationModel) -> Text:
         ("uploading", "cyan"),
         ("failed", "yellow"),
         ("dead", "red"),
-        ("corrupt", "red"),
     ):
         count = int(queue.get(name) or 0)
-        text.append(f"{name:<10}{count:>7}\n", style=style if count else "dim")
+        text.append(f"{name:<10}{count:>7}", style=style if count else "dim")
+        corrupt = int(queue.get("corrupt") or 0)
+        if name == "dead" and corrupt:  # rare: a line of its own would cost every station one
+            text.append(f" +{corrupt} corrupt", style="red")
+        text.append("\n")
     used = int(queue.get("bytes") or 0)
     text.append(f"{_size(used)} of {_size(int(queue.get('max_bytes') or 0))}", style="dim")
     return text
@@ -113,10 +116,11 @@ class DashboardScreen(StationView):
         for selector, title in titles.items():
             self.query_one(selector).border_title = title
         self.query_one("#dash-converters", DataTable).add_columns("name", "state", "ok", "fail")
-        self.query_one("#dash-activity", DataTable).add_columns("time", "", "unit")
-        self.query_one("#dash-failures", DataTable).add_columns("time", "what", "why")
+        # The words that matter first: a narrow panel cuts the right of each row.
+        self.query_one("#dash-activity", DataTable).add_columns("time", "", "result", "unit")
+        self.query_one("#dash-failures", DataTable).add_columns("time", "why", "what")
         self.query_one("#dash-tree", DataTable).add_columns(
-            "actor", "state", "restarts", "up", "last error"
+            "actor", "state", "rst", "up", "last error"
         )
         # Times shown as "12 s ago" age even without news.
         self.set_interval(5.0, lambda: self.refresh_view(frozenset({"status"})))
@@ -145,7 +149,8 @@ class DashboardScreen(StationView):
                     [
                         time.strftime("%H:%M:%S", time.localtime(a.time)),
                         state_text(_EVENT_WORD.get(a.event, a.event)),
-                        unit_text(a.unit) or a.report_id,
+                        state_text((a.unit or {}).get("result") or ""),
+                        _unit_short(a.unit) or a.report_id,
                     ],
                 )
                 for report_id, a in latest.items()
@@ -155,7 +160,7 @@ class DashboardScreen(StationView):
             rows = [
                 (
                     f"{f.time}-{i}",
-                    [time.strftime("%H:%M:%S", time.localtime(f.time)), f.what, f.reason],
+                    [time.strftime("%H:%M:%S", time.localtime(f.time)), f.reason, f.what],
                 )
                 for i, f in enumerate(reversed(model.failures))
             ]
@@ -205,6 +210,16 @@ class DashboardScreen(StationView):
             text.append(f"{label:<13}{value:>6}\n", style="red" if bad else "")
         text.rstrip()
         _show(self.query_one("#dash-counters", Static), text)
+
+
+def _unit_short(unit: dict[str, Any] | None) -> str:
+    """``SN-0012 PCBA-100 B op 10``: the serial number first, so a narrow panel keeps it."""
+    if not unit:
+        return ""
+    words = [unit.get("serial_number"), unit.get("part_number"), unit.get("revision")]
+    if unit.get("process_code") is not None:
+        words.append(f"op {unit['process_code']}")
+    return " ".join(str(w) for w in words if w)
 
 
 def _show(widget: Static, text: Text) -> None:

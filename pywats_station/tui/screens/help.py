@@ -36,7 +36,13 @@ class Help(ModalScreen[None]):
             for binding in bindings:
                 if not isinstance(binding, Binding) or not binding.description:
                     continue
-                key = self.app.get_key_display(binding)
+                if not self._applies(binding):
+                    continue
+                # "f1,question_mark" is two keys: show each as the footer would ("f1 / ?").
+                key = " / ".join(
+                    self.app.get_key_display(Binding(k.strip(), binding.action))
+                    for k in binding.key.split(",")
+                )
                 if key in seen:
                     continue
                 seen.add(key)
@@ -45,3 +51,12 @@ class Help(ModalScreen[None]):
         with VerticalScroll(id="help-box"):
             yield Static(_ABOUT, id="help-about")
             yield Static(table, id="help-keys")
+
+    def _applies(self, binding: Binding) -> bool:
+        """Whether the key does something here (no line, no next station, with one station)."""
+        action = binding.action.removeprefix("app.")
+        name, _, rest = action.partition("(")
+        arguments: tuple[object, ...] = ()
+        if rest:
+            arguments = tuple(a.strip().strip("'\"") for a in rest.rstrip(")").split(","))
+        return self.app.check_action(name, arguments) is not False

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from pywats_station.tui.model import StationModel
-from pywats_station.tui.screens.base import ScreenTabs, ago, link_text, top_bar
+from pywats_station.tui.screens.base import ScreenTabs, ago, top_bar
 from pywats_station.tui.widgets import fill_table, state_text
 
 if TYPE_CHECKING:
@@ -29,9 +29,16 @@ def station_row(model: StationModel, now: float | None = None) -> list[object]:
     status = model.status or {}
     queue = status.get("queue") or {}
     last = model.failures[-1] if model.failures else None
-    link = link_text(model, now) if model.link != "online" else state_text("online")
-    link.truncate(28, overflow="ellipsis")
+    link = state_text(model.link.replace("_", " "))
     stale = "dim" if model.stale else ""
+    # The last column has the rest of the row: why a station is not online, else its last
+    # failure. Words first: a narrow terminal cuts the right end.
+    if model.online:
+        note = Text(f"{last.reason} ({ago(last.time, now)})" if last else "", style="dim")
+    else:
+        note = Text(model.link_detail or "", style="yellow")
+        if model.retry_at is not None and model.retry_at > now:
+            note.append(f" · next try in {model.retry_at - now:.0f} s", style="dim")
     dead = int(queue.get("dead") or 0)
     return [
         Text(model.label, style="bold"),
@@ -41,7 +48,7 @@ def station_row(model: StationModel, now: float | None = None) -> list[object]:
         Text(str(dead), style="red" if dead else stale),
         Text(str(model.uploads_per_minute(now)[-1]), style=stale),
         Text(str(len(model.failures)), style="red" if model.failures else stale),
-        Text(f"{ago(last.time, now)}: {last.reason}" if last else "", style="dim"),
+        note,
     ]
 
 
@@ -65,7 +72,7 @@ class LineScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.border_title = "Stations"
-        table.add_columns("station", "link", "server", "queue", "dead", "up/min", "fail", "last")
+        table.add_columns("station", "link", "server", "queue", "dead", "up/min", "fail", "note")
         self.set_interval(5.0, self._refresh)
 
     def on_screen_resume(self) -> None:
