@@ -81,8 +81,10 @@ def no_result(
     return Call(method=method, path=path, parse=parse, params=params)
 
 
-def read_upload(file: Upload, what: str, limit: int = MAX_UPLOAD_BYTES) -> tuple[bytes, str]:
+def read_upload(file: Upload, what: str, limit: int | None = None) -> tuple[bytes, str]:
     """The bytes of ``file`` and a file name for it, read at most ``limit`` bytes.
+
+    ``limit`` is :data:`MAX_UPLOAD_BYTES` unless given (looked up at each call).
 
     The client sends a request body whole (``pywats._call.Call`` holds bytes), so the file is
     read into memory; reading stops one byte past ``limit``: a larger file is refused, never read
@@ -91,6 +93,8 @@ def read_upload(file: Upload, what: str, limit: int = MAX_UPLOAD_BYTES) -> tuple
     Raises:
         InvalidArgumentError: not bytes, a path or a binary file; unreadable; or too large.
     """
+    if limit is None:
+        limit = MAX_UPLOAD_BYTES
     name = what
     if isinstance(file, bytes | bytearray | memoryview):
         data = bytes(file)

@@ -180,13 +180,9 @@ def _check_unit(state: ProductionState, i: int, unit: Unit) -> None:
 
 
 def _target(state: ProductionState, unit: Unit) -> UnitRecord | None:
-    """The stored unit a PUT updates: same serial and part number, else the one unit with that
-    serial number (its part number then changes)."""
-    found = state.find(unit.serial_number, unit.part_number)
-    if found is not None:
-        return found
-    same_serial = state.by_serial(unit.serial_number)
-    return same_serial[0] if len(same_serial) == 1 else None
+    """The stored unit a PUT updates: the one with the same serial and part number (a serial
+    number may be used by several products, so another part number is another unit)."""
+    return state.find(unit.serial_number, unit.part_number)
 
 
 def put_units(emu: FakeWATS, req: Request) -> Response:
@@ -215,9 +211,7 @@ def _save(state: ProductionState, unit: Unit) -> UnitRecord:
     if record is None:
         record = state.add(unit.serial_number.strip(), unit.part_number.strip())
         record.serial_date = unit.serial_date
-    before = (record.part_number, record.revision, record.phase_id, record.parent)
-    if record.part_number.casefold() != unit.part_number.strip().casefold():
-        state.rekey(record, unit.part_number.strip())
+    before = (record.revision, record.phase_id, record.parent)
     for name in ("revision", "batch_number", "current_location", "xml_data", "process_code"):
         value = getattr(unit, name)
         if value is not None:
@@ -232,7 +226,7 @@ def _save(state: ProductionState, unit: Unit) -> UnitRecord:
             _detach(state, record)
             record.parent = parent.uid
             parent.children.append(record.uid)
-    after = (record.part_number, record.revision, record.phase_id, record.parent)
+    after = (record.revision, record.phase_id, record.parent)
     if not created and before != after:
         state.record_change(record)
     return record

@@ -71,12 +71,6 @@ class ProductionState:
         self.index[unit.key] = unit.uid
         return unit
 
-    def rekey(self, unit: UnitRecord, part_number: str) -> None:
-        """Move a unit to another part number (its serial number stays)."""
-        del self.index[unit.key]
-        unit.part_number = part_number
-        self.index[unit.key] = unit.uid
-
     def by_serial(self, serial_number: str) -> list[UnitRecord]:
         """Every unit with this serial number (one per product at most)."""
         wanted = serial_number.casefold()
