@@ -30,6 +30,7 @@ __all__ = [
     "AssetRecord",
     "AssetRegistry",
     "asset_registry",
+    "report_stats",
     "report_usage",
 ]
 
@@ -302,6 +303,35 @@ class AssetRegistry:
             "maintenanceDaysOverdue": maintenance.over,
             "isDaysSinceMaintenanceUnknown": record.last_maintenance_date is None,
         }
+
+
+def report_stats(emu: FakeWATS, serial_number: str | None) -> dict[str, Any] | None:
+    """A report's ``assetStats[]`` entry for a known asset (``None`` for an unknown one): its
+    counts, how far over its type's limits, and days since calibration and maintenance.
+
+    For ``FakeWATS.asset_stats``, which knows only the reports' usage; it must not be called
+    from :func:`report_usage` (which reads that usage through ``asset_stats``).
+    """
+    registry = asset_registry(emu)
+    with registry.lock:
+        record = registry.by_serial(serial_number) if serial_number else None
+        if record is None:
+            return None
+        status = registry.status(emu, record)
+    return {
+        "assetSN": record.serial_number,
+        "runningCount": status["runningCount"],
+        "runningCountExceeded": status["runningCountExceeded"],
+        "totalCount": status["totalCount"],
+        "totalCountExceeded": status["totalCountExceeded"],
+        "daysSinceCalibration": status["daysSinceCalibration"],
+        "calibrationDaysOverdue": status["calibrationDaysOverdue"],
+        "isDaysSinceCalibrationUnknown": status["isDaysSinceCalibrationUnknown"],
+        "daysSinceMaintenance": status["daysSinceMaintenance"],
+        "maintenanceDaysOverdue": status["maintenanceDaysOverdue"],
+        "isDaysSinceMaintenanceUnknown": status["isDaysSinceMaintenanceUnknown"],
+        "message": status["message"],
+    }
 
 
 def asset_registry(emu: FakeWATS) -> AssetRegistry:

@@ -667,3 +667,61 @@ def test_emulator_path_segment_is_an_id_when_it_is_a_guid(fake: FakeWATS) -> Non
         bad = http.put("/api/Asset/State", params={"state": "7", "serialNumber": "FX-1"})
         assert bad.status_code == 400
         assert "state" in bad.json()["Message"]
+
+
+_NOT_TEXT: Any = 5
+_ID = "5d7a0f0e-5f0b-4c51-9a0e-3b1f2a6c9d10"
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs", "match"),
+    [
+        ("get_asset_by_serial", (_NOT_TEXT,), {}, "serial_number must be a str"),
+        ("create_asset", ("X", _ID), {"asset_name": _NOT_TEXT}, r"\$\.assetName"),
+        ("create_asset", ("X", _NOT_TEXT), {}, "type_id must be a uuid.UUID or a str"),
+        ("create_asset_type", ("T",), {"running_count_limit": "x"}, r"\$\.runningCountLimit"),
+        ("create_asset_type", (_NOT_TEXT,), {}, "type_name must be a str"),
+        ("get_child_assets", (_ID,), {"level": "1"}, "level must be an int"),
+        ("increment_count", (_ID,), {"amount": 1.5}, "amount must be an int"),
+        ("increment_count", (_ID,), {"increment_children": "yes"}, "increment_children"),
+        ("increment_count", (_ID,), {"total_count": -1}, "total_count must be at least 0"),
+        ("reset_running_count", (_ID,), {"comment": _NOT_TEXT}, "comment must be a str"),
+        ("record_maintenance", (_ID,), {"comment": ""}, "comment must not be empty"),
+        ("set_asset_state", ("1", _ID), {}, "state must be an int"),
+        ("get_status", (_ID,), {"culture_code": _NOT_TEXT}, "culture_code must be a str"),
+        ("add_log_message", (_ID, "x"), {"culture_code": 1}, "culture_code must be a str"),
+        ("get_asset_types", (), {"orderby": ["typeName"]}, "orderby must be a str"),
+    ],
+)
+def test_wrong_argument_types_are_refused_before_sending(
+    api: pyWATS,
+    fake: FakeWATS,
+    method: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    match: str,
+) -> None:
+    with pytest.raises(InvalidArgumentError, match=match):
+        getattr(api.asset, method)(*args, **kwargs)
+    assert len(fake.log) == 0
+
+
+def test_report_stats_of_an_asset(api: pyWATS, fake: FakeWATS) -> None:
+    from pywats.testing._asset_registry import report_stats
+
+    asset_type = _type(api, running_count_limit=2, calibration_interval=10.0)
+    _asset(api, asset_type=asset_type)
+    _submit_use(api, "DMM-1", 3)
+    api.asset.record_maintenance(serial_number="DMM-1")
+    stats = report_stats(fake, "dmm-1")
+    assert stats is not None
+    assert (stats["assetSN"], stats["runningCount"], stats["runningCountExceeded"]) == (
+        "DMM-1",
+        3,
+        1,
+    )
+    assert stats["isDaysSinceCalibrationUnknown"] is True
+    assert stats["isDaysSinceMaintenanceUnknown"] is False
+    assert "Running count 3 of 2" in stats["message"]
+    assert report_stats(fake, "NOPE") is None
+    assert report_stats(fake, None) is None
