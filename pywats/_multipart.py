@@ -42,6 +42,8 @@ def read_upload(
             mode too), cannot be read, or is larger than ``max_size`` bytes.
     """
     if isinstance(source, bytes | bytearray | memoryview):
+        if max_size is not None and len(source) > max_size:
+            raise _too_large(len(source), max_size, what)
         data = bytes(source)
         name = default_name
     elif isinstance(source, str | os.PathLike):

@@ -99,7 +99,11 @@ def _parts(body: bytes, boundary: bytes) -> list[tuple[dict[str, str], bytes]]:
     for chunk in chunks[1:-1]:
         if not chunk.startswith(b"\r\n"):
             raise HTTPFailure(400, "The multipart/form-data body is malformed.")
-        head, separator, content = chunk[2:].partition(b"\r\n\r\n")
+        rest = chunk[2:]
+        if rest.startswith(b"\r\n"):  # a part without headers
+            head, separator, content = b"", b"\r\n", rest[2:]
+        else:
+            head, separator, content = rest.partition(b"\r\n\r\n")
         if not separator:
             raise HTTPFailure(400, "A part of the multipart/form-data body has no headers' end.")
         if not content.endswith(b"\r\n"):
