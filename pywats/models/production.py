@@ -8,24 +8,21 @@ Wire names follow the server's description (``Mes.Production.Public.*`` and
 from __future__ import annotations
 
 import enum
-import uuid
 from datetime import datetime
 
 import msgspec
 
 from pywats.models._base import Dto
+from pywats.models.product import Product, ProductRevision, Setting
 
 __all__ = [
     "AssemblyCheck",
     "ChildUnitStatus",
     "MissingChild",
     "ProductionBatch",
-    "Setting",
     "Unit",
     "UnitChange",
     "UnitPhase",
-    "UnitProduct",
-    "UnitProductRevision",
     "UnitVerification",
     "UnitVerificationGrade",
 ]
@@ -75,44 +72,6 @@ _PHASE_LABELS = {
 }
 
 
-class Setting(Dto):
-    """One key/value tag (the JSON view of an ``xmlData`` document); ``change`` is 0 to 6."""
-
-    key: str | None = None
-    value: str | None = None
-    change: int | None = None
-
-
-class UnitProductRevision(Dto):
-    """The product revision a unit is built to, as embedded in a :class:`Unit`."""
-
-    product_revision_id: uuid.UUID | None = None
-    product_id: uuid.UUID | None = None
-    revision: str | None = None
-    name: str | None = None
-    description: str | None = None
-    state: int | None = None
-    xml_data: str | None = None
-    part_number: str | None = msgspec.field(default=None, name="PartNumber")
-    tags: list[Setting] | None = None
-
-
-class UnitProduct(Dto):
-    """The product a unit is an instance of, as embedded in a :class:`Unit`."""
-
-    product_id: uuid.UUID | None = None
-    non_serial: bool | None = None
-    part_number: str | None = None
-    name: str | None = None
-    description: str | None = None
-    state: int | None = None
-    xml_data: str | None = None
-    product_category_id: uuid.UUID | None = None
-    product_category_name: str | None = None
-    revisions: list[UnitProductRevision] | None = None
-    tags: list[Setting] | None = None
-
-
 class Unit(Dto):
     """A produced unit, identified by serial number and part number.
 
@@ -133,8 +92,8 @@ class Unit(Dto):
     unit_phase: str | None = None
     process_code: str | None = None
     tags: list[Setting] | None = None
-    product_revision: UnitProductRevision | None = None
-    product: UnitProduct | None = None
+    product_revision: ProductRevision | None = None
+    product: Product | None = None
     sub_units: list[Unit] | None = None
 
     @property

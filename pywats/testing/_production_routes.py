@@ -103,15 +103,13 @@ _REVISION_KEYS = (
 )
 
 
-def _pick(record: object, keys: tuple[str, ...]) -> dict[str, Any] | None:
+def _pick(record: object, keys: tuple[str, ...], **identity: object) -> dict[str, Any] | None:
     """The scalar members of a product record the Unit answer carries (the record's other
-    members are the product routes' business)."""
+    members are the product routes' business), with the unit's identity of it."""
     if not isinstance(record, dict):
         return None
-    picked = {
-        k: record[k] for k in keys if isinstance(record.get(k), str | int | bool) and k in record
-    }
-    return picked or None
+    picked = {k: record[k] for k in keys if isinstance(record.get(k), str | int | bool)}
+    return {**identity, **picked}
 
 
 def _phase_label(phase_id: int) -> str | None:
@@ -136,10 +134,16 @@ def unit_view(
         "unitPhaseId": unit.phase_id,
         "unitPhase": _phase_label(unit.phase_id),
         "processCode": unit.process_code,
-        "product": _pick(products.products.get(unit.part_number.casefold()), _PRODUCT_KEYS),
+        "product": _pick(
+            products.products.get(unit.part_number.casefold()),
+            _PRODUCT_KEYS,
+            partNumber=unit.part_number,
+        ),
         "productRevision": _pick(
             products.revisions.get((unit.part_number.casefold(), (unit.revision or "").casefold())),
             _REVISION_KEYS,
+            revision=unit.revision,
+            PartNumber=unit.part_number,
         ),
     }
     if depth < MAX_UNIT_DEPTH:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from xml.etree import ElementTree
 
 from pywats.models.production import UnitPhase
 from pywats.testing._headers import utc
@@ -46,11 +47,7 @@ def finalized_phases(emu: FakeWATS, unit: UnitRecord) -> set[int]:
     record = product_state(emu).revisions.get(
         (unit.part_number.casefold(), (unit.revision or "").casefold())
     )
-    tags = record.get("tags") if isinstance(record, dict) else None
-    for tag in tags if isinstance(tags, list) else ():
-        if not isinstance(tag, dict) or str(tag.get("key", "")).casefold() != "phasefinalized":
-            continue
-        value = str(tag.get("value", "")).strip()
+    for value in _phase_finalized_tags(record):
         for phase in UnitPhase:
             if value in (str(int(phase)),) or value.casefold() in (
                 phase.label.casefold(),
@@ -58,6 +55,28 @@ def finalized_phases(emu: FakeWATS, unit: UnitRecord) -> set[int]:
             ):
                 phases.add(int(phase))
     return phases
+
+
+def _phase_finalized_tags(record: object) -> list[str]:
+    """The ``PhaseFinalized`` values of a revision record: its ``xmlData`` element
+    (``<Root><PhaseFinalized Value="In storage"/></Root>``) or its ``tags``."""
+    if not isinstance(record, dict):
+        return []
+    found: list[str] = []
+    xml_data = record.get("xmlData")
+    if isinstance(xml_data, str) and xml_data.strip():
+        try:
+            root = ElementTree.fromstring(xml_data)
+        except ElementTree.ParseError:
+            root = None
+        for element in root.iter() if root is not None else ():
+            if element.tag.casefold() == "phasefinalized":
+                found.append((element.get("Value") or element.get("value") or "").strip())
+    tags = record.get("tags")
+    for tag in tags if isinstance(tags, list) else ():
+        if isinstance(tag, dict) and str(tag.get("key", "")).casefold() == "phasefinalized":
+            found.append(str(tag.get("value", "")).strip())
+    return found
 
 
 @dataclass

@@ -122,15 +122,17 @@ def test_unknown_unit_is_not_found(api: pyWATS) -> None:
         api.production.get_unit("SN-1", "PN-2")
 
 
-def test_unit_shows_its_product_when_the_product_is_known(api: pyWATS, fake: FakeWATS) -> None:
-    products = product_state(fake)
-    products.products["pn-1"] = {"partNumber": "PN-1", "name": "Controller", "state": 1}
-    products.revisions[("pn-1", "a")] = {"revision": "A", "PartNumber": "PN-1", "state": 1}
+def test_unit_shows_its_product_when_the_product_is_known(api: pyWATS) -> None:
+    _units(api, ("SN-0", "PN-0", "A"))
+    assert api.production.get_unit("SN-0", "PN-0").product is None
+    product = api.product.create_product("PN-1", name="Controller")
+    api.product.create_revision("PN-1", "A", name="First")
     _units(api, ("SN-1", "PN-1", "A"))
     unit = api.production.get_unit("SN-1", "PN-1")
     assert unit.product is not None
-    assert unit.product.name == "Controller"
+    assert (unit.product.name, unit.product.product_id) == ("Controller", product.product_id)
     assert unit.product_revision is not None
+    assert (unit.product_revision.revision, unit.product_revision.name) == ("A", "First")
     assert unit.product_revision.part_number == "PN-1"
 
 
@@ -422,6 +424,20 @@ def test_check_part_overrides_the_box_build(api: pyWATS, fake: FakeWATS) -> None
     )
     check = api.production.verify_assembly("BOX-1", "BOX")
     assert "Extra child: CBL-1 (CBL) is not in the box build" in check.messages
+
+
+def test_phase_finalized_of_the_revision_xml_data_counts(api: pyWATS, fake: FakeWATS) -> None:
+    _box_with_bom(api, fake)
+    api.product.create_product("PSU")
+    api.product.create_revision(
+        "PSU", "1", xml_data='<Root><PhaseFinalized Value="Shipped"/></Root>'
+    )
+    api.production.set_unit_phase("PSU-1", "PSU", UnitPhase.IN_STORAGE)
+    with pytest.raises(pywats.ValidationError, match="must be finalized"):
+        _fit(api, "PSU-1", "PSU")
+    api.production.set_unit_phase("PSU-1", "PSU", UnitPhase.SHIPPED)
+    _fit(api, "PSU-1", "PSU")
+    assert api.production.get_unit("PSU-1", "PSU").parent_serial_number == "BOX-1"
 
 
 def test_phase_finalized_tag_of_the_revision_counts(api: pyWATS, fake: FakeWATS) -> None:
