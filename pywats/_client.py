@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-import anyio
 import httpx
 
 from pywats._call import Call, Flow, as_flow
@@ -286,6 +285,14 @@ class Client(BaseClient):
         self.close()
 
 
+async def _anyio_sleep(seconds: float) -> None:
+    """``anyio.sleep``, imported on the first wait: most clients never wait, and ``import pywats``
+    stays close to ``import httpx, msgspec``."""
+    import anyio
+
+    await anyio.sleep(seconds)
+
+
 class AsyncClient(BaseClient):
     """The async client: awaits calls with an ``httpx.AsyncClient``; works under trio and asyncio.
 
@@ -299,7 +306,7 @@ class AsyncClient(BaseClient):
             if k in kwargs
         }
         super().__init__(base_url, token, **own)
-        self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+        self._sleep: Callable[[float], Awaitable[None]] = _anyio_sleep
         self.http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers,

@@ -9,7 +9,7 @@ import httpx
 
 from pywats._call import Call, Flow, json_call, segment
 from pywats._domain import Domain, ModeT, operation
-from pywats._errors import NotFoundError
+from pywats._errors import InvalidArgumentError, NotFoundError
 from pywats.models.barcode import BarcodeIdentifier, IdentifiedBarcode
 
 __all__ = ["BarcodeDomain"]
@@ -34,13 +34,14 @@ class BarcodeDomain(Domain[ModeT]):
         """Add an identifier (``id`` left out) or update one (``id`` given); returns it as stored.
 
         Raises:
-            TypeError: ``identifier`` is not a :class:`~pywats.models.barcode.BarcodeIdentifier`.
+            InvalidArgumentError: ``identifier`` is not a
+                :class:`~pywats.models.barcode.BarcodeIdentifier` (nothing is sent).
             ValidationError: the server refused it (e.g. a pattern that is not a regular
                 expression; the message names the field).
             NotFoundError: no identifier has the ``id`` given.
         """
         if not isinstance(identifier, BarcodeIdentifier):
-            raise TypeError(
+            raise InvalidArgumentError(
                 f"identifier must be a BarcodeIdentifier, not {type(identifier).__name__}"
             )
         return json_call("PUT", f"{_BASE}/BarcodeIdentifier", BarcodeIdentifier, body=identifier)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import re
-import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "MAX_JSON_NESTING",
@@ -87,26 +87,15 @@ class NestingTooDeep(Exception):
         self.limit = limit
 
 
-class DepthLimitedTreeBuilder(ET.TreeBuilder):
-    """An ElementTree builder that stops the parse at the first element nested too deeply.
+if TYPE_CHECKING:
+    from pywats.formats._xml_nesting import DepthLimitedTreeBuilder
+else:
 
-    Checking while parsing (rather than walking the finished tree) refuses a hostile document
-    before its millions of elements are built.
-    """
+    def __getattr__(name: str) -> Any:
+        # The XML builder lives apart: ElementTree (and pyexpat) load only when XML is read,
+        # not with every ``import pywats`` (this module is needed for JSON too).
+        if name == "DepthLimitedTreeBuilder":
+            from pywats.formats._xml_nesting import DepthLimitedTreeBuilder
 
-    def __init__(self, limit: int = MAX_XML_NESTING) -> None:
-        super().__init__()
-        self._limit = limit
-        self._depth = 0
-
-    def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
-        """Open an element, or raise :class:`NestingTooDeep` past the limit."""
-        self._depth += 1
-        if self._depth > self._limit:
-            raise NestingTooDeep(self._limit)
-        return super().start(tag, attrs)
-
-    def end(self, tag: str) -> ET.Element:
-        """Close an element."""
-        self._depth -= 1
-        return super().end(tag)
+            return DepthLimitedTreeBuilder
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -72,7 +72,7 @@ def test_invalid_identifier_is_refused_naming_the_field(
 
 def test_save_needs_an_identifier(api: pyWATS) -> None:
     wrong: Any = {"pattern": "^SN"}
-    with pytest.raises(TypeError, match="must be a BarcodeIdentifier, not dict"):
+    with pytest.raises(pywats.InvalidArgumentError, match="must be a BarcodeIdentifier, not dict"):
         api.barcode.save_barcode_identifier(wrong)
 
 

@@ -311,14 +311,23 @@ async def test_backoff_without_retry_after_is_jittered_exponential() -> None:
 
 
 @pytest.mark.anyio
-async def test_real_anyio_sleep_is_used_by_default() -> None:
+async def test_real_anyio_sleep_is_used_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     # The default sleep (anyio.sleep(0) here: a checkpoint, no real wait) works on this loop.
+    # anyio is imported on the first wait (not with pywats), so its sleep is looked up then.
+    real = anyio.sleep
+    waits: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        waits.append(delay)
+        await real(delay)
+
+    monkeypatch.setattr(anyio, "sleep", sleep)
     server = Server(status(503), ok("1.0"))
     policy = pywats.RetryPolicy(max_attempts=2, base_delay=0.0)
     async with pywats.AsyncWATS(BASE, TOKEN, transport=server.transport(), retry=policy) as api:
-        assert api.client._sleep is anyio.sleep
         assert await api.app.get_version() == "1.0"
     assert len(server.requests) == 2
+    assert waits == [0.0]
 
 
 # --- rate limiting ----------------------------------------------------------------------------
