@@ -488,10 +488,10 @@ class ProductDomain(Domain[ModeT]):
         items = _instances(revisions, ProductRevision, "revisions")
         for n, item in enumerate(items):
             _name(item.revision, f"revisions[{n}].revision")
-        result: Call[list[ProductRevision]] = _bulk(
-            "/api/Products/Revisions", items, ProductRevision
+        saved: Call[list[ProductRevision]] = _bulk(
+            "/api/Products/Revisions", items, list[ProductRevision]
         )
-        return result
+        return saved
 
     # --- BOM ---------------------------------------------------------------------------------
 

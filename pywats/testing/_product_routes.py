@@ -73,7 +73,9 @@ class BomLine:
 class ProductState:
     """Every product the emulator was told about (``emu.domain_state("product", …)``).
 
-    Records are dicts of the members the server shows (wire names, ``None`` left out).
+    Records are dicts of the members the server shows (wire names, ``None`` left out), with
+    ``tags`` (``[{"key": …, "value": …}]``) kept up to date from ``xmlData``; a revision's BOM
+    is kept in :attr:`boms`, not in its record's ``xmlData``.
     """
 
     # part number (case-insensitive key: casefolded) -> product record
@@ -274,13 +276,12 @@ def _tags(xml_data: object) -> list[dict[str, str]]:
 
 
 def revision_view(st: ProductState, record: dict[str, object]) -> dict[str, object]:
-    """A revision as the server shows it: its BOM inside ``xmlData``, ``tags`` from it."""
+    """A revision as the server shows it: its BOM inside ``xmlData``."""
     out = dict(record)
     bom = st.bom_document(str(record["PartNumber"]), str(record["revision"]))
     stored = record.get("xmlData")
     if bom is not None:
         out["xmlData"] = wsbf.replace_in_xml_data(stored if isinstance(stored, str) else None, bom)
-    out["tags"] = _tags(stored)
     return out
 
 
@@ -288,7 +289,6 @@ def product_view(st: ProductState, record: dict[str, object]) -> dict[str, objec
     """A product as the server shows it, with its revisions and tags."""
     out = dict(record)
     out["revisions"] = [revision_view(st, r) for r in st.revisions_of(str(record["partNumber"]))]
-    out["tags"] = _tags(record.get("xmlData"))
     return out
 
 
@@ -314,6 +314,7 @@ def _merge(record: dict[str, object], sent: dict[str, object]) -> None:
     for key, value in sent.items():
         if value is not None:
             record[key] = value
+    record["tags"] = _tags(record.get("xmlData"))  # other domains read them (PhaseFinalized)
 
 
 def _move_revision(st: ProductState, old: tuple[str, str], new: tuple[str, str]) -> None:
@@ -444,22 +445,23 @@ def save_revision(st: ProductState, revision: ProductRevision) -> dict[str, obje
                 f"productRevisionId: revision {revision_id} belongs to product "
                 f"'{record['PartNumber']}', not '{part_number}'.",
             )
-        if key[1] != name.casefold():
-            if (pn_key, name.casefold()) in st.revisions:
-                raise HTTPFailure(
-                    400, f"revision: '{part_number}' already has a revision '{name}'."
-                )
-            _move_revision(st, key, (pn_key, name.casefold()))
+        if key[1] != name.casefold() and (pn_key, name.casefold()) in st.revisions:
+            raise HTTPFailure(400, f"revision: '{part_number}' already has a revision '{name}'.")
     else:
-        record = st.revisions.get((pn_key, name.casefold()))
+        key = (pn_key, name.casefold())
+        record = st.revisions.get(key)
+    # A revision read back holds its BOM under the name it had: renaming it keeps the BOM.
+    names = {name.casefold(), key[1]}
     if bom is not None and (
-        bom.part_number.casefold() != pn_key or bom.revision.casefold() != name.casefold()
+        bom.part_number.casefold() != pn_key or bom.revision.casefold() not in names
     ):
         raise HTTPFailure(
             400,
             f"xmlData: the BOM is for {bom.part_number} revision {bom.revision}, "
             f"not {part_number} revision {name}.",
         )
+    if key[1] != name.casefold():  # checked above: nothing is changed before the checks
+        _move_revision(st, key, (pn_key, name.casefold()))
     xml_data = revision.xml_data
     if bom is not None:
         xml_data = wsbf.replace_in_xml_data(xml_data, None)  # the BOM is kept on its own
