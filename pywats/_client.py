@@ -10,10 +10,12 @@ actions with their own means: no thread hop, no event loop per sync call.
 from __future__ import annotations
 
 import base64
+import os
 import random
+import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -31,7 +33,7 @@ from pywats._errors import (
 from pywats._retry import RateLimit, RateLimiter, RetryPolicy, parse_retry_after
 from pywats._version import __version__
 
-__all__ = ["AsyncClient", "BaseClient", "Client", "normalise_base_url"]
+__all__ = ["AsyncClient", "BaseClient", "Client", "Proxy", "Verify", "normalise_base_url"]
 
 T = TypeVar("T")
 
@@ -53,6 +55,13 @@ _Outcome = httpx.Response | httpx.HTTPError | None
 
 
 _DEFAULT_RATE_LIMIT = RateLimit()
+
+Verify = bool | str | ssl.SSLContext
+"""TLS verification: ``True`` (the certifi CAs), ``False`` (none: test servers only), the path of
+a CA bundle file or folder, or an ``ssl.SSLContext`` (a client certificate for mutual TLS goes
+there, with ``load_cert_chain``)."""
+Proxy = str | httpx.URL | httpx.Proxy
+"""A proxy URL (``http://proxy:3128``), or an ``httpx.Proxy`` with its own headers."""
 
 
 def normalise_base_url(url: str) -> str:
@@ -78,6 +87,16 @@ def normalise_base_url(url: str) -> str:
     return text.rstrip("/")
 
 
+def _ssl_context(verify: Verify) -> bool | ssl.SSLContext:
+    """``verify`` as httpx takes it: a CA bundle's path becomes a context (httpx deprecates
+    paths), once, here."""
+    if not isinstance(verify, str):
+        return verify
+    if os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify)
+
+
 def _basic(token: str | None, username: str | None, password: str | None) -> str | None:
     if token:
         return token.strip()
@@ -90,13 +109,24 @@ def _basic(token: str | None, username: str | None, password: str | None) -> str
 class BaseClient:
     """What the sync and async clients share; not used on its own.
 
+    Every option is a keyword argument of its own (here, on :class:`Client`,
+    :class:`AsyncClient`, ``pyWATS`` and ``AsyncWATS``), so a misspelt one is a type error and a
+    ``TypeError`` naming it, never an option silently ignored.
+
     Args:
         base_url: the WATS server, e.g. ``https://mycompany.wats.com``.
         token: the API token (sent as ``Authorization: Basic <token>``, verbatim).
-        username, password: instead of a token, basic credentials.
+        username: with ``password``, basic credentials instead of a token.
+        password: the password of ``username``.
         timeout: seconds for connecting, reading and writing.
         retry: the retry policy (``RetryPolicy.never()`` to disable).
         rate_limit: the client-side request budget (``None`` to disable).
+        user_agent: the ``User-Agent`` header (``pywats/<version>`` by default).
+        headers: more headers for every request (the token's ``Authorization`` wins).
+        verify: TLS certificate verification (:data:`Verify`).
+        proxy: send requests through this proxy (:data:`Proxy`).
+        trust_env: read proxies and CA bundles from the environment (``HTTPS_PROXY``,
+            ``SSL_CERT_FILE``…) and ``.netrc``, as httpx does.
     """
 
     def __init__(
@@ -110,6 +140,10 @@ class BaseClient:
         retry: RetryPolicy | None = None,
         rate_limit: RateLimit | None = _DEFAULT_RATE_LIMIT,
         user_agent: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: Verify = True,
+        proxy: Proxy | None = None,
+        trust_env: bool = True,
     ) -> None:
         self.base_url = normalise_base_url(base_url)
         self.timeout = timeout
@@ -119,10 +153,17 @@ class BaseClient:
         self._headers = {
             "Accept": "application/json",
             "User-Agent": user_agent or f"pywats/{__version__}",
+            **(headers or {}),
         }
         auth = _basic(token, username, password)
         if auth:
             self._headers["Authorization"] = f"Basic {auth}"
+        # What the httpx client of either kind is built with.
+        self._http_options: dict[str, Any] = {
+            "verify": _ssl_context(verify),
+            "proxy": proxy,
+            "trust_env": trust_env,
+        }
         # Monotonic clock for rate limiting; tests replace it.
         self._clock = time.monotonic
 
@@ -210,24 +251,50 @@ def _transport_error(exc: httpx.HTTPError, method: str, url: str) -> TransportEr
 class Client(BaseClient):
     """The blocking client: runs calls with an ``httpx.Client``.
 
-    Use as a context manager, or call :meth:`close`. Extra keyword arguments
-    (``transport``, ``verify``, ``proxy``, …) go to ``httpx.Client``.
+    Use as a context manager, or call :meth:`close`. The options are :class:`BaseClient`'s, and
+    ``transport``: an ``httpx.BaseTransport`` to send through instead of the network (the
+    emulator, ``pywats.testing.FakeWATS``, is one).
     """
 
-    def __init__(self, base_url: str, token: str | None = None, **kwargs: Any) -> None:
-        own = {
-            k: kwargs.pop(k)
-            for k in ("username", "password", "timeout", "retry", "rate_limit", "user_agent")
-            if k in kwargs
-        }
-        super().__init__(base_url, token, **own)
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = _DEFAULT_RATE_LIMIT,
+        user_agent: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: Verify = True,
+        proxy: Proxy | None = None,
+        trust_env: bool = True,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            base_url,
+            token,
+            username=username,
+            password=password,
+            timeout=timeout,
+            retry=retry,
+            rate_limit=rate_limit,
+            user_agent=user_agent,
+            headers=headers,
+            verify=verify,
+            proxy=proxy,
+            trust_env=trust_env,
+        )
         self._lock = threading.Lock()
         self._sleep: Callable[[float], None] = time.sleep
         self.http = httpx.Client(
             base_url=self.base_url,
             headers=self._headers,
             timeout=self.timeout,
-            **kwargs,
+            transport=transport,
+            **self._http_options,
         )
 
     def _reserve(self) -> float:
@@ -296,22 +363,48 @@ async def _anyio_sleep(seconds: float) -> None:
 class AsyncClient(BaseClient):
     """The async client: awaits calls with an ``httpx.AsyncClient``; works under trio and asyncio.
 
-    Sleeps go through anyio, which uses whichever event loop is running.
+    Sleeps go through anyio, which uses whichever event loop is running. The options are
+    :class:`BaseClient`'s, and ``transport``: an ``httpx.AsyncBaseTransport``.
     """
 
-    def __init__(self, base_url: str, token: str | None = None, **kwargs: Any) -> None:
-        own = {
-            k: kwargs.pop(k)
-            for k in ("username", "password", "timeout", "retry", "rate_limit", "user_agent")
-            if k in kwargs
-        }
-        super().__init__(base_url, token, **own)
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = _DEFAULT_RATE_LIMIT,
+        user_agent: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: Verify = True,
+        proxy: Proxy | None = None,
+        trust_env: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            base_url,
+            token,
+            username=username,
+            password=password,
+            timeout=timeout,
+            retry=retry,
+            rate_limit=rate_limit,
+            user_agent=user_agent,
+            headers=headers,
+            verify=verify,
+            proxy=proxy,
+            trust_env=trust_env,
+        )
         self._sleep: Callable[[float], Awaitable[None]] = _anyio_sleep
         self.http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers,
             timeout=self.timeout,
-            **kwargs,
+            transport=transport,
+            **self._http_options,
         )
 
     async def send(self, call: Call[T]) -> T:

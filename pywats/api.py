@@ -13,10 +13,14 @@ Both expose the same domains with the same methods; one implementation serves bo
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from pywats._client import AsyncClient, Client
+import httpx
+
+from pywats._client import _DEFAULT_RATE_LIMIT, AsyncClient, Client, Proxy, Verify
+from pywats._retry import RateLimit, RetryPolicy
 
 if TYPE_CHECKING:
     from pywats._calls.analytics import AnalyticsDomain
@@ -80,10 +84,25 @@ class pyWATS:
     Args:
         base_url: the server, e.g. ``https://mycompany.wats.com`` (``/api`` is optional).
         token: the API token, sent verbatim as ``Authorization: Basic <token>``.
-        **kwargs: ``username``/``password`` instead of a token, ``timeout`` (seconds, default
-            30), ``retry`` (:class:`~pywats.RetryPolicy`), ``rate_limit``
-            (:class:`~pywats.RateLimit` or ``None``), and anything ``httpx.Client`` takes
-            (``transport``, ``verify``, ``proxy``…).
+        username: with ``password``, basic credentials instead of a token.
+        password: the password of ``username``.
+        timeout: seconds for connecting, reading and writing (default 30).
+        retry: the retry policy (:class:`~pywats.RetryPolicy`; ``RetryPolicy.never()`` to
+            disable).
+        rate_limit: the client-side request budget (:class:`~pywats.RateLimit`, 500 requests a
+            minute by default; ``None`` to disable).
+        user_agent: the ``User-Agent`` header (``pywats/<version>`` by default).
+        headers: more headers for every request.
+        verify: TLS certificate verification: ``True``, ``False`` (test servers only), the path
+            of a CA bundle, or an ``ssl.SSLContext`` (with ``load_cert_chain`` for a client
+            certificate).
+        proxy: a proxy URL, or an ``httpx.Proxy``.
+        trust_env: read proxies and CA bundles from the environment, as httpx does.
+        transport: an ``httpx`` transport to send through instead of the network (the emulator,
+            ``pywats.testing.FakeWATS``).
+
+    Every option is a keyword argument: a misspelt one (``timout=5``) is a type error, and a
+    ``TypeError`` naming it when run.
 
     Attributes:
         report: submit, read and query reports.
@@ -124,8 +143,38 @@ class pyWATS:
         product, production, asset, barcode, workflow = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
         analytics, software, rootcause, scim, export = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
 
-    def __init__(self, base_url: str, token: str | None = None, **kwargs: Any) -> None:
-        self.client = Client(base_url, token, **kwargs)
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = _DEFAULT_RATE_LIMIT,
+        user_agent: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: Verify = True,
+        proxy: Proxy | None = None,
+        trust_env: bool = True,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.client = Client(
+            base_url,
+            token,
+            username=username,
+            password=password,
+            timeout=timeout,
+            retry=retry,
+            rate_limit=rate_limit,
+            user_agent=user_agent,
+            headers=headers,
+            verify=verify,
+            proxy=proxy,
+            trust_env=trust_env,
+            transport=transport,
+        )
 
     @property
     def base_url(self) -> str:
@@ -152,7 +201,10 @@ class pyWATS:
 
 
 class AsyncWATS:
-    """The async WATS client (trio or asyncio); same arguments and domains as :class:`pyWATS`."""
+    """The async WATS client (trio or asyncio); same arguments and domains as :class:`pyWATS`.
+
+    ``transport`` is an ``httpx.AsyncBaseTransport`` here.
+    """
 
     if TYPE_CHECKING:
         report: ReportDomain[Async]
@@ -175,8 +227,38 @@ class AsyncWATS:
         product, production, asset, barcode, workflow = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
         analytics, software, rootcause, scim, export = _Lazy(), _Lazy(), _Lazy(), _Lazy(), _Lazy()
 
-    def __init__(self, base_url: str, token: str | None = None, **kwargs: Any) -> None:
-        self.client = AsyncClient(base_url, token, **kwargs)
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = _DEFAULT_RATE_LIMIT,
+        user_agent: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: Verify = True,
+        proxy: Proxy | None = None,
+        trust_env: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.client = AsyncClient(
+            base_url,
+            token,
+            username=username,
+            password=password,
+            timeout=timeout,
+            retry=retry,
+            rate_limit=rate_limit,
+            user_agent=user_agent,
+            headers=headers,
+            verify=verify,
+            proxy=proxy,
+            trust_env=trust_env,
+            transport=transport,
+        )
 
     @property
     def base_url(self) -> str:

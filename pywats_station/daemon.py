@@ -347,7 +347,6 @@ class Daemon:
                 self.hub._add_secrets([token])  # a new token (reload) is as secret as the first
             if self.logs is not None:
                 self.logs.add_secrets([token])
-        options = {} if self.transport is None else {"transport": self.transport}
         return AsyncWATS(
             server.url,
             token,
@@ -359,7 +358,7 @@ class Daemon:
             rate_limit=(
                 RateLimit(server.requests_per_minute, 60.0) if server.requests_per_minute else None
             ),
-            **options,
+            transport=self.transport,
         )
 
     def server_children(self) -> list[ChildSpec]:
