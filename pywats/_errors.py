@@ -4,6 +4,7 @@
 
     PyWATSError
     ├── ReportFormatError          a WSJF/WSXF document could not be read
+    ├── BomFormatError             a WSBF (BOM) document could not be read or written
     ├── ReportInvalidError         report.validate() found problems; nothing was sent
     ├── InvalidArgumentError       an operation's argument cannot be sent; nothing was sent
     ├── TransportError             no HTTP answer
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthenticationError",
     "AuthorizationError",
+    "BomFormatError",
     "ConflictError",
     "ConnectionError",
     "HTTPError",
@@ -62,6 +64,10 @@ class PyWATSError(Exception):
 
 class ReportFormatError(PyWATSError, ValueError):
     """A report document (WSJF JSON or WSXF XML) could not be decoded."""
+
+
+class BomFormatError(PyWATSError, ValueError):
+    """A WSBF (bill of materials) document could not be read or written; the message says why."""
 
 
 class ReportInvalidError(PyWATSError, ValueError):

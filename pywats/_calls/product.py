@@ -18,7 +18,6 @@ from pywats._call import Call, Flow, UnexpectedResponseError, json_call, segment
 from pywats._client import Client
 from pywats._domain import Async, Domain, ModeT, Sync, operation
 from pywats._errors import InvalidArgumentError
-from pywats.formats import wsbf
 from pywats.models.app import ProductGroup
 from pywats.models.product import (
     Bom,
@@ -220,6 +219,8 @@ def _read_source(source: os.PathLike[str] | IO[bytes]) -> bytes:
 
 def _wsbf_bytes(source: object) -> bytes:
     """The WSBF document to send, checked: a readable BOM, at most :data:`MAX_BOM_BYTES`."""
+    from pywats.formats import wsbf  # ElementTree loads when XML is first handled
+
     if isinstance(source, Bom):
         data = wsbf.dumps(source)
     elif isinstance(source, str):
@@ -517,6 +518,8 @@ class ProductDomain(Domain[ModeT]):
             description=description,
             components=_instances(components, BomComponent, "components"),
         )
+        from pywats.formats import wsbf  # ElementTree loads when XML is first handled
+
         return _bom_call(wsbf.dumps(bom))
 
     @operation
@@ -542,6 +545,8 @@ class ProductDomain(Domain[ModeT]):
             BomFormatError: the BOM the server holds cannot be read.
         """
         found: ProductRevision = yield _revision_call(part_number, revision)
+        from pywats.formats import wsbf  # ElementTree loads when XML is first handled
+
         bom = wsbf.from_xml_data(found.xml_data)
         return list(bom.components) if bom is not None else []
 

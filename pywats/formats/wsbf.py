@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from pywats._errors import PyWATSError
+from pywats._errors import BomFormatError
 from pywats.formats._nesting import MAX_XML_NESTING, DepthLimitedTreeBuilder, NestingTooDeep
 from pywats.models.product import Bom, BomComponent
 
@@ -49,10 +49,6 @@ NAMESPACE = "http://wats.virinco.com/schemas/WATS/wsbf"
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _DECLARATION = re.compile(r"^\ufeff?\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _INT = re.compile(r"\s*[+-]?\d{1,9}\s*")
-
-
-class BomFormatError(PyWATSError, ValueError):
-    """A WSBF document could not be read or written; the message says where and why."""
 
 
 class _DoctypeFound(Exception):
