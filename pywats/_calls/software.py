@@ -27,7 +27,7 @@ from pywats._calls._software_args import (
 )
 from pywats._domain import Domain, ModeT, operation
 from pywats._errors import InvalidArgumentError
-from pywats._multipart import UploadSource, form_data, read_upload
+from pywats._upload import UploadSource, read_upload
 from pywats.models.software import (
     FileAttribute,
     Package,
@@ -104,9 +104,11 @@ def _zip_call(
     package_id: Id, data: bytes, filename: str, clean_install: bool, max_size: int | None
 ) -> Call[None]:
     path = _package_path("Package/UploadZip", package_id)
-    body, content_type = form_data(
-        data, field="file", filename=filename, content_type="application/zip"
+    # One file part of type application/zip, as the description asks, whatever the file's name.
+    form = httpx.Request(
+        "POST", "http://upload.invalid/", files={"file": (filename, data, "application/zip")}
     )
+    body = form.read()
     if max_size is not None and len(body) > max_size:
         raise InvalidArgumentError(
             f"the zip upload is {len(body):,} bytes with its form-data framing; the limit is "
@@ -117,9 +119,17 @@ def _zip_call(
         path,
         params={"cleanInstall": True if clean_install else None},
         content=body,
-        content_type=content_type,
+        content_type=form.headers["Content-Type"],
         idempotent=True,  # the same zip twice leaves the same files
     )
+
+
+def _upload_name(source: object) -> str | None:
+    """The name to upload a zip under: a path's own (``None``), a file object's, else a default."""
+    if isinstance(source, str | os.PathLike):
+        return None
+    name = getattr(source, "name", None)
+    return os.path.basename(name) if isinstance(name, str) and name else "package.zip"
 
 
 def _packages(answer: list[Package] | Package) -> list[Package]:
@@ -383,7 +393,7 @@ class SoftwareDomain(Domain[ModeT]):
             HTTPError: 413 when the upload is larger than the server accepts.
         """
         data, filename = read_upload(
-            zip_file, "package.zip", max_size=max_size, what="the zip file"
+            zip_file, _upload_name(zip_file), max_size=max_size, what="the zip file"
         )
         return _zip_call(package_id, data, filename, clean_install, max_size)
 

@@ -18,6 +18,7 @@ import zlib
 from dataclasses import dataclass
 
 from pywats.testing._http import HTTPFailure
+from pywats.testing._multipart import MultipartError, boundary_of, parse_multipart
 
 __all__ = ["ZipLimits", "Unpacked", "unpack_zip", "zip_part"]
 
@@ -54,75 +55,34 @@ def zip_part(body: bytes, content_type: str | None) -> bytes:
         HTTPFailure: 400 when the body is not multipart/form-data, has no file part or more
             than one, or its file part is not ``application/zip``.
     """
-    media, _, rest = (content_type or "").partition(";")
-    if media.strip().lower() != "multipart/form-data":
+    media = (content_type or "").split(";", 1)[0].strip()
+    if media.lower() != "multipart/form-data":
         raise HTTPFailure(
             400,
             f"The request content must be multipart/form-data with one application/zip file, "
-            f"not {media.strip() or 'empty'!r}.",
+            f"not {media or 'empty'!r}.",
         )
-    boundary = _boundary(rest)
-    files = [part for part in _parts(body, boundary) if part[0].get("filename") is not None]
+    boundary = boundary_of(content_type)
+    if boundary is None or len(boundary) > 70:  # RFC 2046 §5.1.1
+        raise HTTPFailure(400, "The multipart/form-data content type has no valid boundary.")
+    try:
+        parts = parse_multipart(body, boundary)
+    except MultipartError as exc:
+        raise HTTPFailure(400, f"The multipart/form-data body is malformed: {exc}.") from None
+    files = [part for part in parts if part.filename is not None]
     if not files:
         raise HTTPFailure(400, "The multipart/form-data request has no file: attach one zip.")
     if len(files) > 1:
         raise HTTPFailure(400, f"The request has {len(files)} files; upload one zip at a time.")
-    headers, content = files[0]
-    part_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    part = files[0]
+    part_type = (part.content_type or "").split(";", 1)[0].strip().lower()
     if part_type != "application/zip":
         raise HTTPFailure(
             400,
-            f"The file {headers.get('filename')!r} has content type {part_type or 'none'!r}; "
+            f"The file {part.filename!r} has content type {part_type or 'none'!r}; "
             "it must be application/zip.",
         )
-    return content
-
-
-def _boundary(params: str) -> bytes:
-    for param in params.split(";"):
-        key, _, value = param.strip().partition("=")
-        if key.strip().lower() == "boundary":
-            value = value.strip().strip('"')
-            if 0 < len(value) <= 70:  # RFC 2046 §5.1.1
-                return value.encode("latin-1", "replace")
-    raise HTTPFailure(400, "The multipart/form-data content type has no valid boundary.")
-
-
-def _parts(body: bytes, boundary: bytes) -> list[tuple[dict[str, str], bytes]]:
-    """The parts of a multipart body: their headers (lower-case names; the disposition's
-    ``name``/``filename`` as headers of their own) and content."""
-    delimiter = b"--" + boundary
-    chunks = body.split(delimiter)
-    if len(chunks) < 3 or not chunks[-1].startswith(b"--"):
-        raise HTTPFailure(400, "The multipart/form-data body is incomplete (no closing boundary).")
-    parts: list[tuple[dict[str, str], bytes]] = []
-    for chunk in chunks[1:-1]:
-        if not chunk.startswith(b"\r\n"):
-            raise HTTPFailure(400, "The multipart/form-data body is malformed.")
-        rest = chunk[2:]
-        if rest.startswith(b"\r\n"):  # a part without headers
-            head, separator, content = b"", b"\r\n", rest[2:]
-        else:
-            head, separator, content = rest.partition(b"\r\n\r\n")
-        if not separator:
-            raise HTTPFailure(400, "A part of the multipart/form-data body has no headers' end.")
-        if not content.endswith(b"\r\n"):
-            raise HTTPFailure(400, "The multipart/form-data body is malformed.")
-        parts.append((_part_headers(head), content[:-2]))
-    return parts
-
-
-def _part_headers(head: bytes) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for line in head.decode("utf-8", "replace").split("\r\n"):
-        name, colon, value = line.partition(":")
-        if colon:
-            headers[name.strip().lower()] = value.strip()
-    for param in headers.get("content-disposition", "").split(";")[1:]:
-        key, _, value = param.strip().partition("=")
-        if key.strip().lower() in ("name", "filename"):
-            headers[key.strip().lower()] = value.strip().strip('"')
-    return headers
+    return part.data
 
 
 def unpack_zip(data: bytes, limits: ZipLimits) -> list[Unpacked]:

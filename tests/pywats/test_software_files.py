@@ -18,7 +18,7 @@ import pytest
 
 import pywats
 from pywats import pyWATS
-from pywats._multipart import form_data
+from pywats._upload import multipart_body
 from pywats.models.software import FileAttribute, Package, PackageFile, PackageStatus
 from pywats.testing import FakeWATS
 from pywats.testing._software_routes import software_state
@@ -282,8 +282,8 @@ def test_files_of_an_unknown_package_are_not_found(api: pyWATS) -> None:
     ("source", "match"),
     [
         (42, "the zip file must be bytes, a path or a binary file object, not int"),
-        (io.StringIO("PK"), "open it in binary mode"),
-        ("/no/such/file.zip", "cannot read"),
+        (io.StringIO("PK"), "open it with 'rb'"),
+        ("/no/such/file.zip", "is not a file"),
     ],
 )
 def test_a_zip_that_cannot_be_read_is_refused_before_sending(
@@ -332,6 +332,9 @@ def post_zip(raw: httpx.Client, package: Package, body: bytes, content_type: str
     )
 
 
+MULTIPART_B = "multipart/form-data; boundary=b"
+
+
 def test_a_zip_sent_raw_is_refused(raw: httpx.Client, draft: Package) -> None:
     answer = post_zip(raw, draft, zip_of(TOOL), "application/zip")
     assert answer.status_code == 400
@@ -341,14 +344,12 @@ def test_a_zip_sent_raw_is_refused(raw: httpx.Client, draft: Package) -> None:
 @pytest.mark.parametrize(
     ("body", "content_type", "match"),
     [
-        (b"--b\r\n\r\nx\r\n--b--\r\n", "multipart/form-data; boundary=b", "has no file"),
-        (b"--b\r\nno end of headers", "multipart/form-data; boundary=b", "incomplete"),
+        (b"--b\r\n\r\nx\r\n--b--\r\n", MULTIPART_B, "has no file"),
+        (b"--b\r\nno end of headers", MULTIPART_B, "without its closing boundary"),
         (b"x", "multipart/form-data", "no valid boundary"),
-        (
-            b"--b\r\nContent-Disposition: form-data\r\n",
-            "multipart/form-data; boundary=b",
-            "incomplete",
-        ),
+        (b"x", f"multipart/form-data; boundary={'b' * 71}", "no valid boundary"),
+        (b"no boundary here", MULTIPART_B, "does not start with its boundary"),
+        (b"--b\r\nbroken header\r\n\r\nx\r\n--b--", MULTIPART_B, "not 'Name: value'"),
     ],
 )
 def test_a_malformed_multipart_body_is_refused(
@@ -360,9 +361,7 @@ def test_a_malformed_multipart_body_is_refused(
 
 
 def test_the_part_must_be_a_zip(raw: httpx.Client, draft: Package) -> None:
-    body, content_type = form_data(
-        zip_of(TOOL), field="file", filename="tool.zip", content_type="application/octet-stream"
-    )
+    body, content_type = multipart_body("file", "tool.bin", zip_of(TOOL))
     answer = post_zip(raw, draft, body, content_type)
     assert answer.status_code == 400
     assert_message(answer, "content type 'application/octet-stream'; it must be application/zip")
@@ -373,15 +372,13 @@ def test_one_zip_at_a_time(raw: httpx.Client, draft: Package) -> None:
         b'--b\r\nContent-Disposition: form-data; name="f"; filename="x.zip"\r\n'
         b"Content-Type: application/zip\r\n\r\n" + zip_of(TOOL) + b"\r\n"
     )
-    answer = post_zip(raw, draft, part + part + b"--b--\r\n", "multipart/form-data; boundary=b")
+    answer = post_zip(raw, draft, part + part + b"--b--\r\n", MULTIPART_B)
     assert answer.status_code == 400
     assert_message(answer, "The request has 2 files")
 
 
 def test_clean_install_must_be_a_boolean(raw: httpx.Client, draft: Package) -> None:
-    body, content_type = form_data(
-        zip_of(TOOL), field="file", filename="t.zip", content_type="application/zip"
-    )
+    body, content_type = multipart_body("file", "t.zip", zip_of(TOOL))
     answer = raw.post(
         f"/api/Software/Package/UploadZip/{draft.package_id}",
         params={"cleanInstall": "maybe"},

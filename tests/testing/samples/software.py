@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pywats import pyWATS
-from pywats._multipart import form_data
+from pywats._upload import multipart_body
 from pywats.models.software import FileAttribute, Package
 from tests.testing.samples import Args, ContractSeed, Probe
 
@@ -74,9 +74,7 @@ def seed_contract(fake: FakeWATS) -> ContractSeed:
         doomed = sw.create_package("contract-doomed")
         review = sw.create_package("contract-review")
     create = json.dumps({"name": "contract-new", "tags": [{"key": "Line", "value": "1"}]}).encode()
-    upload, upload_type = form_data(
-        _ZIP, field="file", filename="tool.zip", content_type="application/zip"
-    )
+    upload, upload_type = multipart_body("file", "tool.zip", _ZIP)
     return ContractSeed(
         bodies={
             "POST /api/Software/Package": (create, "application/json"),
