@@ -2,19 +2,33 @@
 
 Method names follow the predecessor client where it had the same operation (``get_product``,
 ``create_revision``, ``update_bom``, ``get_vendors``…), so scripts move over; parameters follow the
-server's description.
+server's description. The requests and argument checks are in :mod:`pywats._calls._product_calls`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import IO, Any, overload
+from typing import overload
 
-import httpx
-import msgspec
-
-from pywats._call import Call, Flow, UnexpectedResponseError, json_call, segment
+from pywats._call import Call, Flow, json_call
+from pywats._calls._product_calls import (
+    MAX_BOM_BYTES,
+    MAX_PRODUCT_TOP,
+    BomSource,
+    bom_call,
+    bulk_call,
+    check_instances,
+    check_name,
+    check_optional_name,
+    check_state,
+    check_vendors,
+    product_call,
+    query_call,
+    query_pages,
+    revision_call,
+    write_call,
+    wsbf_bytes,
+)
 from pywats._client import Client
 from pywats._domain import Async, Domain, ModeT, Sync, operation
 from pywats._errors import InvalidArgumentError
@@ -30,227 +44,7 @@ from pywats.models.product import (
 )
 from pywats.odata import Expr
 
-__all__ = ["MAX_BOM_BYTES", "MAX_PRODUCT_TOP", "ProductDomain"]
-
-MAX_BOM_BYTES = 30_000_000
-"""The largest WSBF document sent: IIS's default request limit, which WATS servers run behind."""
-
-MAX_PRODUCT_TOP = 10_000
-"""The most products asked for in one product query."""
-
-BomSource = Bom | bytes | str | os.PathLike[str] | IO[bytes]
-"""A BOM to upload: a :class:`Bom`, WSBF bytes or text, a file path or a binary file object."""
-
-_ANY = msgspec.json.Decoder()
-
-
-# --- argument checks -------------------------------------------------------------------------
-
-
-def _name(value: object, what: str) -> str:
-    """A part number, revision or name that must be a non-empty string."""
-    if not isinstance(value, str):
-        raise InvalidArgumentError(f"{what} must be a string, not {type(value).__name__}")
-    if not value.strip():
-        raise InvalidArgumentError(f"{what} must not be empty")
-    return value
-
-
-def _optional_name(value: object, what: str) -> str | None:
-    return None if value is None else _name(value, what)
-
-
-def _instances(values: object, cls: type[Any], what: str) -> list[Any]:
-    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
-        raise InvalidArgumentError(f"{what} must be a list of {cls.__name__}")
-    for n, value in enumerate(values):
-        if not isinstance(value, cls):
-            raise InvalidArgumentError(
-                f"{what}[{n}] must be a {cls.__name__}, not {type(value).__name__}"
-            )
-    return list(values)
-
-
-def _vendors(names: object) -> list[Vendor]:
-    if isinstance(names, str | Vendor):
-        names = [names]
-    if not isinstance(names, Sequence):
-        raise InvalidArgumentError("vendors must be a list of names or Vendor objects")
-    out: list[Vendor] = []
-    for n, item in enumerate(names):
-        name = item.vendor_name if isinstance(item, Vendor) else item
-        out.append(Vendor(vendor_name=_name(name, f"vendors[{n}]")))
-    return out
-
-
-def _state(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value not in (0, 1):
-        raise InvalidArgumentError(
-            f"state must be ProductState.ACTIVE (1) or ProductState.INACTIVE (0), not {value!r}"
-        )
-    return int(value)
-
-
-# --- answers ---------------------------------------------------------------------------------
-
-
-def _ignore(response: httpx.Response) -> None:
-    """The server answers writes whose result the description leaves open: nothing to return."""
-
-
-def _saved_list(result: Any) -> Any:
-    """Parse a bulk answer (``result`` is ``list[Item]``): the items the server lists, or ``[]``."""
-
-    def parse(response: httpx.Response) -> list[Any]:
-        if not response.content.strip():
-            return []
-        try:
-            value = _ANY.decode(response.content)
-            if not isinstance(value, list):
-                return []  # a summary object or ``true``: the description leaves it open
-            items: list[Any] = msgspec.convert(value, result)
-            return items
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
-            raise UnexpectedResponseError(
-                f"answer does not match the expected shape: {exc}",
-                method=response.request.method,
-                url=str(response.request.url),
-            ) from exc
-
-    return parse
-
-
-def _bulk(path: str, body: list[Any], result: Any) -> Call[Any]:
-    return Call(
-        method="PUT",
-        path=path,
-        parse=_saved_list(result),
-        content=msgspec.json.encode(body),
-        content_type="application/json",
-    )
-
-
-def _write(method: str, path: str, *, body: Any = msgspec.UNSET, params: Any = None) -> Call[None]:
-    content = msgspec.json.encode(body) if body is not msgspec.UNSET else None
-    return Call(
-        method=method,
-        path=path,
-        parse=_ignore,
-        params=params,
-        content=content,
-        content_type="application/json" if content is not None else None,
-    )
-
-
-# --- queries ---------------------------------------------------------------------------------
-
-
-def _query(
-    filter: str | Expr | None,  # noqa: A002 - OData's own name
-    top: int | None,
-    skip: int | None,
-    orderby: str | None,
-) -> Call[list[ProductView]]:
-    if filter is not None and not isinstance(filter, str | Expr):
-        raise InvalidArgumentError(
-            f"filter must be an OData string or an Expr, not {type(filter).__name__}"
-        )
-    for what, value, low in (("top", top, 1), ("skip", skip, 0)):
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidArgumentError(f"{what} must be an int, not {type(value).__name__}")
-        if not low <= value <= (MAX_PRODUCT_TOP if what == "top" else 2**31 - 1):
-            raise InvalidArgumentError(f"{what} is out of range: {value}")
-    if orderby is not None and not isinstance(orderby, str):
-        raise InvalidArgumentError(f"orderby must be a string, not {type(orderby).__name__}")
-    return json_call(
-        "GET",
-        "/api/Product/Query",
-        list[ProductView],
-        params={
-            "$filter": str(filter) if filter is not None else None,
-            "$top": top,
-            "$skip": skip,
-            "$orderby": orderby,
-        },
-        empty=[],
-    )
-
-
-def _pages(
-    filter: str | Expr | None,  # noqa: A002 - OData's own name
-    page_size: int,
-) -> Iterator[Call[list[ProductView]]]:
-    """The page calls of a product query, while the caller reports each page's length."""
-    skip = 0
-    while True:
-        yield _query(filter, page_size, skip or None, None)
-        skip += page_size
-
-
-def _product_call(part_number: str) -> Call[Product]:
-    pn = _name(part_number, "part_number")
-    return json_call("GET", f"/api/Product/{segment(pn)}", Product)
-
-
-def _revision_call(part_number: str, revision: str) -> Call[ProductRevision]:
-    pn = _name(part_number, "part_number")
-    rev = _name(revision, "revision")
-    return json_call("GET", f"/api/Product/{segment(pn)}/{segment(rev)}", ProductRevision)
-
-
-# --- BOM documents ---------------------------------------------------------------------------
-
-
-def _read_source(source: os.PathLike[str] | IO[bytes]) -> bytes:
-    """The bytes of a path or binary file, refusing more than :data:`MAX_BOM_BYTES`."""
-    if isinstance(source, os.PathLike):
-        try:
-            with open(source, "rb") as handle:
-                return _read_source(handle)
-        except OSError as exc:
-            raise InvalidArgumentError(f"cannot read the BOM file {source!s}: {exc}") from exc
-    data = source.read(MAX_BOM_BYTES + 1)
-    if not isinstance(data, bytes):
-        raise InvalidArgumentError("a BOM file object must be opened in binary mode ('rb')")
-    return data
-
-
-def _wsbf_bytes(source: object) -> bytes:
-    """The WSBF document to send, checked: a readable BOM, at most :data:`MAX_BOM_BYTES`."""
-    from pywats.formats import wsbf  # ElementTree loads when XML is first handled
-
-    if isinstance(source, Bom):
-        data = wsbf.dumps(source)
-    elif isinstance(source, str):
-        # Sent as UTF-8: an XML declaration naming another encoding would then lie.
-        data = wsbf.strip_declaration(source).encode("utf-8", "surrogatepass")
-    elif isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-    elif isinstance(source, os.PathLike) or hasattr(source, "read"):
-        data = _read_source(source)  # type: ignore[arg-type]
-    else:
-        raise InvalidArgumentError(
-            "a BOM must be a Bom, WSBF bytes or text, a path or a binary file object, "
-            f"not {type(source).__name__}"
-        )
-    if len(data) > MAX_BOM_BYTES:
-        raise InvalidArgumentError(
-            f"the BOM document is larger than {MAX_BOM_BYTES:,} bytes, the server's request limit"
-        )
-    wsbf.loads(data)  # raises BomFormatError naming the problem, before anything is sent
-    return data
-
-
-def _bom_call(data: bytes) -> Call[None]:
-    return Call(
-        method="PUT",
-        path="/api/Product/BOM",
-        parse=_ignore,
-        content=data,
-        content_type="application/xml",
-    )
+__all__ = ["MAX_BOM_BYTES", "MAX_PRODUCT_TOP", "BomSource", "ProductDomain"]
 
 
 class ProductDomain(Domain[ModeT]):
@@ -279,12 +73,12 @@ class ProductDomain(Domain[ModeT]):
             skip: leave out this many first.
             orderby: e.g. ``"partNumber desc"``.
         """
-        return _query(filter, top, skip, orderby)
+        return query_call(filter, top, skip, orderby)
 
     @operation
     def get_active_products(self) -> Call[list[ProductView]]:
         """The active products (``state eq 1``)."""
-        return _query(f"state eq {int(ProductState.ACTIVE)}", None, None, None)
+        return query_call(f"state eq {int(ProductState.ACTIVE)}", None, None, None)
 
     @overload
     def iter_products(
@@ -312,7 +106,7 @@ class ProductDomain(Domain[ModeT]):
 
         A plain iterator on ``pyWATS``, an async one on ``AsyncWATS`` (``async for``).
         """
-        _query(filter, page_size, None, None)  # check the arguments now, not at the first page
+        query_call(filter, page_size, None, None)  # check the arguments now, not at the first page
         if isinstance(self._client, Client):
             return self._iter_sync(filter, page_size)
         return self._iter_async(filter, page_size)
@@ -324,7 +118,7 @@ class ProductDomain(Domain[ModeT]):
     ) -> Iterator[ProductView]:
         client = self._client
         assert isinstance(client, Client)
-        for call in _pages(filter, page_size):
+        for call in query_pages(filter, page_size):
             page = client.run(call)
             yield from page[:page_size]
             if len(page) < page_size:
@@ -337,7 +131,7 @@ class ProductDomain(Domain[ModeT]):
     ) -> AsyncIterator[ProductView]:
         client = self._client
         assert not isinstance(client, Client)
-        for call in _pages(filter, page_size):
+        for call in query_pages(filter, page_size):
             page = await client.run(call)
             for product in page[:page_size]:
                 yield product
@@ -351,7 +145,7 @@ class ProductDomain(Domain[ModeT]):
         Raises:
             NotFoundError: no product has this part number.
         """
-        return _product_call(part_number)
+        return product_call(part_number)
 
     @operation
     def create_product(
@@ -374,11 +168,11 @@ class ProductDomain(Domain[ModeT]):
             ValidationError: the server refused a field (the message names it).
         """
         product = Product(
-            part_number=_name(part_number, "part_number"),
+            part_number=check_name(part_number, "part_number"),
             name=name,
             description=description,
             non_serial=bool(non_serial),
-            state=_state(state),
+            state=check_state(state),
             xml_data=xml_data,
             product_category_name=product_category_name,
         )
@@ -397,7 +191,7 @@ class ProductDomain(Domain[ModeT]):
         """
         if not isinstance(product, Product):
             raise InvalidArgumentError(f"product must be a Product, not {type(product).__name__}")
-        _name(product.part_number, "product.part_number")
+        check_name(product.part_number, "product.part_number")
         return json_call("PUT", "/api/Product", Product, body=product)
 
     @operation
@@ -406,10 +200,10 @@ class ProductDomain(Domain[ModeT]):
 
         Returns the saved products when the server lists them, otherwise an empty list.
         """
-        items = _instances(products, Product, "products")
+        items = check_instances(products, Product, "products")
         for n, product in enumerate(items):
-            _name(product.part_number, f"products[{n}].part_number")
-        saved: Call[list[Product]] = _bulk("/api/Products", items, list[Product])
+            check_name(product.part_number, f"products[{n}].part_number")
+        saved: Call[list[Product]] = bulk_call("/api/Products", items, list[Product])
         return saved
 
     # --- revisions ---------------------------------------------------------------------------
@@ -421,7 +215,7 @@ class ProductDomain(Domain[ModeT]):
         Raises:
             NotFoundError: no such product, or it has no such revision.
         """
-        return _revision_call(part_number, revision)
+        return revision_call(part_number, revision)
 
     @operation
     def get_revisions(self, part_number: str) -> Flow[list[ProductRevision]]:
@@ -430,7 +224,7 @@ class ProductDomain(Domain[ModeT]):
         Raises:
             NotFoundError: no product has this part number.
         """
-        product: Product = yield _product_call(part_number)
+        product: Product = yield product_call(part_number)
         return list(product.revisions or ())
 
     @operation
@@ -451,11 +245,11 @@ class ProductDomain(Domain[ModeT]):
                 or the server refused another field.
         """
         body = ProductRevision(
-            part_number=_name(part_number, "part_number"),
-            revision=_name(revision, "revision"),
+            part_number=check_name(part_number, "part_number"),
+            revision=check_name(revision, "revision"),
             name=name,
             description=description,
-            state=_state(state),
+            state=check_state(state),
             xml_data=xml_data,
         )
         return json_call("PUT", "/api/Product/Revision", ProductRevision, body=body)
@@ -475,7 +269,7 @@ class ProductDomain(Domain[ModeT]):
             raise InvalidArgumentError(
                 f"revision must be a ProductRevision, not {type(revision).__name__}"
             )
-        _name(revision.revision, "revision.revision")
+        check_name(revision.revision, "revision.revision")
         return json_call("PUT", "/api/Product/Revision", ProductRevision, body=revision)
 
     @operation
@@ -486,10 +280,10 @@ class ProductDomain(Domain[ModeT]):
 
         Returns the saved revisions when the server lists them, otherwise an empty list.
         """
-        items = _instances(revisions, ProductRevision, "revisions")
+        items = check_instances(revisions, ProductRevision, "revisions")
         for n, item in enumerate(items):
-            _name(item.revision, f"revisions[{n}].revision")
-        saved: Call[list[ProductRevision]] = _bulk(
+            check_name(item.revision, f"revisions[{n}].revision")
+        saved: Call[list[ProductRevision]] = bulk_call(
             "/api/Products/Revisions", items, list[ProductRevision]
         )
         return saved
@@ -513,14 +307,14 @@ class ProductDomain(Domain[ModeT]):
             ValidationError: the product or revision does not exist.
         """
         bom = Bom(
-            part_number=_name(part_number, "part_number"),
-            revision=_name(revision, "revision"),
+            part_number=check_name(part_number, "part_number"),
+            revision=check_name(revision, "revision"),
             description=description,
-            components=_instances(components, BomComponent, "components"),
+            components=check_instances(components, BomComponent, "components"),
         )
         from pywats.formats import wsbf  # ElementTree loads when XML is first handled
 
-        return _bom_call(wsbf.dumps(bom))
+        return bom_call(wsbf.dumps(bom))
 
     @operation
     def upload_wsbf(self, document: BomSource) -> Call[None]:
@@ -534,7 +328,7 @@ class ProductDomain(Domain[ModeT]):
             InvalidArgumentError: the file cannot be read or is too large.
             ValidationError: the product or revision does not exist.
         """
-        return _bom_call(_wsbf_bytes(document))
+        return bom_call(wsbf_bytes(document))
 
     @operation
     def get_bom(self, part_number: str, revision: str) -> Flow[list[BomComponent]]:
@@ -544,7 +338,7 @@ class ProductDomain(Domain[ModeT]):
             NotFoundError: no such product or revision.
             BomFormatError: the BOM the server holds cannot be read.
         """
-        found: ProductRevision = yield _revision_call(part_number, revision)
+        found: ProductRevision = yield revision_call(part_number, revision)
         from pywats.formats import wsbf  # ElementTree loads when XML is first handled
 
         bom = wsbf.from_xml_data(found.xml_data)
@@ -570,13 +364,13 @@ class ProductDomain(Domain[ModeT]):
         Raises:
             NotFoundError: no product group has this name.
         """
-        return _write(
+        return write_call(
             "POST",
             "/api/Product/ProductGroupFilter",
             params={
-                "productGroup": _name(product_group, "product_group"),
-                "partNumber": _name(part_number, "part_number"),
-                "revision": _optional_name(revision, "revision"),
+                "productGroup": check_name(product_group, "product_group"),
+                "partNumber": check_name(part_number, "part_number"),
+                "revision": check_optional_name(revision, "revision"),
                 "exclude": bool(exclude) or None,
             },
         )
@@ -595,8 +389,8 @@ class ProductDomain(Domain[ModeT]):
             "/api/Product/ProductGroupsByProduct",
             list[ProductGroup],
             params={
-                "partNumber": _name(part_number, "part_number"),
-                "revision": _optional_name(revision, "revision"),
+                "partNumber": check_name(part_number, "part_number"),
+                "revision": check_optional_name(revision, "revision"),
             },
             empty=[],
         )
@@ -611,12 +405,14 @@ class ProductDomain(Domain[ModeT]):
     @operation
     def save_vendors(self, vendors: Sequence[str | Vendor]) -> Call[None]:
         """Add vendors (by name); names already there are left as they are."""
-        return _write("PUT", "/api/Product/Vendors", body=_vendors(vendors))
+        return write_call("PUT", "/api/Product/Vendors", body=check_vendors(vendors))
 
     @operation
     def save_vendor(self, name: str) -> Call[None]:
         """Add one vendor (nothing changes if it is already there)."""
-        return _write("PUT", "/api/Product/Vendors", body=_vendors([_name(name, "name")]))
+        return write_call(
+            "PUT", "/api/Product/Vendors", body=check_vendors([check_name(name, "name")])
+        )
 
     @operation
     def delete_vendors(self, vendors: Sequence[str | Vendor]) -> Call[None]:
@@ -625,7 +421,7 @@ class ProductDomain(Domain[ModeT]):
         Raises:
             NotFoundError: one of them does not exist (the emulator then deletes none).
         """
-        return _write("DELETE", "/api/Product/Vendors", body=_vendors(vendors))
+        return write_call("DELETE", "/api/Product/Vendors", body=check_vendors(vendors))
 
     @operation
     def delete_vendor(self, name: str) -> Call[None]:
@@ -634,4 +430,6 @@ class ProductDomain(Domain[ModeT]):
         Raises:
             NotFoundError: no vendor has this name.
         """
-        return _write("DELETE", "/api/Product/Vendors", body=_vendors([_name(name, "name")]))
+        return write_call(
+            "DELETE", "/api/Product/Vendors", body=check_vendors([check_name(name, "name")])
+        )

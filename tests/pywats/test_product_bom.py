@@ -10,7 +10,7 @@ import pytest
 
 import pywats
 from pywats import pyWATS
-from pywats._calls import product as product_calls
+from pywats._calls import _product_calls as product_calls
 from pywats._errors import InvalidArgumentError
 from pywats.formats import wsbf
 from pywats.formats.wsbf import BomFormatError
@@ -172,7 +172,7 @@ def test_component_that_cannot_be_written_is_not_sent(
 def test_oversize_bom_is_refused_before_sending(
     board: pyWATS, fake: FakeWATS, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(product_calls, "MAX_BOM_BYTES", 100)
+    monkeypatch.setattr(product_calls, "MAX_BOM_BYTES", 100)  # where wsbf_bytes reads it
     document = wsbf.dumps(Bom(part_number="100100", revision="1.0", components=COMPONENTS))
     path = tmp_path / "big.xml"
     path.write_bytes(document)
