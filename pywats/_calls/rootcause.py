@@ -37,6 +37,7 @@ MAX_ATTACHMENT_SIZE = 30_000_000
 """The default largest attachment sent, in bytes: IIS's default request limit, which WATS
 servers run behind (a server configured higher takes ``max_size=`` more)."""
 
+_json = msgspec.json.Encoder()
 _ALL_STATUSES = TicketStatus(sum(TicketStatus))
 
 
@@ -77,7 +78,7 @@ def _single_status(value: object) -> TicketStatus:
 
 def _ticket_body(ticket: Ticket) -> bytes:
     try:
-        return msgspec.json.encode(ticket)
+        return _json.encode(ticket)
     except (TypeError, ValueError, msgspec.EncodeError) as exc:
         raise InvalidArgumentError(f"the ticket cannot be sent: {exc}") from exc
 
@@ -321,7 +322,7 @@ class RootCauseDomain(Domain[ModeT]):
             "POST",
             "/api/RootCause/ArchiveTickets",
             Ticket | None,
-            raw_body=msgspec.json.encode(ids),
+            raw_body=_json.encode(ids),
             idempotent=True,  # archiving an archived ticket again changes nothing
         )
 

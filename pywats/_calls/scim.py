@@ -32,6 +32,7 @@ __all__ = ["ScimDomain"]
 
 UserId = str | uuid.UUID
 
+_json = msgspec.json.Encoder()
 _USERS = "/api/SCIM/v2/Users"
 
 
@@ -87,7 +88,7 @@ def _user_call(
     body: bytes | None = None
     if user is not None:
         try:
-            body = msgspec.json.encode(user)
+            body = _json.encode(user)
         except (TypeError, ValueError, msgspec.EncodeError) as exc:
             raise InvalidArgumentError(f"the request cannot be sent: {exc}") from exc
     return json_call(method, path, ScimUser, raw_body=body)
