@@ -31,6 +31,7 @@ STATE_STYLE = {
     "refused": "red",
     "auth_failed": "red",
     "dead": "red",
+    "rejected": "red",
     "Failed": "red",
     "F": "red",
     "Error": "magenta",

@@ -69,9 +69,8 @@ async def test_events_update_the_dashboard_without_a_poll() -> None:
         )
         await settle(pilot)
         [recent] = cells(app, "#dash-activity")  # queued, then uploaded: one row, its latest
-        assert recent[1] == "uploaded"
-        assert recent[2] == "Passed"
-        assert recent[3] == "SN-0042 PCBA-100 B op 10"
+        assert recent[1] == "Passed"  # uploaded: its result says more
+        assert recent[2] == "SN-0042 PCBA-100 B op 10"
         failures = [row[1:] for row in cells(app, "#dash-failures")]
         # The new failure first, then the one the converter had before the UI connected.
         assert failures == [

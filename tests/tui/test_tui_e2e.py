@@ -88,10 +88,10 @@ async def test_an_operator_session(
         await until(pilot, lambda: len(server_ids(server)) == 3, "3 reports on the server")
 
         def uploaded() -> list[list[str]]:
-            return [r for r in cells(app, "#dash-activity") if r[1] == "uploaded"]
+            return [r for r in cells(app, "#dash-activity") if r[1] == "Passed"]
 
         await until(pilot, lambda: len(uploaded()) == 3, "3 uploads on the dashboard")
-        assert {r[3].split()[0] for r in uploaded()} == {f"E2E-{n:06d}" for n in range(3)}
+        assert {r[2].split()[0] for r in uploaded()} == {f"E2E-{n:06d}" for n in range(3)}
         assert ["drop", "running", "3", "0"] in cells(app, "#dash-converters")
 
         # The server refuses one report for good: a dead letter, retried from the queue screen.

@@ -117,7 +117,7 @@ class DashboardScreen(StationView):
             self.query_one(selector).border_title = title
         self.query_one("#dash-converters", DataTable).add_columns("name", "state", "ok", "fail")
         # The words that matter first: a narrow panel cuts the right of each row.
-        self.query_one("#dash-activity", DataTable).add_columns("time", "", "result", "unit")
+        self.query_one("#dash-activity", DataTable).add_columns("time", "news", "unit")
         self.query_one("#dash-failures", DataTable).add_columns("time", "why", "what")
         self.query_one("#dash-tree", DataTable).add_columns(
             "actor", "state", "rst", "up", "last error"
@@ -148,8 +148,7 @@ class DashboardScreen(StationView):
                     report_id,
                     [
                         time.strftime("%H:%M:%S", time.localtime(a.time)),
-                        state_text(_EVENT_WORD.get(a.event, a.event)),
-                        state_text((a.unit or {}).get("result") or ""),
+                        _news(a),
                         _unit_short(a.unit) or a.report_id,
                     ],
                 )
@@ -210,6 +209,15 @@ class DashboardScreen(StationView):
             text.append(f"{label:<13}{value:>6}\n", style="red" if bad else "")
         text.rstrip()
         _show(self.query_one("#dash-counters", Static), text)
+
+
+def _news(activity: Activity) -> Text:
+    """Uploaded: the unit's result (``Passed`` …); else ``queued`` or ``rejected``. One word,
+    so a narrow panel keeps room for the serial number."""
+    result = (activity.unit or {}).get("result")
+    if activity.event == "report_uploaded" and result:
+        return state_text(result)
+    return state_text(_EVENT_WORD.get(activity.event, activity.event))
 
 
 def _unit_short(unit: dict[str, Any] | None) -> str:
