@@ -39,10 +39,9 @@ def report_usage(emu: FakeWATS, serial_number: str) -> int:
     """How much the test reports the emulator stored used the asset ``serial_number``.
 
     The emulator totals each report's ``assets[].usageCount`` per serial number when it stores
-    the report; its ``asset_stats`` shows that total.
+    the report.
     """
-    count = emu.asset_stats(serial_number).get("totalCount")
-    return count if isinstance(count, int) else 0
+    return emu.asset_usage(serial_number)
 
 
 @dataclass
@@ -309,8 +308,7 @@ def report_stats(emu: FakeWATS, serial_number: str | None) -> dict[str, Any] | N
     """A report's ``assetStats[]`` entry for a known asset (``None`` for an unknown one): its
     counts, how far over its type's limits, and days since calibration and maintenance.
 
-    For ``FakeWATS.asset_stats``, which knows only the reports' usage; it must not be called
-    from :func:`report_usage` (which reads that usage through ``asset_stats``).
+    For ``FakeWATS.asset_stats``; the reports' usage comes from ``FakeWATS.asset_usage``.
     """
     registry = asset_registry(emu)
     with registry.lock:

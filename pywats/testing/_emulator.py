@@ -169,9 +169,19 @@ class FakeWATS(httpx.BaseTransport, httpx.AsyncBaseTransport):
             if s.ref_uut == wanted
         ]
 
+    def asset_usage(self, asset_sn: str | None) -> int:
+        """How much the stored test reports used the asset ``asset_sn`` (their usage counts)."""
+        return self._asset_counts.get(asset_sn or "", 0)
+
     def asset_stats(self, asset_sn: str | None) -> dict[str, Any]:
-        """The emulator's view of an asset's counters (``assetStats[]``)."""
-        count = self._asset_counts.get(asset_sn or "", 0)
+        """The emulator's view of an asset's counters (``assetStats[]``): a known asset's
+        counts, limits and calibration from the asset routes, else the reports' usage alone."""
+        from pywats.testing._asset_registry import report_stats
+
+        known = report_stats(self, asset_sn)
+        if known is not None:
+            return known
+        count = self.asset_usage(asset_sn)
         return {
             "assetSN": asset_sn,
             "runningCount": count,
