@@ -9,7 +9,7 @@ WSBF documents a BOM upload sends.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import IO, Any
 
 import httpx
@@ -32,8 +32,8 @@ __all__ = [
     "check_state",
     "check_vendors",
     "product_call",
+    "QueryPager",
     "query_call",
-    "query_pages",
     "revision_call",
     "write_call",
     "wsbf_bytes",
@@ -187,15 +187,41 @@ def query_call(
     )
 
 
-def query_pages(
-    filter: str | Expr | None,  # noqa: A002 - OData's own name
-    page_size: int,
-) -> Iterator[Call[list[ProductView]]]:
-    """The page calls of a product query, while the caller reports each page's length."""
-    skip = 0
-    while True:
-        yield query_call(filter, page_size, skip or None, None)
-        skip += page_size
+class QueryPager:
+    """The pages of a product query (``$top``/``$skip``) and what to make of each answer.
+
+    Sans-IO: :meth:`next_call` gives the next request (``None`` when done), :meth:`take` turns
+    its answer into the products to hand out. A server that ignores ``$top`` (a page longer than
+    asked for: everything at once) or ``$skip`` (a page of products already seen) ends the
+    paging instead of repeating it forever.
+    """
+
+    def __init__(
+        self,
+        filter: str | Expr | None,  # noqa: A002 - OData's own name
+        page_size: int,
+    ) -> None:
+        query_call(filter, page_size, None, None)  # check the arguments now
+        self.filter = filter
+        self.page_size = page_size
+        self.skip = 0
+        self.done = False
+        self._seen: set[str] = set()
+
+    def next_call(self) -> Call[list[ProductView]] | None:
+        """The request for the next page, or ``None`` after the last."""
+        if self.done:
+            return None
+        return query_call(self.filter, self.page_size, self.skip or None, None)
+
+    def take(self, page: list[ProductView]) -> list[ProductView]:
+        """The products of an answered page not handed out before."""
+        fresh = [p for p in page if p.part_number.casefold() not in self._seen]
+        self._seen.update(p.part_number.casefold() for p in fresh)
+        if len(page) != self.page_size or not fresh:
+            self.done = True  # a short page is the last; a long or stale one: paging ignored
+        self.skip += self.page_size
+        return fresh
 
 
 def product_call(part_number: str) -> Call[Product]:

@@ -15,6 +15,7 @@ from pywats._calls._product_calls import (
     MAX_BOM_BYTES,
     MAX_PRODUCT_TOP,
     BomSource,
+    QueryPager,
     bom_call,
     bulk_call,
     check_instances,
@@ -24,7 +25,6 @@ from pywats._calls._product_calls import (
     check_vendors,
     product_call,
     query_call,
-    query_pages,
     revision_call,
     write_call,
     wsbf_bytes,
@@ -106,37 +106,23 @@ class ProductDomain(Domain[ModeT]):
 
         A plain iterator on ``pyWATS``, an async one on ``AsyncWATS`` (``async for``).
         """
-        query_call(filter, page_size, None, None)  # check the arguments now, not at the first page
+        pager = QueryPager(filter, page_size)  # checks the arguments now, not at the first page
         if isinstance(self._client, Client):
-            return self._iter_sync(filter, page_size)
-        return self._iter_async(filter, page_size)
+            return self._iter_sync(pager)
+        return self._iter_async(pager)
 
-    def _iter_sync(
-        self,
-        filter: str | Expr | None,  # noqa: A002
-        page_size: int,
-    ) -> Iterator[ProductView]:
+    def _iter_sync(self, pager: QueryPager) -> Iterator[ProductView]:
         client = self._client
         assert isinstance(client, Client)
-        for call in query_pages(filter, page_size):
-            page = client.run(call)
-            yield from page[:page_size]
-            if len(page) < page_size:
-                return
+        while (call := pager.next_call()) is not None:
+            yield from pager.take(client.run(call))
 
-    async def _iter_async(
-        self,
-        filter: str | Expr | None,  # noqa: A002
-        page_size: int,
-    ) -> AsyncIterator[ProductView]:
+    async def _iter_async(self, pager: QueryPager) -> AsyncIterator[ProductView]:
         client = self._client
         assert not isinstance(client, Client)
-        for call in query_pages(filter, page_size):
-            page = await client.run(call)
-            for product in page[:page_size]:
+        while (call := pager.next_call()) is not None:
+            for product in pager.take(await client.run(call)):
                 yield product
-            if len(page) < page_size:
-                return
 
     @operation
     def get_product(self, part_number: str) -> Call[Product]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 import trio
 
@@ -372,6 +373,50 @@ def test_iter_products_is_lazy_and_async_on_async_wats(fake: FakeWATS) -> None:
 
     assert trio.run(main) == ["A", "B", "C", "D"]
     assert len([e for e in fake.log if e.path == "/api/Product/Query"]) == 3  # 2 + 2 + 0
+
+
+def _paging_ignored(top: bool, skip: bool, asked: list[str]) -> httpx.MockTransport:
+    """A server holding P0..P4 that ignores ``$top`` and/or ``$skip``."""
+    rows = [{"partNumber": f"P{n}"} for n in range(5)]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url.params))
+        start = 0 if skip else int(request.url.params.get("$skip", 0))
+        end = None if top else start + int(request.url.params["$top"])
+        return httpx.Response(200, json=rows[start:end])
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize(
+    ("top", "skip", "expected"),
+    [
+        (True, False, ["P0", "P1", "P2", "P3", "P4"]),  # everything on the first page
+        (True, True, ["P0", "P1", "P2", "P3", "P4"]),
+        (False, True, ["P0", "P1"]),  # the first page, again and again: all it can know
+    ],
+)
+def test_iter_products_ends_when_the_server_ignores_paging(
+    top: bool, skip: bool, expected: list[str]
+) -> None:
+    asked: list[str] = []
+    transport = _paging_ignored(top, skip, asked)
+    with pyWATS(BASE_URL, TOKEN, transport=transport) as sync:
+        found = [p.part_number for p in sync.product.iter_products(page_size=2)]
+    assert found == expected
+    assert len(asked) <= 2, asked
+
+
+def test_async_iter_products_ends_when_the_server_ignores_skip() -> None:
+    asked: list[str] = []
+
+    async def main() -> list[str]:
+        transport = _paging_ignored(False, True, asked)
+        async with AsyncWATS(BASE_URL, TOKEN, transport=transport) as client:
+            return [p.part_number async for p in client.product.iter_products(page_size=2)]
+
+    assert trio.run(main) == ["P0", "P1"]  # the same first page again: the server ignores $skip
+    assert len(asked) == 2
 
 
 def test_iter_products_with_a_bad_filter(fake: FakeWATS) -> None:
