@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 import httpx
 import msgspec
 
 from pywats._call import Call, UnexpectedResponseError, json_call, segment
 from pywats._errors import InvalidArgumentError
+from pywats._upload import read_upload
 from pywats.models.product import Bom, Product, ProductRevision, ProductView, Vendor
 from pywats.odata import Expr
 
@@ -238,20 +239,6 @@ def revision_call(part_number: str, revision: str) -> Call[ProductRevision]:
 # --- BOM documents ---------------------------------------------------------------------------
 
 
-def _read_source(source: os.PathLike[str] | IO[bytes]) -> bytes:
-    """The bytes of a path or binary file, refusing more than :data:`MAX_BOM_BYTES`."""
-    if isinstance(source, os.PathLike):
-        try:
-            with open(source, "rb") as handle:
-                return _read_source(handle)
-        except OSError as exc:
-            raise InvalidArgumentError(f"cannot read the BOM file {source!s}: {exc}") from exc
-    data = source.read(MAX_BOM_BYTES + 1)
-    if not isinstance(data, bytes):
-        raise InvalidArgumentError("a BOM file object must be opened in binary mode ('rb')")
-    return data
-
-
 def wsbf_bytes(source: object) -> bytes:
     """The WSBF document to send, checked: a readable BOM, at most :data:`MAX_BOM_BYTES`."""
     from pywats.formats import wsbf  # ElementTree loads when XML is first handled
@@ -261,18 +248,21 @@ def wsbf_bytes(source: object) -> bytes:
     elif isinstance(source, str):
         # Sent as UTF-8: an XML declaration naming another encoding would then lie.
         data = wsbf.strip_declaration(source).encode("utf-8", "surrogatepass")
-    elif isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-    elif isinstance(source, os.PathLike) or hasattr(source, "read"):
-        data = _read_source(source)  # type: ignore[arg-type]
+    elif isinstance(source, bytes | bytearray | memoryview | os.PathLike):
+        data, _ = read_upload(source, "bom.xml", max_size=MAX_BOM_BYTES, what="the BOM")
+    elif callable(getattr(source, "read", None)):
+        # A seekable file too large is refused before it is read (read_upload).
+        stream = cast(BinaryIO, source)
+        data, _ = read_upload(stream, "bom.xml", max_size=MAX_BOM_BYTES, what="the BOM")
     else:
         raise InvalidArgumentError(
             "a BOM must be a Bom, WSBF bytes or text, a path or a binary file object, "
             f"not {type(source).__name__}"
         )
-    if len(data) > MAX_BOM_BYTES:
+    if len(data) > MAX_BOM_BYTES:  # a Bom or text (read_upload checked the others)
         raise InvalidArgumentError(
-            f"the BOM document is larger than {MAX_BOM_BYTES:,} bytes, the server's request limit"
+            f"the BOM is {len(data):,} bytes; the limit is {MAX_BOM_BYTES:,} bytes: "
+            "nothing was sent"
         )
     wsbf.loads(data)  # raises BomFormatError naming the problem, before anything is sent
     return data

@@ -178,7 +178,7 @@ def test_oversize_bom_is_refused_before_sending(
     path.write_bytes(document)
     fake.log.clear()
     for source in (document, path, io.BytesIO(document)):
-        with pytest.raises(InvalidArgumentError, match="larger than 100 bytes"):
+        with pytest.raises(InvalidArgumentError, match="the limit is 100 bytes"):
             board.product.upload_wsbf(source)
     assert not fake.log
 
@@ -187,8 +187,8 @@ def test_oversize_bom_is_refused_before_sending(
     ("source", "match"),
     [
         (123, "not int"),
-        (io.StringIO("<BOM/>"), "binary mode"),
-        (Path("/nonexistent/bom.xml"), "cannot read the BOM file"),
+        (io.StringIO("<BOM/>"), "open it with 'rb'"),
+        (Path("/nonexistent/bom.xml"), "is not a file"),
     ],
 )
 def test_bom_source_of_the_wrong_kind(board: pyWATS, source: Any, match: str) -> None:
