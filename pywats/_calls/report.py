@@ -11,7 +11,7 @@ from pywats._ids import ReportId, as_report_id
 from pywats.formats import wsjf
 from pywats.models.report import UURReport, UUTReport
 from pywats.models.report_query import InsertReportResult, ReportHeader, UutResult
-from pywats.odata import Expr
+from pywats.odata import Expr, HeaderFields
 
 __all__ = ["ReportDomain"]
 
@@ -65,6 +65,8 @@ def _header_query(
             raise ValueError(f"cannot expand {unknown}; choose from {list(_EXPANDS)}")
     if top is not None and not 0 < top <= 10_000:
         raise ValueError("top must be between 1 and 10000")
+    if isinstance(filter, Expr):
+        HeaderFields.check(filter)  # a misspelt field fails here, not as the server's 400
     return json_call(
         "GET",
         "/api/Report/Query/Header",

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import re
+import typing
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 
+import msgspec
 import pytest
 
-from pywats.odata import Expr, F, Field, literal
+import pywats
+from pywats._errors import InvalidArgumentError
+from pywats.models.report_query import ReportHeader
+from pywats.odata import (
+    Collection,
+    Entity,
+    Expr,
+    F,
+    Field,
+    HeaderAssetFields,
+    HeaderAttachmentFields,
+    HeaderFields,
+    HeaderMiscInfoFields,
+    HeaderSubUnitFields,
+    UURHeaderAttachmentFields,
+    UURHeaderSubUnitFields,
+    literal,
+)
+from pywats.testing import FakeWATS
 
 A = F.serial_number == "SN-1"
 B = F.part_number == "PN-1"
@@ -228,3 +249,94 @@ def test_docstring_examples() -> None:
         str(F.serial_number.startswith("SN-") | F.sub_units.any(lambda s: s.part_number == "PCB-7"))
         == "startswith(serialNumber,'SN-') or subUnits/any(s: s/partNumber eq 'PCB-7')"
     )
+
+
+# --- the header's fields: named, listed, checked -------------------------------------------------
+
+
+ENTITIES: list[type[Entity]] = [
+    HeaderFields,
+    HeaderSubUnitFields,
+    HeaderMiscInfoFields,
+    HeaderAssetFields,
+    HeaderAttachmentFields,
+    UURHeaderSubUnitFields,
+    UURHeaderAttachmentFields,
+]
+
+
+@pytest.mark.parametrize("entity", ENTITIES, ids=lambda e: e.__name__)
+def test_declared_fields_are_the_models_fields(entity: type[Entity]) -> None:
+    # Editors and mypy read the annotations; the check reads the model: they must agree.
+    hints = {
+        name: hint
+        for name, hint in typing.get_type_hints(entity).items()
+        if typing.get_origin(hint) is not typing.ClassVar
+    }
+    model = {f.name: f.type for f in msgspec.structs.fields(entity._model)}
+    assert hints.keys() == model.keys()
+    for name, hint in hints.items():
+        if typing.get_origin(hint) is Collection:
+            (element,) = typing.get_args(hint)
+            assert entity._elements[name] is element
+            assert element._model in typing.get_args(typing.get_args(model[name])[0])
+        else:
+            assert hint is Field, name
+            assert name not in entity._elements
+
+
+def test_f_lists_the_header_fields() -> None:
+    names = dir(F)
+    for field in msgspec.structs.fields(ReportHeader):
+        assert field.name in names
+    assert isinstance(F.serial_number, Field)
+    assert isinstance(F.sub_units, Collection)
+    assert "serial_number" in repr(F)
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        (
+            F.serial_nubmer == "SN-1",
+            "ReportHeader has no field serial_nubmer (did you mean serial_number?)",
+        ),
+        (
+            F.sub_units.any(lambda s: s.part_numbr == "PCB"),
+            "HeaderSubUnit has no field part_numbr (did you mean part_number?)",
+        ),
+        (
+            (F.result == "Failed") & ~F.procces_code.in_([10]),
+            "no field procces_code (did you mean process_code?)",
+        ),
+        (F.result.any(lambda r: r.x == 1), "result is not a collection"),
+    ],
+)
+def test_a_report_query_naming_an_unknown_field_fails_before_sending(
+    expr: Expr, message: str
+) -> None:
+    fake = FakeWATS()
+    with pywats.pyWATS("http://wats.test", "test-token", transport=fake) as api:
+        with pytest.raises(InvalidArgumentError, match=re.escape(message)) as info:
+            api.report.query_headers(expr)
+        with pytest.raises(InvalidArgumentError):
+            api.report.query_all_headers(expr)
+    assert not fake.log
+    if "not a collection" not in message:
+        assert "its fields: " in str(info.value)
+        assert isinstance(info.value, ValueError)
+
+
+def test_names_given_as_written_are_sent_unchecked() -> None:
+    fake = FakeWATS()
+    with pywats.pyWATS("http://wats.test", "test-token", transport=fake) as api:
+        assert api.report.query_headers(F("serialNumber") == "x") == []
+        with pytest.raises(pywats.ValidationError, match="unknown property 'serialNubmer'"):
+            api.report.query_headers(F("serialNubmer") == "x")  # the server's to judge
+    assert len(fake.log) == 2
+
+
+def test_fields_of_other_entities_still_build() -> None:
+    # Other domains' queries (assets, products) build their filters with F too.
+    assert str(F.type_id == 3) == "typeId eq 3"
+    assert str(F.category.any(lambda c: c.name == "x")) == "category/any(s: s/name eq 'x')"
