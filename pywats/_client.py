@@ -201,39 +201,39 @@ class BaseClient:
                 if wait > 0:
                     yield _Sleep(wait)
             outcome = yield _Send(request)
-            error: PyWATSError
-            retry_after: float | None = None
             if isinstance(outcome, httpx.Response):
                 if outcome.is_success:
                     return call.parse(outcome)
                 retry_after = parse_retry_after(outcome.headers.get("Retry-After"))
-                error = error_for_status(
-                    outcome.status_code,
-                    outcome.content,
-                    method=method,
-                    url=url,
-                    retry_after=retry_after,
-                )
-                delay = self.retry.delay(
+                decision = self.retry.decide(
                     attempt=attempt,
                     retry_safe=call.retry_safe,
                     status=outcome.status_code,
                     retry_after=retry_after,
                     rng=self._rng,
                 )
+                if decision.delay is None:
+                    raise error_for_status(
+                        outcome.status_code,
+                        outcome.content,
+                        method=method,
+                        url=url,
+                        retry_after=retry_after,
+                        attempts=attempt + 1,
+                        gave_up=decision.reason,
+                    )
             else:
                 assert outcome is not None
-                error = _transport_error(outcome, method, url)
-                delay = self.retry.delay(
+                decision = self.retry.decide(
                     attempt=attempt,
                     retry_safe=call.retry_safe,
                     network_error=True,
                     connect_error=isinstance(outcome, _NOT_SENT),
                     rng=self._rng,
                 )
-            if delay is None:
-                raise error
-            yield _Sleep(delay)
+                if decision.delay is None:
+                    raise _transport_error(outcome, method, url, attempt + 1, decision.reason)
+            yield _Sleep(decision.delay)
             attempt += 1
 
     def _reserve(self) -> float:
@@ -241,11 +241,15 @@ class BaseClient:
         return self._limiter.reserve(self._clock())
 
 
-def _transport_error(exc: httpx.HTTPError, method: str, url: str) -> TransportError:
+def _transport_error(
+    exc: httpx.HTTPError, method: str, url: str, attempts: int, gave_up: str | None
+) -> TransportError:
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
-        return TimeoutError(f"timed out ({detail})", method=method, url=url)
-    return ConnectionError(detail, method=method, url=url)
+        return TimeoutError(
+            f"timed out ({detail})", method=method, url=url, attempts=attempts, gave_up=gave_up
+        )
+    return ConnectionError(detail, method=method, url=url, attempts=attempts, gave_up=gave_up)
 
 
 class Client(BaseClient):

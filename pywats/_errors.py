@@ -21,7 +21,8 @@
 
 Every :class:`HTTPError` carries ``status``, ``method``, ``url`` and the server's ``message``
 (taken from a JSON body's ``Message``/``message``/``error``/``detail``/``title``, or the plain
-text body).
+text body). Errors after retries also carry ``attempts``, and their text says how many were made
+and why the client gave up; a 429's text says the server's ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -88,13 +89,42 @@ class InvalidArgumentError(PyWATSError, ValueError, TypeError):
     """
 
 
-class TransportError(PyWATSError):
-    """No HTTP answer was received."""
+def _details(*parts: str | None) -> str:
+    """`` (a; b)`` from the parts given, or nothing."""
+    shown = [part for part in parts if part]
+    return f" ({'; '.join(shown)})" if shown else ""
 
-    def __init__(self, message: str, *, method: str, url: str) -> None:
+
+def _attempts(attempts: int, gave_up: str | None) -> str | None:
+    """How many attempts were made and why the retrying stopped, if there is anything to say."""
+    if attempts <= 1:
+        return gave_up
+    if gave_up is None:
+        return f"after {attempts} attempts"
+    return f"gave up after {attempts} attempts, {gave_up}"
+
+
+class TransportError(PyWATSError):
+    """No HTTP answer was received.
+
+    ``attempts`` is how many times the request was tried; ``gave_up`` why the client stopped
+    (the retry policy's reason), when it stopped a retry.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        attempts: int = 1,
+        gave_up: str | None = None,
+    ) -> None:
         self.method = method
         self.url = url
-        super().__init__(f"{method} {url}: {message}")
+        self.attempts = attempts
+        self.gave_up = gave_up
+        super().__init__(f"{method} {url}: {message}{_details(_attempts(attempts, gave_up))}")
 
 
 class ConnectionError(TransportError, builtins.ConnectionError):  # noqa: A001
@@ -106,7 +136,11 @@ class TimeoutError(TransportError, builtins.TimeoutError):  # noqa: A001
 
 
 class HTTPError(PyWATSError):
-    """The server answered with an error status."""
+    """The server answered with an error status.
+
+    ``message`` is the server's own text; ``attempts`` how many times the request was sent, and
+    ``gave_up`` why the client stopped retrying, when it did.
+    """
 
     def __init__(
         self,
@@ -116,13 +150,22 @@ class HTTPError(PyWATSError):
         method: str,
         url: str,
         body: bytes = b"",
+        attempts: int = 1,
+        gave_up: str | None = None,
     ) -> None:
         self.status = status
         self.message = message
         self.method = method
         self.url = url
         self.body = body
-        super().__init__(f"{method} {url} -> {status}: {message}")
+        self.attempts = attempts
+        self.gave_up = gave_up
+        details = _details(*self._notes(), _attempts(attempts, gave_up))
+        super().__init__(f"{method} {url} -> {status}: {message}{details}")
+
+    def _notes(self) -> list[str]:
+        """What a subclass adds to the text, before the attempts."""
+        return []
 
 
 class ValidationError(HTTPError):
@@ -157,9 +200,18 @@ class RateLimitedError(HTTPError):
         url: str,
         body: bytes = b"",
         retry_after: float | None = None,
+        attempts: int = 1,
+        gave_up: str | None = None,
     ) -> None:
-        super().__init__(status, message, method=method, url=url, body=body)
-        self.retry_after = retry_after
+        self.retry_after = retry_after  # before the text is made: it names the wait
+        super().__init__(
+            status, message, method=method, url=url, body=body, attempts=attempts, gave_up=gave_up
+        )
+
+    def _notes(self) -> list[str]:
+        if self.retry_after is None:
+            return ["no Retry-After"]
+        return [f"Retry-After: {self.retry_after:g} s"]
 
 
 class ServerError(HTTPError):
@@ -211,12 +263,23 @@ def error_for_status(
     method: str,
     url: str,
     retry_after: float | None = None,
+    attempts: int = 1,
+    gave_up: str | None = None,
 ) -> HTTPError:
-    """Build the typed error for an HTTP error answer."""
+    """Build the typed error for an HTTP error answer (sent ``attempts`` times)."""
     message = server_message(status, body)
     if status == 429:
         return RateLimitedError(
-            status, message, method=method, url=url, body=body, retry_after=retry_after
+            status,
+            message,
+            method=method,
+            url=url,
+            body=body,
+            retry_after=retry_after,
+            attempts=attempts,
+            gave_up=gave_up,
         )
     cls = _BY_STATUS.get(status, ServerError if status >= 500 else HTTPError)
-    return cls(status, message, method=method, url=url, body=body)
+    return cls(
+        status, message, method=method, url=url, body=body, attempts=attempts, gave_up=gave_up
+    )

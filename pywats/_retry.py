@@ -10,6 +10,9 @@ What is retried (see ``docs/library.md``):
   the server's ``Retry-After`` (seconds or an HTTP date) when it sends one; a ``Retry-After``
   longer than ``max_delay`` is not waited out: the error is raised with ``retry_after`` set, so the
   caller can decide (the station's uploader schedules it).
+
+When the client gives up, the error says why (:meth:`RetryPolicy.decide`): how many attempts were
+made, or that the server's ``Retry-After`` was longer than ``max_delay``.
 """
 
 from __future__ import annotations
@@ -19,10 +22,22 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import NamedTuple
 
-__all__ = ["RateLimit", "RateLimiter", "RetryPolicy", "parse_retry_after"]
+__all__ = ["RateLimit", "RateLimiter", "Retry", "RetryPolicy", "parse_retry_after"]
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class Retry(NamedTuple):
+    """A decision after a failed attempt: wait ``delay`` seconds and try again, or give up.
+
+    ``reason`` says why a failure worth retrying is given up, for the error's text (``None``
+    while retrying, and for a failure no retry could help, such as a 400).
+    """
+
+    delay: float | None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,18 +88,47 @@ class RetryPolicy:
         Returns:
             The seconds to wait before the next attempt, or ``None`` to give up.
         """
-        if attempt + 1 >= self.max_attempts:
-            return None
+        return self.decide(
+            attempt=attempt,
+            retry_safe=retry_safe,
+            status=status,
+            network_error=network_error,
+            connect_error=connect_error,
+            retry_after=retry_after,
+            rng=rng,
+        ).delay
+
+    def decide(
+        self,
+        *,
+        attempt: int,
+        retry_safe: bool,
+        status: int | None = None,
+        network_error: bool = False,
+        connect_error: bool = False,
+        retry_after: float | None = None,
+        rng: random.Random | None = None,
+    ) -> Retry:
+        """Like :meth:`delay`, with the reason for giving up (for the error's message)."""
         if status is not None:
             if status not in self.statuses or not retry_safe:
-                return None
+                return Retry(None)
         elif connect_error:
             pass  # nothing reached the server: safe whatever the method
         elif not (network_error and retry_safe):
-            return None
+            return Retry(None)
+        made = attempt + 1
+        if made >= self.max_attempts:
+            if self.max_attempts == 1:
+                return Retry(None)  # retrying is off: nothing was given up
+            return Retry(None, "all that RetryPolicy.max_attempts allows")
         if retry_after is not None:
-            return retry_after if retry_after <= self.max_delay else None
-        return self.backoff(attempt, rng)
+            if retry_after <= self.max_delay:
+                return Retry(retry_after)
+            return Retry(
+                None, f"longer than RetryPolicy.max_delay, {self.max_delay:g} s: not waited"
+            )
+        return Retry(self.backoff(attempt, rng))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

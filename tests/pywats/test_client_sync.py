@@ -287,6 +287,42 @@ def test_rate_limited_error_carries_retry_after() -> None:
     assert caught.value.status == 429
     assert sleeps == [1.0, 1.0]
     assert len(server.requests) == 3
+    assert caught.value.attempts == 3
+    assert str(caught.value) == (
+        f"GET {BASE}/api/App/Version -> 429: status 429 (Retry-After: 1 s; "
+        "gave up after 3 attempts, all that RetryPolicy.max_attempts allows)"
+    )
+
+
+def test_exhausted_retries_say_how_many_attempts_were_made() -> None:
+    policy = pywats.RetryPolicy(max_attempts=3, base_delay=0.0)
+    with (
+        make_api(Server(*(status(503) for _ in range(3))), retry=policy) as api,
+        pytest.raises(pywats.ServerError) as server_error,
+    ):
+        api.app.get_version()
+    assert server_error.value.attempts == 3
+    assert "(gave up after 3 attempts, all that RetryPolicy.max_attempts allows)" in str(
+        server_error.value
+    )
+    with (
+        make_api(
+            Server(httpx.ConnectError, httpx.ConnectError),
+            retry=pywats.RetryPolicy(max_attempts=2, base_delay=0.0),
+        ) as api,
+        pytest.raises(pywats.ConnectionError) as refused,
+    ):
+        api.app.get_version()
+    assert refused.value.attempts == 2
+    assert str(refused.value).endswith(
+        "(gave up after 2 attempts, all that RetryPolicy.max_attempts allows)"
+    )
+    with (
+        make_api(Server(status(503), status(400)), retry=policy) as api,
+        pytest.raises(pywats.ValidationError) as rejected,
+    ):
+        api.app.get_version()
+    assert str(rejected.value).endswith("-> 400: status 400 (after 2 attempts)")
 
 
 def test_retry_after_seconds_is_waited_exactly() -> None:
@@ -328,6 +364,9 @@ def test_retry_after_longer_than_max_delay_is_not_waited() -> None:
     assert caught.value.retry_after == 120.0
     assert sleeps == []
     assert len(server.requests) == 1
+    assert str(caught.value).endswith(
+        "(Retry-After: 120 s; longer than RetryPolicy.max_delay, 30 s: not waited)"
+    )
 
 
 def test_backoff_without_retry_after_is_jittered_exponential() -> None:

@@ -96,7 +96,8 @@ def test_error_for_status(status: int, cls: type[pywats.HTTPError]) -> None:
     assert error.method == "PUT"
     assert error.url == "https://h/api/x?y=1"
     assert error.body == body
-    assert str(error) == f"PUT https://h/api/x?y=1 -> {status}: nope"
+    suffix = " (no Retry-After)" if status == 429 else ""
+    assert str(error) == f"PUT https://h/api/x?y=1 -> {status}: nope{suffix}"
 
 
 def test_rate_limited_error_keeps_retry_after() -> None:
@@ -108,6 +109,40 @@ def test_rate_limited_error_keeps_retry_after() -> None:
     assert isinstance(plain, pywats.RateLimitedError)
     assert plain.retry_after is None
     assert plain.message == "HTTP 429"
+
+
+def test_a_429_says_its_retry_after() -> None:
+    error = error_for_status(429, b"slow down", method="GET", url="u", retry_after=2.5)
+    assert str(error) == "GET u -> 429: slow down (Retry-After: 2.5 s)"
+    plain = error_for_status(429, b"", method="GET", url="u")
+    assert str(plain) == "GET u -> 429: HTTP 429 (no Retry-After)"
+
+
+@pytest.mark.parametrize(
+    ("attempts", "gave_up", "text"),
+    [
+        (1, None, "GET u -> 503: busy"),
+        (2, None, "GET u -> 503: busy (after 2 attempts)"),
+        (
+            4,
+            "all that RetryPolicy.max_attempts allows",
+            "GET u -> 503: busy (gave up after 4 attempts, all that RetryPolicy.max_attempts "
+            "allows)",
+        ),
+    ],
+)
+def test_an_error_after_retries_says_how_many_attempts(
+    attempts: int, gave_up: str | None, text: str
+) -> None:
+    error = error_for_status(
+        503, b"busy", method="GET", url="u", attempts=attempts, gave_up=gave_up
+    )
+    assert str(error) == text
+    assert error.attempts == attempts
+    assert error.message == "busy"  # the server's words stay apart
+    conn = pywats.ConnectionError("refused", method="GET", url="u", attempts=attempts)
+    assert conn.attempts == attempts
+    assert ("attempts" in str(conn)) is (attempts > 1)
 
 
 def test_retry_after_is_only_on_rate_limited_errors() -> None:

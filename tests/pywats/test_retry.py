@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pywats._retry import RETRY_STATUSES, RateLimit, RateLimiter, RetryPolicy, parse_retry_after
+from pywats._retry import (
+    RETRY_STATUSES,
+    RateLimit,
+    RateLimiter,
+    Retry,
+    RetryPolicy,
+    parse_retry_after,
+)
 
 # --- RetryPolicy ------------------------------------------------------------------------------
 
@@ -272,3 +279,20 @@ def test_reserve_window_property_with_arbitrary_floats(
     ordered = sorted(bookings)
     for start in ordered:
         assert sum(1 for b in ordered if start <= b < start + period - eps) <= requests
+
+
+def test_decide_says_why_it_gives_up() -> None:
+    policy = RetryPolicy(max_attempts=3, max_delay=30.0)
+    rng = random.Random(0)
+    assert policy.decide(attempt=0, retry_safe=True, status=503, rng=rng).reason is None
+    assert policy.decide(attempt=2, retry_safe=True, status=503) == Retry(
+        None, "all that RetryPolicy.max_attempts allows"
+    )
+    assert policy.decide(attempt=0, retry_safe=True, status=429, retry_after=120.0) == Retry(
+        None, "longer than RetryPolicy.max_delay, 30 s: not waited"
+    )
+    assert policy.decide(attempt=0, retry_safe=True, status=429, retry_after=2.0) == Retry(2.0)
+    # Nothing to explain: no retry could help, or retrying is off.
+    assert policy.decide(attempt=0, retry_safe=True, status=400) == Retry(None)
+    assert policy.decide(attempt=0, retry_safe=False, status=503) == Retry(None)
+    assert RetryPolicy.never().decide(attempt=0, retry_safe=True, status=503) == Retry(None)
