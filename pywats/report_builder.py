@@ -59,6 +59,7 @@ from pywats._builder_steps import (
     StringMeasure,
     render_tree,
 )
+from pywats._deprecated import warn_renamed
 from pywats._errors import ReportInvalidError
 from pywats._ids import ReportId, as_report_id
 from pywats._version import __version__
@@ -142,16 +143,21 @@ class ReportBuilder(Generic[R]):
             start: when the test started; defaults to now, in local time with its UTC offset.
                 A naive time is taken as local time.
             report_id: the report id (a UUID or its text); a new random one by default.
+
+        Raises:
+            TypeError: an argument has the wrong type (``pn=None``), naming it.
+            ValueError: a required text is empty or blank (``sn=""``), naming it.
         """
+        # What the server requires is refused here, naming the argument, rather than by build().
         report = UUTReport(
             id=_new_id(report_id),
-            pn=opt_text(pn, "pn"),
-            sn=opt_text(sn, "sn"),
-            rev=opt_text(rev, "rev"),
+            pn=nonblank(pn, "pn"),
+            sn=nonblank(sn, "sn"),
+            rev=nonblank(rev, "rev"),
             process_code=integer(process_code, "process_code"),
-            machine_name=opt_text(station, "station"),
-            location=opt_text(location, "location"),
-            purpose=opt_text(purpose, "purpose"),
+            machine_name=nonblank(station, "station"),
+            location=nonblank(location, "location"),
+            purpose=nonblank(purpose, "purpose"),
             start=aware(start or datetime.now()),
             uut=UUTInfo(user=opt_text(operator, "operator")),
         )
@@ -182,7 +188,8 @@ class ReportBuilder(Generic[R]):
         repaired unit is sub-unit idx 0; copied sub-units follow as its children (idx 1…).
 
         Raises:
-            ValueError: both or neither of ``repairing`` and the explicit unit were given.
+            ValueError: both or neither of ``repairing`` and the explicit unit were given, or a
+                required text (``station``, ``location``, ``purpose``, the unit) is blank.
         """
         given: dict[str, object] = {
             "pn": pn,
@@ -229,9 +236,9 @@ class ReportBuilder(Generic[R]):
             sn=unit_sn,
             rev=unit_rev,
             process_code=integer(process_code, "process_code"),
-            machine_name=opt_text(station, "station"),
-            location=opt_text(location, "location"),
-            purpose=opt_text(purpose, "purpose"),
+            machine_name=nonblank(station, "station"),
+            location=nonblank(location, "location"),
+            purpose=nonblank(purpose, "purpose"),
             start=aware(start or datetime.now()),
             uur=UURInfo(
                 user=opt_text(operator, "operator"),
@@ -531,8 +538,11 @@ class UURBuilder(ReportBuilder[UURReport]):
         unit.failures = [*(unit.failures or ()), failure]
         return FailureHandle(failure)
 
-    def attachment(self, name: str, data: bytes, content_type: str = OCTET_STREAM) -> Self:
-        """Attach a file to the repair report (``binaryData``, base64, with a new id)."""
+    def attach(self, name: str, data: bytes, content_type: str = OCTET_STREAM) -> Self:
+        """Attach a file to the repair report (``binaryData``, base64, with a new id).
+
+        The same name as a step's and a failure's ``attach``.
+        """
         blob = BinaryData(
             name=nonblank(name, "attachment name"),
             content_type=nonblank(content_type, "content type"),
@@ -541,6 +551,11 @@ class UURBuilder(ReportBuilder[UURReport]):
         )
         self._report.binary_data = [*(self._report.binary_data or ()), blob]
         return self
+
+    def attachment(self, name: str, data: bytes, content_type: str = OCTET_STREAM) -> Self:
+        """Deprecated: :meth:`attach` (every builder attaches files with ``attach``)."""
+        warn_renamed("UURBuilder.attachment()", "UURBuilder.attach()")
+        return self.attach(name, data, content_type)
 
     def _assemble(self) -> UURReport:
         return msgspec.structs.replace(self._report, result=self._result)

@@ -365,7 +365,7 @@ def uur_reports(draw: st.DrawFn) -> UURReport:
         if draw(st.booleans()):
             failure.attach(draw(texts(20)), draw(st.binary(max_size=64)), "image/png")
     if draw(st.booleans()):
-        b.attachment(draw(texts(20)), draw(st.binary(max_size=128)), "text/plain")
+        b.attach(draw(texts(20)), draw(st.binary(max_size=128)), "text/plain")
     if draw(st.booleans()):
         b.details(
             comment=draw(texts(300)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+import warnings
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
@@ -19,12 +20,18 @@ from pywats import (
     StringMeasure,
     UURReport,
     UUTReport,
+    _deprecated,
 )
 from pywats.formats.wsjf import loads
 from pywats.models.report import ChartSeries, Step
 from pywats.report_builder import (
     STEP_ATTACHMENT_LIMIT,
+    FailureHandle,
+    NumericLoop,
     SequenceBuilder,
+    SequenceLoop,
+    StepHandle,
+    UURBuilder,
     UUTBuilder,
     evaluate,
     evaluate_string,
@@ -688,7 +695,7 @@ def test_uur_links_to_the_uut_it_repairs() -> None:
     handle.attach("photo.png", b"\x89PNG", "image/png")
     temp = one(uut, "Temp")
     b.failure("Component", "Other", ref_step=temp, unit_idx=1)
-    b.attachment("notes.txt", b"notes", "text/plain")
+    b.attach("notes.txt", b"notes", "text/plain")
     b.details(comment="Replaced U1", exec_time=600.0)
     r = b.build()
     assert isinstance(r, UURReport)
@@ -786,8 +793,6 @@ def test_build_raises_report_invalid_error_for_what_validation_finds() -> None:
     assert ("length", "pn") in problems
     assert ("length", f"root -> step {'x' * 256}") in problems
     assert ("characters", "root -> step bell\x07") in problems
-    with pytest.raises(ReportInvalidError, match="pn: is required"):
-        new_uut(pn="").build()
     b = new_uut()
     b.root.string("S", "ctl\x01", CompOp.LOG)
     with pytest.raises(ReportInvalidError, match="value contains characters that XML cannot carry"):
@@ -907,3 +912,57 @@ def test_uur_can_repair_a_uut_builder() -> None:
     assert r.uur is not None
     assert r.uur.ref_uut == uut.id
     assert r.uur.process_code == 10
+
+
+# --- required header fields are refused at once, the attach name -------------------------------
+
+REQUIRED_UUT_TEXTS = ["pn", "sn", "rev", "station", "location", "purpose"]
+
+
+@pytest.mark.parametrize("field", REQUIRED_UUT_TEXTS)
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_required_header_field_is_refused_when_given(field: str, blank: str) -> None:
+    # Not at build(), after the steps: where the mistake is made, naming the argument.
+    with pytest.raises(ValueError, match=f"^{field} must not be empty$"):
+        new_uut(**{field: blank})
+
+
+@pytest.mark.parametrize("field", REQUIRED_UUT_TEXTS)
+def test_a_missing_required_header_field_is_a_type_error_naming_it(field: str) -> None:
+    with pytest.raises(TypeError, match=f"^{field} must be a str, not NoneType$"):
+        new_uut(**{field: None})
+    with pytest.raises(TypeError, match=r"^process_code must be an int, not str$"):
+        new_uut(process_code="10")
+
+
+@pytest.mark.parametrize("field", ["station", "location", "purpose"])
+def test_a_repair_refuses_blank_station_fields_when_given(field: str) -> None:
+    args: dict[str, object] = {
+        "process_code": 500,
+        "station": "REPAIR-1",
+        "location": "Lab",
+        "purpose": "Repair",
+        "repairing": new_uut().build(),
+        field: "",
+    }
+    with pytest.raises(ValueError, match=f"^{field} must not be empty$"):
+        ReportBuilder.uur(**args)  # type: ignore[arg-type]
+
+
+def test_every_builder_attaches_with_attach() -> None:
+    for owner in (StepHandle, NumericLoop, SequenceLoop, FailureHandle, UURBuilder):
+        assert callable(getattr(owner, "attach", None)), owner.__name__
+
+
+def test_uur_attachment_is_a_deprecated_alias_that_warns_once() -> None:
+    _deprecated._forget()
+    b = ReportBuilder.uur(process_code=500, station="R-1", location="Lab", repairing=new_uut())
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")  # so only the alias's own "once" can hold back a second
+        b.attachment("a.txt", b"a", "text/plain")
+        b.attachment("b.txt", b"b", "text/plain")
+    [warning] = warned
+    assert warning.category is DeprecationWarning
+    assert str(warning.message) == "UURBuilder.attachment() is deprecated; use UURBuilder.attach()"
+    assert warning.filename == __file__  # it points at the caller's line
+    assert [blob.name for blob in b.build().binary_data or ()] == ["a.txt", "b.txt"]
