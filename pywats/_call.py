@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -17,6 +17,9 @@ import msgspec
 
 from pywats._errors import PyWATSError
 from pywats.formats._nesting import MAX_JSON_NESTING, json_too_deep
+
+if TYPE_CHECKING:  # loaded by the first upload, not by ``import pywats``
+    from pywats._body import StreamBody
 
 __all__ = [
     "Call",
@@ -56,7 +59,8 @@ class Call(Generic[T]):
         parse: turns the 2xx response into the result (may raise
             :class:`UnexpectedResponseError`).
         params: query parameters; ``None`` values are left out; lists repeat the key.
-        content: request body bytes.
+        content: the request body: bytes, or a :class:`~pywats._body.StreamBody` sent in
+            chunks from its files (uploads; read again from them on a retry).
         content_type: ``Content-Type`` of ``content``.
         idempotent: safe to send again after a failure. GET/PUT/DELETE are; so is a report
             submit (the server overwrites a report re-posted with the same id).
@@ -67,7 +71,7 @@ class Call(Generic[T]):
     path: str
     parse: Callable[[httpx.Response], T]
     params: Mapping[str, QueryValue | None] | None = None
-    content: bytes | None = None
+    content: bytes | StreamBody | None = None
     content_type: str | None = None
     idempotent: bool | None = None
     internal: bool = False

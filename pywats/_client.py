@@ -13,6 +13,7 @@ import base64
 import os
 import random
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
@@ -180,11 +181,16 @@ class BaseClient:
             headers["Referer"] = self.base_url
         headers.update(call.headers)
         params: list[tuple[str, str | int | float | bool | None]] = list(call.query())
+        content: Any = call.content
+        if _streamed(content):
+            # Sent in chunks from its files; a fresh iterator for every request built.
+            headers["Content-Length"] = str(content.length)
+            content = content.achunks() if isinstance(http, httpx.AsyncClient) else content.chunks()
         return http.build_request(
             call.method,
             call.path,
             params=params,
-            content=call.content,
+            content=content,
             headers=headers,
         )
 
@@ -200,6 +206,8 @@ class BaseClient:
                 wait = self._reserve()
                 if wait > 0:
                     yield _Sleep(wait)
+            if attempt and _streamed(call.content):
+                request = self._request(call, http)  # the last attempt consumed the body
             outcome = yield _Send(request)
             if isinstance(outcome, httpx.Response):
                 if outcome.is_success:
@@ -239,6 +247,13 @@ class BaseClient:
     def _reserve(self) -> float:
         assert self._limiter is not None
         return self._limiter.reserve(self._clock())
+
+
+def _streamed(content: object) -> bool:
+    """Whether a body is a :class:`~pywats._body.StreamBody` (without importing it: only an
+    upload does, and then it is loaded already)."""
+    body = sys.modules.get("pywats._body")
+    return body is not None and isinstance(content, body.StreamBody)
 
 
 def _transport_error(

@@ -1,8 +1,10 @@
 """Files handed to an upload operation: bytes, a path or a binary file object, read with a limit.
 
-A :class:`~pywats._call.Call` carries its body as bytes (it must be sendable again when a retry
-is allowed), so an upload is read into memory once. The limit is checked *before* reading where
-the size is known (a path, a seekable file), so a file too large is refused without being read.
+:func:`multipart_upload` streams a path or a seekable file object (a
+:class:`~pywats._body.StreamBody`, read again from the file on a retry); bytes, and file objects
+that cannot seek, are read into memory (:func:`read_upload`). The limit is checked *before*
+reading where the size is known (a path, a seekable file), so a file too large is refused
+without being read.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from typing import BinaryIO
 
 import httpx
 
+from pywats._body import StreamBody, file_part
 from pywats._errors import InvalidArgumentError
 
-__all__ = ["UploadSource", "multipart_body", "read_upload"]
+__all__ = ["UploadSource", "multipart_body", "multipart_upload", "read_upload"]
 
 UploadSource = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 """What an upload accepts: the content, a path to a file, or a file object opened in binary mode."""
@@ -127,3 +130,62 @@ def multipart_body(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
         "POST", "http://upload.invalid/", files={field: (filename, data, content_type)}
     )
     return request.read(), request.headers["Content-Type"]
+
+
+def multipart_upload(
+    field: str,
+    source: UploadSource,
+    filename: str | None,
+    *,
+    max_size: int | None,
+    what: str = "the file",
+    part_type: str | None = None,
+) -> tuple[bytes | StreamBody, str, str]:
+    """A ``multipart/form-data`` body with one file part, streamed from a path or a seekable
+    file object (never read into memory), built in memory from bytes or a file object that
+    cannot seek.
+
+    Args:
+        field: the form field's name.
+        source, filename, max_size, what: as :func:`read_upload`.
+        part_type: the part's content type (default: guessed from the file name).
+
+    Returns:
+        The body, the request's ``Content-Type`` (with its boundary) and the file's name.
+
+    Raises:
+        InvalidArgumentError: as :func:`read_upload`; the limit is checked before anything is
+            read.
+    """
+    part = None
+    if not isinstance(source, bytes | bytearray | memoryview) and (
+        isinstance(source, str | os.PathLike) or callable(getattr(source, "read", None))
+    ):
+        part = file_part(source, what)
+    if part is None:  # bytes, or a file object that cannot seek: read (bounded) into memory
+        data, name = read_upload(source, filename, max_size=max_size, what=what)
+        kind = part_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        request = httpx.Request("POST", "http://upload.invalid/", files={field: (name, data, kind)})
+        return request.read(), request.headers["Content-Type"], name
+    if max_size is not None and part.size > max_size:
+        raise _too_large(part.size, max_size, what)
+    if filename is not None and (not isinstance(filename, str) or not filename.strip()):
+        raise InvalidArgumentError(f"{what}: filename must be a non-empty str, not {filename!r}")
+    name = filename or _source_name(source)
+    if not name:
+        raise InvalidArgumentError(f"{what}: the file object has no name; give a filename")
+    kind = part_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    # httpx writes the framing (boundary, escaped name) around an empty part; the file goes
+    # between its headers and the closing boundary.
+    empty = httpx.Request("POST", "http://upload.invalid/", files={field: (name, b"", kind)})
+    framing = empty.read()
+    split = framing.index(b"\r\n\r\n") + 4
+    body = StreamBody([framing[:split], part, framing[split:]])
+    return body, empty.headers["Content-Type"], name
+
+
+def _source_name(source: object) -> str:
+    if isinstance(source, str | os.PathLike):
+        return Path(source).name
+    name = getattr(source, "name", None)
+    return os.path.basename(name) if isinstance(name, str) else ""

@@ -17,7 +17,7 @@ import msgspec
 from pywats._call import Call, Flow, bytes_call, json_call
 from pywats._domain import Domain, ModeT, operation
 from pywats._errors import InvalidArgumentError
-from pywats._upload import UploadSource, multipart_body, read_upload
+from pywats._upload import UploadSource, multipart_upload
 from pywats.models.rootcause import (
     ACTIVE_STATUSES,
     Ticket,
@@ -356,14 +356,16 @@ class RootCauseDomain(Domain[ModeT]):
                 required with bytes).
             max_size: refuse a larger file before sending anything (``None``: no limit).
 
-        The file is read into memory once (the request must be sendable again on a retry).
+        A path or a seekable file is streamed from the file, never read into memory (and read
+        again on a retry); bytes, and a file object that cannot seek, are sent from memory.
 
         Raises:
             InvalidArgumentError: not a file, unreadable, or larger than ``max_size``.
             HTTPError: status 413 when the server's own limit is lower.
         """
-        data, name = read_upload(file, filename, max_size=max_size, what="the attachment")
-        body, content_type = multipart_body("file", name, data)
+        body, content_type, _ = multipart_upload(
+            "file", file, filename, max_size=max_size, what="the attachment"
+        )
         call: Call[uuid.UUID] = json_call("POST", "/api/RootCause/Attachment", uuid.UUID)
         return Call(
             method="POST",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from pywats._body import StreamBody
 from pywats._call import Call, Flow, json_call, segment
 from pywats._calls._software_args import (
     Id,
@@ -27,7 +28,7 @@ from pywats._calls._software_args import (
 )
 from pywats._domain import Domain, ModeT, operation
 from pywats._errors import InvalidArgumentError
-from pywats._upload import UploadSource, read_upload
+from pywats._upload import UploadSource, multipart_upload
 from pywats.models.software import (
     FileAttribute,
     Package,
@@ -57,7 +58,7 @@ def _no_answer(
     path: str,
     *,
     params: Mapping[str, str | int | bool | None] | None = None,
-    content: bytes | None = None,
+    content: bytes | StreamBody | None = None,
     content_type: str | None = None,
     idempotent: bool | None = None,
 ) -> Call[None]:
@@ -101,17 +102,27 @@ def _by_name_call(name: str, status: PackageStatus | str, version: int | None) -
 
 
 def _zip_call(
-    package_id: Id, data: bytes, filename: str, clean_install: bool, max_size: int | None
+    package_id: Id,
+    source: UploadSource,
+    filename: str | None,
+    clean_install: bool,
+    max_size: int | None,
 ) -> Call[None]:
     path = _package_path("Package/UploadZip", package_id)
-    # One file part of type application/zip, as the description asks, whatever the file's name.
-    form = httpx.Request(
-        "POST", "http://upload.invalid/", files={"file": (filename, data, "application/zip")}
+    # One file part of type application/zip, as the description asks, whatever the file's name;
+    # a path or a seekable file is streamed from the file, never held in memory.
+    body, content_type, _ = multipart_upload(
+        "file",
+        source,
+        filename,
+        max_size=max_size,
+        what="the zip file",
+        part_type="application/zip",
     )
-    body = form.read()
-    if max_size is not None and len(body) > max_size:
+    size = body.length if isinstance(body, StreamBody) else len(body)
+    if max_size is not None and size > max_size:
         raise InvalidArgumentError(
-            f"the zip upload is {len(body):,} bytes with its form-data framing; the limit is "
+            f"the zip upload is {size:,} bytes with its form-data framing; the limit is "
             f"{max_size:,} bytes (max_size): nothing was sent"
         )
     return _no_answer(
@@ -119,7 +130,7 @@ def _zip_call(
         path,
         params={"cleanInstall": True if clean_install else None},
         content=body,
-        content_type=form.headers["Content-Type"],
+        content_type=content_type,
         idempotent=True,  # the same zip twice leaves the same files
     )
 
@@ -380,8 +391,9 @@ class SoftwareDomain(Domain[ModeT]):
         package (same path: replaced) unless ``clean_install``, which removes every file first.
 
         Args:
-            zip_file: the zip's bytes, its path, or a binary file object. It is read into
-                memory and sent as ``multipart/form-data``, as the server expects.
+            zip_file: the zip's bytes, its path, or a binary file object, sent as
+                ``multipart/form-data`` as the server expects. A path or a seekable file is
+                streamed from the file (never read into memory; read again on a retry).
             max_size: refuse a larger upload before sending anything (``None``: no limit).
 
         Raises:
@@ -392,10 +404,7 @@ class SoftwareDomain(Domain[ModeT]):
             NotFoundError: no package has that id.
             HTTPError: 413 when the upload is larger than the server accepts.
         """
-        data, filename = read_upload(
-            zip_file, _upload_name(zip_file), max_size=max_size, what="the zip file"
-        )
-        return _zip_call(package_id, data, filename, clean_install, max_size)
+        return _zip_call(package_id, zip_file, _upload_name(zip_file), clean_install, max_size)
 
     @operation
     def upload_folder(
