@@ -128,7 +128,7 @@ def test_a_file_that_shrinks_while_sent_is_an_error_naming_it(
             return data[: len(data) // 2] if len(data) > 1000 else data
 
     source = Shrinking(os.urandom(SIZE))
-    source.name = "cut.bin"  # type: ignore[attr-defined]
+    source.name = "cut.bin"
     transport = Recording(fake)
     with (
         pyWATS("http://wats.test", TOKEN, transport=transport) as api,
