@@ -19,7 +19,7 @@ from pywats._errors import PyWATSError
 from pywats.formats._nesting import MAX_JSON_NESTING, json_too_deep
 
 if TYPE_CHECKING:  # loaded by the first upload, not by ``import pywats``
-    from pywats._body import StreamBody
+    from pywats._body import Sink, StreamBody
 
 __all__ = [
     "Call",
@@ -28,6 +28,7 @@ __all__ = [
     "UnexpectedResponseError",
     "as_flow",
     "bytes_call",
+    "download_call",
     "json_call",
     "query_value",
     "segment",
@@ -65,6 +66,8 @@ class Call(Generic[T]):
         idempotent: safe to send again after a failure. GET/PUT/DELETE are; so is a report
             submit (the server overwrites a report re-posted with the same id).
         internal: an ``/api/internal`` endpoint (sends ``Referer`` as the server expects).
+        sink: where a successful answer's body goes, in chunks, instead of memory (downloads
+            with ``to=``); ``parse`` then sees a response whose body was written there.
     """
 
     method: str
@@ -77,10 +80,13 @@ class Call(Generic[T]):
     internal: bool = False
     accept: str = "application/json"
     headers: Mapping[str, str] = field(default_factory=dict)
+    sink: Sink | None = None
 
     @property
     def retry_safe(self) -> bool:
         """Whether the call may be repeated after a failure."""
+        if self.sink is not None and not self.sink.retry_safe:
+            return False  # a pipe cannot be written again from its start
         if self.idempotent is not None:
             return self.idempotent
         return self.method in _IDEMPOTENT
@@ -207,6 +213,31 @@ def json_call(
 
 def _raw(response: httpx.Response) -> bytes:
     return response.content
+
+
+def download_call(
+    method: str,
+    path: str,
+    to: Any,
+    *,
+    params: Mapping[str, QueryValue | None] | None = None,
+    accept: str = "*/*",
+    what: str = "the download",
+) -> Call[int]:
+    """A call whose answer's body is written to ``to`` (a path or a binary file object) in
+    chunks, never held in memory; its result is the number of bytes written.
+
+    Raises:
+        InvalidArgumentError: ``to`` is neither a path nor a writable binary file object.
+    """
+    from pywats._body import Sink
+
+    sink = Sink(to, what)
+
+    def written(_response: httpx.Response) -> int:
+        return sink.written
+
+    return Call(method=method, path=path, parse=written, params=params, accept=accept, sink=sink)
 
 
 def bytes_call(

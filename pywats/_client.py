@@ -42,6 +42,7 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True)
 class _Send:
     request: httpx.Request
+    sink: Any = None  # a pywats._body.Sink: the answer's body is written there, not read
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ _Outcome = httpx.Response | httpx.HTTPError | None
 
 
 _DEFAULT_RATE_LIMIT = RateLimit()
+_DOWNLOAD_CHUNK = 1 << 20
 
 Verify = bool | str | ssl.SSLContext
 """TLS verification: ``True`` (the certifi CAs), ``False`` (none: test servers only), the path of
@@ -208,7 +210,7 @@ class BaseClient:
                     yield _Sleep(wait)
             if attempt and _streamed(call.content):
                 request = self._request(call, http)  # the last attempt consumed the body
-            outcome = yield _Send(request)
+            outcome = yield _Send(request, call.sink)
             if isinstance(outcome, httpx.Response):
                 if outcome.is_success:
                     return call.parse(outcome)
@@ -335,9 +337,24 @@ class Client(BaseClient):
                 outcome = None
             else:
                 try:
-                    outcome = self.http.send(action.request)
+                    if action.sink is None:
+                        outcome = self.http.send(action.request)
+                    else:
+                        outcome = self._download(action)
                 except httpx.HTTPError as exc:
                     outcome = exc
+
+    def _download(self, action: _Send) -> httpx.Response:
+        """Send, and write a successful answer's body into the sink as it arrives."""
+        response = self.http.send(action.request, stream=True)
+        try:
+            if response.is_success:
+                action.sink.receive(response.iter_bytes(_DOWNLOAD_CHUNK))
+            else:
+                response.read()  # an error's body names the problem
+        finally:
+            response.close()
+        return response
 
     def run(self, op: Call[T] | Flow[T]) -> T:
         """Run a call or a multi-call flow and return its result."""
@@ -441,9 +458,24 @@ class AsyncClient(BaseClient):
                 outcome = None
             else:
                 try:
-                    outcome = await self.http.send(action.request)
+                    if action.sink is None:
+                        outcome = await self.http.send(action.request)
+                    else:
+                        outcome = await self._download(action)
                 except httpx.HTTPError as exc:
                     outcome = exc
+
+    async def _download(self, action: _Send) -> httpx.Response:
+        """Send, and write a successful answer's body into the sink as it arrives."""
+        response = await self.http.send(action.request, stream=True)
+        try:
+            if response.is_success:
+                await action.sink.areceive(response.aiter_bytes(_DOWNLOAD_CHUNK))
+            else:
+                await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     async def run(self, op: Call[T] | Flow[T]) -> T:
         """Run a call or a multi-call flow and return its result."""

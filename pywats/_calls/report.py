@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import uuid
+from typing import BinaryIO
 
-from pywats._call import Call, Flow, bytes_call, json_call
+from pywats._call import Call, Flow, bytes_call, download_call, json_call
+from pywats._calls._predecessor_report import PredecessorReportNames
 from pywats._domain import Domain, ModeT, operation
 from pywats._errors import ReportInvalidError
 from pywats._ids import ReportId, as_report_id
@@ -87,7 +90,7 @@ def _xml_bytes(xml: bytes | str) -> bytes:
     return xml.encode("utf-8") if isinstance(xml, str) else xml
 
 
-class ReportDomain(Domain[ModeT]):
+class ReportDomain(PredecessorReportNames, Domain[ModeT]):
     """Reports: submit WSJF/WSXF, read them back, query headers, fetch attachments."""
 
     @operation
@@ -289,6 +292,21 @@ class ReportDomain(Domain[ModeT]):
         """Download every attachment of a report as one zip archive."""
         return bytes_call(
             "GET", f"/api/Report/Attachments/{as_report_id(report_id)}", accept="application/zip"
+        )
+
+    @operation
+    def download_attachments(
+        self, report_id: ReportId, to: str | os.PathLike[str] | BinaryIO
+    ) -> Call[int]:
+        """Download every attachment of a report as one zip archive into ``to`` (a path,
+        replaced only once the whole zip arrived, or a binary file object), in chunks: a large
+        archive never passes through memory. Returns the number of bytes written."""
+        return download_call(
+            "GET",
+            f"/api/Report/Attachments/{as_report_id(report_id)}",
+            to,
+            accept="application/zip",
+            what="the attachments' zip",
         )
 
     @operation

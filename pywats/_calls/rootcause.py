@@ -8,13 +8,15 @@ nothing the caller did not mean to change is lost.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import BinaryIO
 
 import httpx
 import msgspec
 
-from pywats._call import Call, Flow, bytes_call, json_call
+from pywats._call import Call, Flow, bytes_call, download_call, json_call
 from pywats._domain import Domain, ModeT, operation
 from pywats._errors import InvalidArgumentError
 from pywats._upload import UploadSource, multipart_upload
@@ -373,6 +375,33 @@ class RootCauseDomain(Domain[ModeT]):
             parse=call.parse,
             content=body,
             content_type=content_type,
+        )
+
+    @operation
+    def download_attachment(
+        self,
+        attachment_id: TicketId,
+        to: str | os.PathLike[str] | BinaryIO,
+        filename: str | None = None,
+    ) -> Call[int]:
+        """Download an attachment into ``to`` (a path, replaced only once the whole file
+        arrived, or a binary file object), in chunks: a large file never passes through
+        memory. Returns the number of bytes written.
+
+        Raises:
+            NotFoundError: no attachment has that id.
+            InvalidArgumentError: ``to`` is not a path or a binary file object, or cannot be
+                written.
+        """
+        return download_call(
+            "GET",
+            "/api/RootCause/Attachment",
+            to,
+            params={
+                "attachmentId": str(_uuid(attachment_id, "attachment_id")),
+                "fileName": _text(filename, "filename"),
+            },
+            what="the attachment",
         )
 
     @operation

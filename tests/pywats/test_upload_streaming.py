@@ -13,7 +13,7 @@ import httpx
 import pytest
 import trio
 
-from pywats import AsyncWATS, InvalidArgumentError, RetryPolicy, pyWATS
+from pywats import AsyncWATS, InvalidArgumentError, NotFoundError, RetryPolicy, pyWATS
 from pywats._body import CHUNK
 from pywats.testing import FakeWATS
 from pywats.testing._faults import Fault
@@ -142,3 +142,58 @@ def _write_zip(zipped: Path, member: Path) -> None:
 
     with zipfile.ZipFile(zipped, "w", zipfile.ZIP_STORED) as archive:
         archive.write(member, f"tools/{member.name}")
+
+
+# --- downloads ---------------------------------------------------------------------------
+
+
+def test_a_download_to_a_path_is_written_in_chunks_then_put_in_place(
+    fake: FakeWATS, big_file: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "copy.bin"
+    with pyWATS("http://wats.test", TOKEN, transport=fake) as api:
+        attachment = api.rootcause.upload_attachment(big_file)
+        assert api.rootcause.download_attachment(attachment, target) == SIZE
+    assert target.read_bytes() == big_file.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.bin", big_file.name]
+
+
+def test_a_download_into_a_file_object_and_async(fake: FakeWATS, big_file: Path) -> None:
+    into = io.BytesIO(b"old content that is longer than nothing")
+
+    async def main() -> int:
+        async with AsyncWATS("http://wats.test", TOKEN, transport=fake) as api:
+            attachment = await api.rootcause.upload_attachment(big_file)
+            return await api.rootcause.download_attachment(attachment, into)
+
+    assert trio.run(main) == SIZE
+    assert into.getvalue() == big_file.read_bytes()
+
+
+def test_a_failed_download_leaves_no_file(fake: FakeWATS, tmp_path: Path) -> None:
+    target = tmp_path / "never.bin"
+    with (
+        pyWATS("http://wats.test", TOKEN, transport=fake) as api,
+        pytest.raises(NotFoundError),
+    ):
+        api.rootcause.download_attachment("00000000-0000-0000-0000-000000000001", target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_download_cut_short_is_tried_again_from_the_start(
+    fake: FakeWATS, big_file: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "copy.bin"
+    with pyWATS("http://wats.test", TOKEN, transport=fake, retry=RetryPolicy()) as api:
+        attachment = api.rootcause.upload_attachment(big_file)
+        fake.faults.add(Fault(kind="drop", count=1, match="RootCause/Attachment"))
+        assert api.rootcause.download_attachment(attachment, target) == SIZE
+    assert target.read_bytes() == big_file.read_bytes()
+
+
+def test_a_download_needs_a_path_or_a_file(fake: FakeWATS) -> None:
+    with (
+        pyWATS("http://wats.test", TOKEN, transport=fake) as api,
+        pytest.raises(InvalidArgumentError, match="to= must be a path or a binary file object"),
+    ):
+        api.report.download_attachments("33a2d408-3fc8-480b-b554-6866c77fd91c", 42)  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ How the description's schemas are read (Swashbuckle output of an ASP.NET Web API
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -488,6 +489,7 @@ LIBRARY_SAMPLES: dict[str, list[Args]] = {
         ((_SAMPLE_ID,), {"attachment_id": _SAMPLE_ID}),
     ],
     "report.get_attachments": [((_SAMPLE_ID,), {})],
+    "report.download_attachments": [((_SAMPLE_ID, io.BytesIO()), {})],
     "report.get_certificate": [((_SAMPLE_ID,), {})],
     "app.get_version": [((), {})],
     "app.get_processes": [((), {})],
@@ -528,7 +530,8 @@ def _operations(domain: Domain[Any]) -> Iterator[tuple[str, operation[Any, Any]]
     seen: set[str] = set()
     for cls in type(domain).__mro__:
         for name, value in vars(cls).items():
-            if isinstance(value, operation) and name not in seen:
+            # A predecessor's name (replaced_by) makes its operation's requests: not listed.
+            if isinstance(value, operation) and value.replaced_by is None and name not in seen:
                 seen.add(name)
                 yield name, value
 

@@ -16,12 +16,12 @@ takes one, and valid requests (:class:`Probe`) for each of its routes
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from pywats.api import DOMAINS
 
 if TYPE_CHECKING:
     from pywats.testing import FakeWATS
@@ -59,23 +59,21 @@ class ContractSeed:
     probes: dict[str, list[Probe]] = field(default_factory=dict)
 
 
-def _modules() -> list[ModuleType]:
-    found: list[ModuleType] = []
-    for name in DOMAINS:
-        try:
-            found.append(importlib.import_module(f"tests.testing.samples.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tests.testing.samples.{name}":
-                raise
-    return found
-
-
 def domain_samples() -> dict[str, list[Args]]:
-    """The samples of every domain that has a module here."""
+    """The samples of every module here (one or more per domain: ``analytics_yield.py`` and
+    ``analytics_data.py`` share ``api.analytics``)."""
     found: dict[str, list[Args]] = {}
     for module in _modules():
-        found.update(module.SAMPLES)
+        found.update(getattr(module, "SAMPLES", {}))
     return found
+
+
+def _modules() -> list[ModuleType]:
+    """Every module of this package, in name order."""
+    return [
+        importlib.import_module(f"{__name__}.{info.name}")
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
+    ]
 
 
 def domain_contract_seed(fake: FakeWATS) -> ContractSeed:

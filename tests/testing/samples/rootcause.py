@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ SAMPLES: dict[str, list[Args]] = {
     "rootcause.archive_tickets": [(([_ID],), {})],
     "rootcause.upload_attachment": [((b"log", "log.txt"), {})],
     "rootcause.get_attachment": [((_ID,), {}), ((_ID, "log.txt"), {})],
+    "rootcause.download_attachment": [((_ID, io.BytesIO()), {})],
 }
 
 
