@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-
 if TYPE_CHECKING:
     from pywats.testing import FakeWATS
 
