@@ -35,8 +35,9 @@ from typing import (
 
 from pywats._call import Call, Flow
 from pywats._client import AsyncClient, Client
+from pywats._deprecated import warn_renamed
 
-__all__ = ["Async", "Domain", "Sync", "operation"]
+__all__ = ["Async", "Domain", "Sync", "deprecated", "operation"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -133,10 +134,20 @@ def _present(
 
 
 class operation(Generic[P, T]):
-    """Decorator turning a call-building method into a runnable operation."""
+    """Decorator turning a call-building method into a runnable operation.
 
-    def __init__(self, build: Callable[Concatenate[Any, P], Call[T] | Flow[T]]) -> None:
+    ``replaced_by`` marks an old name kept for scripts written against the predecessor (see
+    :func:`deprecated`): calling it warns once, naming what to use instead.
+    """
+
+    def __init__(
+        self,
+        build: Callable[Concatenate[Any, P], Call[T] | Flow[T]],
+        *,
+        replaced_by: str | None = None,
+    ) -> None:
         self._build = build
+        self.replaced_by = replaced_by
         self._name = build.__name__
         self._signatures: tuple[inspect.Signature, inspect.Signature] | None = None
         # What help() and inspect read on the class (ReportDomain.query_headers).
@@ -190,6 +201,8 @@ class operation(Generic[P, T]):
         build = self._build
         client = obj._client
         bound: Callable[..., Any]
+        if self.replaced_by is not None:
+            build = self._warning(obj)
         if isinstance(client, Client):
             run = client.run
 
@@ -206,9 +219,39 @@ class operation(Generic[P, T]):
             bound,
             name=self._name,
             qualname=f"{type(obj).__qualname__}.{self._name}",
-            build=build,
+            build=self._build,
             signature=self._caller_signatures()[1],
         )
         # Cache on the instance: later look-ups skip the descriptor entirely.
         obj.__dict__[self._name] = bound
         return bound
+
+    def _warning(self, obj: Domain[Any]) -> Callable[..., Any]:
+        """The builder of a deprecated name, warning (once) before it builds the call."""
+        build = self._build
+        # ReportDomain -> api.report: the name as the script wrote it.
+        domain = type(obj).__name__.removesuffix("Domain").lower()
+        old, new = f"api.{domain}.{self._name}()", f"api.{domain}.{self.replaced_by}"
+
+        def warned(*args: Any, **kwargs: Any) -> Any:
+            # Frames: warn_renamed <- warned <- bound <- the script's line.
+            warn_renamed(old, new, stacklevel=3, note="see docs/migrating.md")
+            return build(*args, **kwargs)
+
+        return warned
+
+
+def deprecated(
+    use: str,
+) -> Callable[[Callable[Concatenate[Any, P], Call[T] | Flow[T]]], operation[P, T]]:
+    """Decorator for an operation kept under the predecessor's name.
+
+    Args:
+        use: what to write instead, after ``api.<domain>.`` (``query_headers(F.report_type ==
+            'T')``).
+    """
+
+    def make(build: Callable[Concatenate[Any, P], Call[T] | Flow[T]]) -> operation[P, T]:
+        return operation(build, replaced_by=use)
+
+    return make

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Self
 import httpx
 
 from pywats._client import _DEFAULT_RATE_LIMIT, AsyncClient, Client, Proxy, Verify
+from pywats._deprecated import warn_renamed
+from pywats._errors import PyWATSError
 from pywats._retry import RateLimit, RetryPolicy
 
 if TYPE_CHECKING:
@@ -61,6 +63,9 @@ DOMAINS: dict[str, tuple[str, str]] = {
 }
 """Every domain of the client. Each is imported on first use (``api.asset`` the first time),
 so ``import pywats`` stays as fast as it was with five domains however many arrive."""
+
+
+_MIGRATING = "see docs/migrating.md"
 
 
 class _Lazy:
@@ -188,6 +193,25 @@ class pyWATS:
         """Close the connections."""
         self.client.close()
 
+    # --- the predecessor's names (docs/migrating.md) ---------------------------------------
+
+    def get_version(self) -> str:
+        """Deprecated: ``api.app.get_version()``, the server's version."""
+        warn_renamed("api.get_version()", "api.app.get_version()", note=_MIGRATING)
+        return self.app.get_version()
+
+    def test_connection(self) -> bool:
+        """Deprecated: whether ``api.app.get_version()`` answers (``False`` on any pywats error).
+
+        ``api.app.get_version()`` says why when it fails: prefer it.
+        """
+        warn_renamed("api.test_connection()", "api.app.get_version()", note=_MIGRATING)
+        try:
+            self.app.get_version()
+        except PyWATSError:
+            return False
+        return True
+
     def __enter__(self) -> Self:
         return self
 
@@ -271,6 +295,22 @@ class AsyncWATS:
     async def aclose(self) -> None:
         """Close the connections."""
         await self.client.aclose()
+
+    # --- the predecessor's names (docs/migrating.md) ---------------------------------------
+
+    async def get_version(self) -> str:
+        """Deprecated: ``await api.app.get_version()``, the server's version."""
+        warn_renamed("api.get_version()", "api.app.get_version()", note=_MIGRATING)
+        return await self.app.get_version()
+
+    async def test_connection(self) -> bool:
+        """Deprecated: whether ``api.app.get_version()`` answers (``False`` on any pywats error)."""
+        warn_renamed("api.test_connection()", "api.app.get_version()", note=_MIGRATING)
+        try:
+            await self.app.get_version()
+        except PyWATSError:
+            return False
+        return True
 
     async def __aenter__(self) -> Self:
         return self

@@ -4,6 +4,7 @@ common settings."""
 from __future__ import annotations
 
 from pywats._call import Call, Flow, json_call
+from pywats._calls._predecessor_process import PredecessorProcessNames
 from pywats._domain import Domain, ModeT, operation
 from pywats.models.app import CommonUserSettings, Level, Process, ProductGroup
 
@@ -87,7 +88,7 @@ class AppDomain(Domain[ModeT]):
         )
 
 
-class ProcessDomain(Domain[ModeT]):
+class ProcessDomain(PredecessorProcessNames, Domain[ModeT]):
     """Processes (operation types) with conveniences on top of ``GET /api/App/Processes``."""
 
     @operation
