@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Self
 import httpx
 
 from pywats._client import _DEFAULT_RATE_LIMIT, AsyncClient, Client, Proxy, Verify
-from pywats._deprecated import warn_renamed
 from pywats._errors import PyWATSError
 from pywats._retry import RateLimit, RetryPolicy
 
@@ -65,7 +64,13 @@ DOMAINS: dict[str, tuple[str, str]] = {
 so ``import pywats`` stays as fast as it was with five domains however many arrive."""
 
 
-_MIGRATING = "see docs/migrating.md"
+def _renamed(old: str) -> None:
+    """Warn once that ``old`` is the predecessor's name of ``api.app.get_version()``."""
+    # Imported here: only a script that uses an old name pays for it (import pywats stays small).
+    from pywats._deprecated import warn_renamed
+
+    # Frames: warn_renamed <- _renamed <- the old method <- the script's line.
+    warn_renamed(old, "api.app.get_version()", stacklevel=3, note="see docs/migrating.md")
 
 
 class _Lazy:
@@ -197,7 +202,7 @@ class pyWATS:
 
     def get_version(self) -> str:
         """Deprecated: ``api.app.get_version()``, the server's version."""
-        warn_renamed("api.get_version()", "api.app.get_version()", note=_MIGRATING)
+        _renamed("api.get_version()")
         return self.app.get_version()
 
     def test_connection(self) -> bool:
@@ -205,7 +210,7 @@ class pyWATS:
 
         ``api.app.get_version()`` says why when it fails: prefer it.
         """
-        warn_renamed("api.test_connection()", "api.app.get_version()", note=_MIGRATING)
+        _renamed("api.test_connection()")
         try:
             self.app.get_version()
         except PyWATSError:
@@ -300,12 +305,12 @@ class AsyncWATS:
 
     async def get_version(self) -> str:
         """Deprecated: ``await api.app.get_version()``, the server's version."""
-        warn_renamed("api.get_version()", "api.app.get_version()", note=_MIGRATING)
+        _renamed("api.get_version()")
         return await self.app.get_version()
 
     async def test_connection(self) -> bool:
         """Deprecated: whether ``api.app.get_version()`` answers (``False`` on any pywats error)."""
-        warn_renamed("api.test_connection()", "api.app.get_version()", note=_MIGRATING)
+        _renamed("api.test_connection()")
         try:
             await self.app.get_version()
         except PyWATSError:
