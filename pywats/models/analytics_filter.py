@@ -19,12 +19,15 @@ import msgspec
 from pywats._errors import InvalidArgumentError
 from pywats.models._base import Dto
 
-__all__ = ["STATUS_WORDS", "DateGrouping", "Run", "WATSFilter", "check_filter"]
+__all__ = ["INT32_MAX", "STATUS_WORDS", "DateGrouping", "Run", "WATSFilter", "check_filter"]
 
 STATUS_WORDS = ("Passed", "Failed", "Error", "Terminated", "Done", "Skipped")
 """The words ``status`` takes (full words, as report headers show them)."""
 
 _WILDCARDS = ("%", "_")
+
+INT32_MAX = 2**31 - 1
+"""The largest number the server's integer members hold."""
 
 
 class DateGrouping(enum.IntEnum):
@@ -130,6 +133,8 @@ class WATSFilter(Dto):
         ):
             if value is not None and value < least:
                 out.append(f"{name}: must be at least {least}, not {value}.")
+            elif value is not None and value > INT32_MAX:
+                out.append(f"{name}: {value} does not fit in a 32-bit integer.")
         if (
             self.min_count is not None
             and self.max_count is not None
