@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pywats._errors import (
     AuthenticationError,
+    BomFormatError,
     AuthorizationError,
     ConflictError,
     ConnectionError,
@@ -31,6 +32,7 @@ from pywats.api import AsyncWATS, pyWATS
 
 if TYPE_CHECKING:
     from pywats.models.report import (
+        ChartSeries,
         CompOp,
         ReportResult,
         Step,
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 # than httpx and msgspec: the report model, its builder and validation are only needed by code
 # that builds or reads reports. ``from pywats import UUTReport`` works as before.
 _LAZY: dict[str, str] = {
+    "ChartSeries": "pywats.models.report",
     "CompOp": "pywats.models.report",
     "ReportResult": "pywats.models.report",
     "Step": "pywats.models.report",
@@ -66,6 +69,8 @@ __all__ = [
     "pyWATS",
     "AuthenticationError",
     "AuthorizationError",
+    "BomFormatError",
+    "ChartSeries",
     "CompOp",
     "ConflictError",
     "ConnectionError",

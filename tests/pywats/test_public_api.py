@@ -14,6 +14,8 @@ EXPORTED = [
     "AsyncWATS",
     "AuthenticationError",
     "AuthorizationError",
+    "BomFormatError",
+    "ChartSeries",
     "CompOp",
     "ConflictError",
     "ConnectionError",
