@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from pywats._errors import (
     AuthenticationError,
-    BomFormatError,
     AuthorizationError,
+    BomFormatError,
     ConflictError,
     ConnectionError,
     HTTPError,
