@@ -26,6 +26,7 @@ import httpx
 from pywats._call import Call, Flow, as_flow
 from pywats._errors import (
     ConnectionError,
+    InvalidArgumentError,
     PyWATSError,
     TimeoutError,
     TransportError,
@@ -184,17 +185,25 @@ class BaseClient:
         headers.update(call.headers)
         params: list[tuple[str, str | int | float | bool | None]] = list(call.query())
         content: Any = call.content
+        bytes_like = content is None or isinstance(content, bytes | bytearray | memoryview)
+        if not bytes_like and not _streamed(content):
+            raise InvalidArgumentError(
+                f"{call.method} {call.path}: the body must be bytes, not {type(content).__name__}"
+            )
         if _streamed(content):
             # Sent in chunks from its files; a fresh iterator for every request built.
             headers["Content-Length"] = str(content.length)
             content = content.achunks() if isinstance(http, httpx.AsyncClient) else content.chunks()
-        return http.build_request(
-            call.method,
-            call.path,
-            params=params,
-            content=content,
-            headers=headers,
-        )
+        try:
+            return http.build_request(
+                call.method,
+                call.path,
+                params=params,
+                content=content,
+                headers=headers,
+            )
+        except (TypeError, ValueError) as exc:  # a body or a parameter httpx cannot send
+            raise InvalidArgumentError(f"{call.method} {call.path}: cannot send: {exc}") from exc
 
     def _exchange(
         self, call: Call[T], http: httpx.Client | httpx.AsyncClient
@@ -249,6 +258,22 @@ class BaseClient:
     def _reserve(self) -> float:
         assert self._limiter is not None
         return self._limiter.reserve(self._clock())
+
+
+def _first_call(flow: Flow[Any]) -> Call[Any]:
+    """The flow's first call. The flow's code up to it only looks at its arguments (no I/O has
+    happened), so what it raises there is about them: see :func:`pywats._domain.bad_arguments`.
+    """
+    from pywats._domain import _ARGUMENT_ERRORS, bad_arguments
+
+    try:
+        return flow.send(None)
+    except _ARGUMENT_ERRORS as exc:
+        name = getattr(flow, "__qualname__", "the operation")
+        error = bad_arguments(str(name).removesuffix("Domain"), exc)
+        if error is exc:
+            raise
+        raise error from exc
 
 
 def _streamed(content: object) -> bool:
@@ -360,7 +385,7 @@ class Client(BaseClient):
         """Run a call or a multi-call flow and return its result."""
         flow = as_flow(op)
         try:
-            call = flow.send(None)
+            call = _first_call(flow)
             while True:
                 try:
                     value = self.send(call)
@@ -481,7 +506,7 @@ class AsyncClient(BaseClient):
         """Run a call or a multi-call flow and return its result."""
         flow = as_flow(op)
         try:
-            call = flow.send(None)
+            call = _first_call(flow)
             while True:
                 try:
                     value = await self.send(call)

@@ -36,6 +36,7 @@ from typing import (
 from pywats._call import Call, Flow
 from pywats._client import AsyncClient, Client
 from pywats._deprecated import warn_renamed
+from pywats._errors import InvalidArgumentError, PyWATSError
 
 __all__ = ["Async", "Domain", "Sync", "deprecated", "operation"]
 
@@ -200,6 +201,7 @@ class operation(Generic[P, T]):
         """The operation run by ``obj``'s client, cached on ``obj``."""
         build = self._build
         client = obj._client
+        name = f"{type(obj).__name__.removesuffix('Domain').lower()}.{self._name}"
         bound: Callable[..., Any]
         if self.replaced_by is not None:
             build = self._warning(obj)
@@ -207,13 +209,21 @@ class operation(Generic[P, T]):
             run = client.run
 
             def bound(*args: Any, **kwargs: Any) -> Any:
-                return run(build(obj, *args, **kwargs))
+                try:
+                    built = build(obj, *args, **kwargs)
+                except _ARGUMENT_ERRORS as exc:
+                    raise bad_arguments(name, exc) from exc
+                return run(built)
 
         else:
             arun = client.run
 
             async def bound(*args: Any, **kwargs: Any) -> Any:
-                return await arun(build(obj, *args, **kwargs))
+                try:
+                    built = build(obj, *args, **kwargs)
+                except _ARGUMENT_ERRORS as exc:
+                    raise bad_arguments(name, exc) from exc
+                return await arun(built)
 
         _present(
             bound,
@@ -239,6 +249,24 @@ class operation(Generic[P, T]):
             return build(*args, **kwargs)
 
         return warned
+
+
+_ARGUMENT_ERRORS = (TypeError, ValueError, AttributeError, OverflowError)
+"""What building a call raises on arguments of the wrong kind (building does no I/O)."""
+
+
+def bad_arguments(operation: str, error: BaseException) -> BaseException:
+    """``error``, raised while building ``operation``'s call, as the caller should see it: a
+    pywats error stays itself; a wrong number of arguments stays Python's ``TypeError`` (as
+    for any function); anything else (``'int' object has no attribute 'casefold'``, a value
+    msgspec cannot encode) is an :class:`~pywats.InvalidArgumentError` naming the operation.
+    """
+    if isinstance(error, PyWATSError):
+        return error
+    trace = error.__traceback__
+    if isinstance(error, TypeError) and trace is not None and trace.tb_next is None:
+        return error  # raised by the call itself: the arguments did not bind
+    return InvalidArgumentError(f"{operation}: invalid argument: {error}")
 
 
 def deprecated(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pywats._call import Call, Flow, json_call
 from pywats._calls._predecessor_process import PredecessorProcessNames
 from pywats._domain import Domain, ModeT, operation
+from pywats._errors import InvalidArgumentError
 from pywats.models.app import CommonUserSettings, Level, Process, ProductGroup
 
 __all__ = ["AppDomain", "ProcessDomain"]
@@ -111,6 +112,11 @@ class ProcessDomain(PredecessorProcessNames, Domain[ModeT]):
     @operation
     def get_process(self, code_or_name: int | str) -> Flow[Process | None]:
         """The process with this code (int) or name (str, case-insensitive), or ``None``."""
+        if isinstance(code_or_name, bool) or not isinstance(code_or_name, int | str):
+            raise InvalidArgumentError(
+                f"code_or_name must be a process code (int) or name (str), not "
+                f"{type(code_or_name).__name__}"
+            )
         found: list[Process] = yield _processes_call(True, True, True, True)
         for process in found:
             if isinstance(code_or_name, int):
