@@ -553,30 +553,33 @@ def oee(
 ) -> dict[str, Any]:
     """Overall equipment effectiveness of the stations that ran ``scope`` in ``span``.
 
-    * planned time = available hours in the window * stations;
-    * run time = the reports' execution times;
+    * planned time = the available hours in the window (``hours`` per weekday, Monday first)
+      * the stations that ran tests;
+    * run time = the reports' execution times added up;
     * availability = run time / planned time;
-    * ideal cycle time = planned time / (``target_output`` per day * days in the window), or
-      without a target the shortest execution time;
-    * performance = ideal cycle time * tests / run time;
+    * performance = tests / target, where target = ``target_output`` per day * days in the
+      window; without a target, (ideal cycle time * tests) / run time, the ideal cycle time
+      being the shortest test;
     * quality = passed tests / tests;
-    * OEE = availability * performance * quality (= passed tests / target output with one).
+    * OEE = availability * performance * quality.
 
-    Percentages; ``None`` where a divisor is 0.
+    ``idealCycleTime`` is the shortest test, or with a target the planned time per targeted
+    test. Percentages; ``None`` where a divisor is 0.
     """
     stations = {r.header.station_name for r in scope}
     planned = available_seconds(span[0], span[1], hours) * len(stations)
     times = [r.header.execution_time or 0.0 for r in scope]
     run_time = sum(times)
     total, good = len(scope), sum(r.passed for r in scope)
-    days = (span[1] - span[0]).total_seconds() / 86400.0
+    performance: float | None
     if target_output:
-        target = target_output * days
+        target = target_output * (span[1] - span[0]).total_seconds() / 86400.0
         ideal = planned / target if target > 0 else None
+        performance = total / target if target > 0 else None
     else:
         ideal = min((t for t in times if t > 0), default=None)
+        performance = ideal * total / run_time if ideal is not None and run_time else None
     availability = run_time / planned if planned else None
-    performance = ideal * total / run_time if ideal is not None and run_time else None
     quality = good / total if total else None
     overall = None
     if availability is not None and performance is not None and quality is not None:
