@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pywats.formats import wsjf
 from pywats.models.export import CertificateDimension, NumericFormat
 from pywats.models.report import UUTReport
-from pywats.testing._analytics_select import decode_filter, select_reports
+from pywats.testing._analytics_select import decode_filter, documents, select_reports
 from pywats.testing._export_documents import CertificateOptions, certificates_zip
 from pywats.testing._http import HTTPFailure, Request, Response, Router, json_response
 
@@ -128,7 +127,7 @@ def queue_certificate(emu: FakeWATS, req: Request) -> Response:
     """``POST /api/Export/Certificate``: export the certificates of the filter's test reports."""
     header_only = _required_flag(req, "headerDataOnly")
     individual = _required_flag(req, "asIndividualFiles")
-    flt = decode_filter(req.body)
+    flt = decode_filter(req)
     numeric = (req.param("numericFormat") or "default").strip().casefold()
     if numeric not in _FORMATS:
         raise HTTPFailure(
@@ -137,12 +136,7 @@ def queue_certificate(emu: FakeWATS, req: Request) -> Response:
     dimensions = _dimensions(req.param("dimensions")) or _dimensions(flt.dimensions)
     chosen = select_reports(emu, flt, report_type="T")
     chosen = chosen[-(flt.top_count or _DEFAULT_TOP) :]
-    reports: list[UUTReport] = []
-    for stored in chosen:
-        full = emu.reports.get(stored.id)
-        report = wsjf.loads(full.wsjf) if full is not None else None
-        if isinstance(report, UUTReport):
-            reports.append(report)
+    reports = [doc for _, doc in documents(emu, chosen) if isinstance(doc, UUTReport)]
     options = CertificateOptions(
         header_data_only=header_only,
         as_individual_files=individual,
