@@ -53,7 +53,9 @@ from pywats.testing._analytics_stats import (
     yield_table,
 )
 from pywats.testing._analytics_top_failed import failed_step_table, step_results
+from pywats.testing._asset_registry import AssetRecord, asset_registry
 from pywats.testing._http import HTTPFailure, Request, Response, Router, json_response
+from pywats.testing._product_extra_routes import groups_of
 from pywats.testing._product_routes import decode_members, product_state
 
 if TYPE_CHECKING:
@@ -69,6 +71,9 @@ DEFAULT_TOP = 10
 
 MAX_DAYS = 36_500
 """The most ``days`` a ``GET`` form looks back (a hundred years)."""
+
+Span = tuple[datetime, datetime]
+"""A time window ``[start, end)``."""
 
 _PRODUCT = ("partNumber", "productName", "testOperation", "processCode")
 _GROUP = ("productGroup", "testOperation", "processCode")
@@ -169,9 +174,6 @@ def _now() -> datetime:
 def report_facts(emu: FakeWATS) -> list[ReportFacts]:
     """Every stored report with what the emulator knows about it beyond the report: its
     product's name and groups (product domain), its station's level, its assets' names."""
-    from pywats.testing._asset_registry import asset_registry
-    from pywats.testing._product_extra_routes import groups_of
-
     products = product_state(emu)
     assets = asset_registry(emu)
     state = emu.state
@@ -213,8 +215,8 @@ def report_facts(emu: FakeWATS) -> list[ReportFacts]:
     return out
 
 
-def _asset_name(record: Any) -> str | None:
-    return getattr(record, "asset_name", None) if record is not None else None
+def _asset_name(record: AssetRecord | None) -> str | None:
+    return record.asset_name if record is not None else None
 
 
 def _scope(
@@ -233,9 +235,6 @@ def _scope(
         if (groups is None or groups.intersection(r.product_groups))
         and (levels is None or r.level in levels)
     ]
-
-
-Span = tuple[datetime, datetime]
 
 
 def _days_params(req: Request) -> tuple[int, str, str]:
