@@ -470,27 +470,44 @@ _DIMENSIONS: dict[str, Callable[[ReportFacts, DateGrouping | None], tuple[Any, .
 }
 
 
+def _items(report: ReportFacts, first: str) -> list[tuple[Any, Any]]:
+    """The (description, value) of each misc info, or (serial number, name) of each asset."""
+    if first == "miscInfoDescription":
+        found = [(m.description, m.value) for m in report.header.misc_info or ()]
+    else:
+        found = list(report.assets)
+    return found or [(None, None)]
+
+
+_PAIRED = (("miscInfoDescription", "miscInfoString"), ("assetSerialNumber", "assetName"))
+
+
 def dimension_keys(
     report: ReportFacts, dimensions: Sequence[str], grouping: DateGrouping | None
 ) -> list[tuple[Any, ...]]:
     """The row keys of a report: one value per dimension, every combination when a dimension
     has several values (product groups, misc infos, assets).
 
-    ``miscInfoDescription`` and ``miscInfoString`` together pair each misc info's description
-    with its own value.
+    Asked together, ``miscInfoDescription`` and ``miscInfoString`` pair each misc info's
+    description with its own value, and ``assetSerialNumber`` and ``assetName`` each asset's
+    serial number with its own name.
     """
-    if "miscInfoDescription" in dimensions and "miscInfoString" in dimensions:
-        pairs = [(m.description, m.value) for m in report.header.misc_info or ()] or [(None, None)]
-        rest = [d for d in dimensions if d not in ("miscInfoDescription", "miscInfoString")]
-        out = []
-        for description, value in pairs:
-            for key in dimension_keys(report, rest, grouping):
-                values = dict(zip(rest, key, strict=True))
-                values["miscInfoDescription"], values["miscInfoString"] = description, value
-                out.append(tuple(values[d] for d in dimensions))
-        return out
-    choices = [_DIMENSIONS[d](report, grouping) for d in dimensions]
-    return list(dict.fromkeys(itertools.product(*choices)))
+    # Slots: the dimensions one choice fills (one, or a pair), and the choices.
+    slots: list[tuple[tuple[str, ...], list[tuple[Any, ...]]]] = []
+    paired = [pair for pair in _PAIRED if pair[0] in dimensions and pair[1] in dimensions]
+    for name in dimensions:
+        pair = next((p for p in paired if name in p), None)
+        if pair is None:
+            slots.append(((name,), [(v,) for v in _DIMENSIONS[name](report, grouping)]))
+        elif name == next(d for d in dimensions if d in pair):  # the pair's first: its slot
+            slots.append((pair, _items(report, pair[0])))
+    keys: dict[tuple[Any, ...], None] = {}
+    for combination in itertools.product(*(choices for _, choices in slots)):
+        values: dict[str, Any] = {}
+        for (names, _), chosen in zip(slots, combination, strict=True):
+            values.update(zip(names, chosen, strict=True))
+        keys[tuple(values[d] for d in dimensions)] = None
+    return list(keys)
 
 
 # --- ordering --------------------------------------------------------------------------------

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from pywats.models.analytics_filter import DateGrouping, WATSFilter
-from pywats.models.report_query import ReportHeader
+from pywats.models.report_query import HeaderMiscInfo, ReportHeader
 from pywats.testing._analytics_stats import (
     EARLIEST,
     ReportFacts,
     available_seconds,
     count_yield,
+    dimension_keys,
     kpis,
     matches,
     ordered,
@@ -146,3 +147,34 @@ def test_ordering_puts_missing_values_last() -> None:
     numbers = rows
     assert ordered(numbers, [("a", "desc")]) == [rows[1], rows[2], rows[0]]
     assert ordered(numbers, [("b", None), ("a", "asc")]) == [rows[1], rows[0], rows[2]]
+
+
+def test_several_valued_dimensions_pair_their_own_values() -> None:
+    header = ReportHeader(
+        uuid=uuid.uuid4(),
+        part_number="PN",
+        misc_info=[
+            HeaderMiscInfo(description="Fixture", value="F1"),
+            HeaderMiscInfo(description="Firmware", value="1.2"),
+        ],
+    )
+    report = ReportFacts(
+        header=header,
+        product_groups=("All", "Boards"),
+        assets=(("A-1", "Scope"), ("B-2", "DMM")),
+    )
+    assert dimension_keys(report, ["assetSerialNumber", "assetName"], None) == [
+        ("A-1", "Scope"),
+        ("B-2", "DMM"),
+    ]
+    keys = dimension_keys(report, ["productGroup", "miscInfoString", "miscInfoDescription"], None)
+    assert keys == [
+        ("All", "F1", "Fixture"),
+        ("All", "1.2", "Firmware"),
+        ("Boards", "F1", "Fixture"),
+        ("Boards", "1.2", "Firmware"),
+    ]
+    assert dimension_keys(report, ["assetName"], None) == [("Scope",), ("DMM",)]
+    assert dimension_keys(ReportFacts(header=header), ["assetSerialNumber", "level"], None) == [
+        (None, None)
+    ]
