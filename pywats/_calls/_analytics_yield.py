@@ -157,7 +157,7 @@ class YieldOperations(Domain[ModeT]):
     """Yield and volume statistics (a part of :class:`~pywats._calls.analytics.AnalyticsDomain`).
 
     Yields are percentages; a unit is a serial number of a part number in a test operation, and
-    it counts where its first run is (``docs/analytics-yield.md``).
+    it counts where its first run is (``docs/analytics.md``).
     """
 
     @operation

@@ -284,7 +284,7 @@ class OeeAnalysisResult(Dto):
     """Overall equipment effectiveness of the test stations (``POST /api/App/OeeAnalysis``).
 
     ``oee = availability * performance * quality`` (each a percentage here); see
-    ``docs/analytics-yield.md`` for how each part is counted.
+    ``docs/analytics.md`` for how each part is counted.
 
     Attributes:
         oee, availability, performance, quality: percentages.

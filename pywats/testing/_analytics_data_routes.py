@@ -2,7 +2,7 @@
 analysis, serial-number history, UUT/UUR report lists, repair statistics, computed from the
 reports actually stored.
 
-What the emulator decides where the description is silent (``docs/analytics-data.md``):
+What the emulator decides where the description is silent (``docs/analytics.md``):
 
 * Measurements, aggregated measurements and test-step analysis need ``partNumber`` and
   ``testOperation`` in the filter (400 naming them otherwise); without dates they read the last

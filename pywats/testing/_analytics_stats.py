@@ -4,7 +4,7 @@ Pure functions: reports in, numbers out (no emulator, no clock: ``now`` is an ar
 report is a :class:`ReportFacts`: its header row plus what the emulator knows about it apart
 from the report (product name, product groups, level, asset names), resolved by the caller.
 
-How WATS counts, and so the emulator (``docs/analytics-yield.md`` shows worked examples):
+How WATS counts, and so the emulator (``docs/analytics.md`` shows worked examples):
 
 * A **unit** is one serial number of one part number in one test operation (process code);
   its **runs** are its test reports there, numbered in the order they arrived (the header's

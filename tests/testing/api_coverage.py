@@ -60,11 +60,7 @@ NOT_YET = "not implemented yet"
 
 # Why the operations of a tag that pywats does not call are left out. An entry for a tag whose
 # operations are all called fails the test (stale).
-LEFT_OUT_TAGS: dict[str, str] = {
-    # Every App operation but the metadata ones is report analytics (yield, measurements…).
-    "App": f"report analytics (`api.analytics`): {PART_2}",
-    "Export": f"exports (`api.export`): {PART_2}",
-}
+LEFT_OUT_TAGS: dict[str, str] = {}
 
 # Why one operation is left out, by ``METHOD /path`` as the public description spells it;
 # overrides its tag's reason. An entry for an operation pywats calls fails the test (stale).

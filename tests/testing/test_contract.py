@@ -184,6 +184,8 @@ def _valid_query_values(doc: Description, param: Mapping[str, Any], s: Seeded) -
         "hierarchy": list(HIERARCHY),
         "mac": [CLIENT_MAC],
         "name": [CLIENT_NAME],
+        # OEE: the available hours of each weekday, Monday first.
+        "availabletime": ["24,24,24,24,24,24,24"],
     }
     name = str(param["name"]).lower()
     if name in by_name:
