@@ -47,3 +47,14 @@ def test_mes_production_line(server: EmulatorProcess) -> None:
     # What the script did is on the server, seen from outside it.
     with server.admin() as admin:
         assert admin.get("/_emulator/reports").json()["count"] == 2
+
+
+def test_quality_review(server: EmulatorProcess) -> None:
+    out = run("quality_review.py", server)
+    assert "submitted 50 reports of 40 boards" in out
+    assert "PCBA-100: 40 units, 50 reports, first pass yield 75 %, last pass yield 100 %" in out
+    assert "top failed step: 3V3 rail, failed in 10 reports" in out
+    assert "ticket 1: solved and archived, attachment intact" in out
+    assert "released with ict/limits.csv, ict/pcba100.tst" in out
+    with server.admin() as admin:
+        assert admin.get("/_emulator/reports").json()["count"] == 50
