@@ -17,9 +17,9 @@ from typing import Any
 
 import msgspec
 
+import pywats_station
 from pywats_station.control import models as m
 from pywats_station.control.events import decode_event
-from tests.fixtures import real_file
 from tests.tui.fake import NOW, FakeLink, unit
 from tests.tui.test_config_screen import serve_config
 from tests.tui.test_connection_screen import REPORT_ID, answer
@@ -42,8 +42,11 @@ CONFIG_PATH = "/etc/pywats-station/config.toml"
 """Where ``config.get`` says the configuration file is: the real file is in the test's
 temporary folder, whose name changes with every run and would change the picture."""
 
-TRY_FILE = ("teradyne-gr228x", "43420_BIO2.LOG")
-"""The real file ``converters.convert_file`` converts (three reports, a failed one among them)."""
+TRY_FILE = Path(pywats_station.__file__).parent / "demo_samples" / "43420_BIO2.LOG"
+"""The real file ``converters.convert_file`` converts (three reports, a failed one among them):
+the copy the package ships for its demo (tests/fixtures' real file, byte for byte), so the
+snapshots never depend on fixtures a machine may not have (a skipped snapshot test leaves its
+snapshot unused, which fails the run)."""
 TRY_KIND = "teradyne_gr228x"
 
 SECRET = "eyJhbGciOiJIUzI1NiJ9.c3RhdGlvbg.c2lnbmF0dXJl"
@@ -238,7 +241,7 @@ def scripted_station(folder: Path, label: str = "ict-01") -> FakeLink:
         # Converted when first asked (a real conversion takes a moment), whatever the path:
         # the UI runs on a machine without the station's folders.
         if not converted:
-            converted.append(real_conversion(real_file(*TRY_FILE), TRY_KIND))
+            converted.append(real_conversion(TRY_FILE, TRY_KIND))
         return converted[0]
 
     link.handlers["converters.convert_file"] = convert_file
