@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
@@ -175,7 +175,12 @@ class StationTui(App[None]):
     def _redraw_changed(self) -> None:
         self._redraw = None
         dirty, self._dirty = self._dirty, {}
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            # Between screens (a mode switch, start-up, exit): the next screen shown draws
+            # everything when it resumes, so nothing is lost by skipping this redraw.
+            return
         for station, areas in dirty.items():
             if areas and isinstance(screen, StationView | LineScreen):
                 screen.model_changed(station, areas)

@@ -147,3 +147,12 @@ async def test_line_view_opens_a_station_and_shows_one_that_is_down() -> None:
         assert "line-b" in text_of(app, "#station-bar")
         await pilot.press("greater_than_sign")
         assert app.current == "line-a"
+
+
+def test_a_redraw_due_while_no_screen_is_shown_is_skipped() -> None:
+    """The redraw timer can fire between screens (start-up, a mode switch, exit): it must not
+    take the UI down (it did, seen in an end-to-end run)."""
+    app = StationTui([FakeLink()])
+    app._dirty = {"ict-01": {"status"}}  # what the timer finds when it fires
+    app._redraw_changed()  # no app is running, so no screen is on the stack
+    assert app._dirty == {}
