@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import httpx
 import msgspec
@@ -15,6 +15,7 @@ import msgspec
 from pywats._call import Call, Flow, QueryValue, json_call, segment
 from pywats._client import AsyncClient, Client
 from pywats._errors import InvalidArgumentError, NotFoundError
+from pywats._paging import iterate
 from pywats.models.asset import Asset, AssetTag, AssetType
 from pywats.odata import Expr, F
 
@@ -232,27 +233,21 @@ def one(found: list[Asset], what: str, method: str, path: str) -> Asset:
     return found[0]
 
 
-def _sync_pages(client: Client, page: Callable[[int], Call[list[T]]], size: int) -> Iterator[T]:
-    skip = 0
-    while True:
-        found = client.run(page(skip))
-        yield from found[:size]  # a server that ignores $top must not repeat items
-        if len(found) < size:
-            return
-        skip += size
+class _OffsetPager(Generic[T]):
+    """``$top``/``$skip`` pages; a short page is the last, and a server that ignores ``$top``
+    (a page longer than asked for) cannot make items repeat."""
 
+    def __init__(self, page: Callable[[int], Call[list[T]]], size: int) -> None:
+        self.page, self.size, self.skip = page, size, 0
+        self.done = False
 
-async def _async_pages(
-    client: AsyncClient, page: Callable[[int], Call[list[T]]], size: int
-) -> AsyncIterator[T]:
-    skip = 0
-    while True:
-        found = await client.run(page(skip))
-        for item in found[:size]:
-            yield item
-        if len(found) < size:
-            return
-        skip += size
+    def next_call(self) -> Call[list[T]] | None:
+        return None if self.done else self.page(self.skip)
+
+    def take(self, found: list[T]) -> list[T]:
+        self.done = len(found) < self.size
+        self.skip += self.size
+        return found[: self.size]
 
 
 def pages(
@@ -277,9 +272,7 @@ def pages(
     def page(skip: int) -> Call[list[T]]:
         return listing(path, result, filter, size, skip, order)
 
-    if isinstance(client, Client):
-        return _sync_pages(client, page, size)
-    return _async_pages(client, page, size)
+    return iterate(client, _OffsetPager(page, size))
 
 
 def by_serial(serial_number: str) -> Flow[Asset]:

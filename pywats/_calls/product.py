@@ -29,9 +29,9 @@ from pywats._calls._product_calls import (
     write_call,
     wsbf_bytes,
 )
-from pywats._client import Client
 from pywats._domain import Async, Domain, ModeT, Sync, operation
 from pywats._errors import InvalidArgumentError
+from pywats._paging import iterate
 from pywats.models.app import ProductGroup
 from pywats.models.product import (
     Bom,
@@ -107,22 +107,7 @@ class ProductDomain(Domain[ModeT]):
         A plain iterator on ``pyWATS``, an async one on ``AsyncWATS`` (``async for``).
         """
         pager = QueryPager(filter, page_size)  # checks the arguments now, not at the first page
-        if isinstance(self._client, Client):
-            return self._iter_sync(pager)
-        return self._iter_async(pager)
-
-    def _iter_sync(self, pager: QueryPager) -> Iterator[ProductView]:
-        client = self._client
-        assert isinstance(client, Client)
-        while (call := pager.next_call()) is not None:
-            yield from pager.take(client.run(call))
-
-    async def _iter_async(self, pager: QueryPager) -> AsyncIterator[ProductView]:
-        client = self._client
-        assert not isinstance(client, Client)
-        while (call := pager.next_call()) is not None:
-            for product in pager.take(await client.run(call)):
-                yield product
+        return iterate(self._client, pager)
 
     @operation
     def get_product(self, part_number: str) -> Call[Product]:

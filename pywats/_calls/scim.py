@@ -16,9 +16,9 @@ import httpx
 import msgspec
 
 from pywats._call import Call, json_call, segment
-from pywats._client import AsyncClient, Client
 from pywats._domain import Async, Domain, ModeT, Sync, operation
 from pywats._errors import InvalidArgumentError
+from pywats._paging import iterate
 from pywats.models.scim import (
     PatchOp,
     PatchOperation,
@@ -198,9 +198,7 @@ class ScimDomain(Domain[ModeT]):
         if limit is not None:
             _int(limit, "limit", least=0)
         _users_call(filter, 1, page_size)  # checks the arguments now, not at the first page
-        if isinstance(self._client, Client):
-            return _iter_sync(self._client, filter, page_size, limit)
-        return _iter_async(self._client, filter, page_size, limit)
+        return iterate(self._client, _UserPager(filter, page_size, limit))
 
     @operation
     def create_user(self, user: ScimUser) -> Call[ScimUser]:
@@ -288,38 +286,24 @@ class ScimDomain(Domain[ModeT]):
         )
 
 
-def _take(page: ScimListResponse, limit: int | None, seen: int) -> list[ScimUser]:
-    users = page.resources
-    return users if limit is None else users[: max(limit - seen, 0)]
+class _UserPager:
+    """SCIM pages (``startIndex``, ``count``), up to ``limit`` users."""
 
+    def __init__(self, scim_filter: str | None, page_size: int, limit: int | None) -> None:
+        self.filter, self.page_size, self.limit = scim_filter, page_size, limit
+        self.start: int | None = 1
+        self.seen = 0
 
-def _iter_sync(
-    client: Client,
-    scim_filter: str | None,
-    page_size: int,
-    limit: int | None,
-) -> Iterator[ScimUser]:
-    start: int | None = 1
-    seen = 0
-    while start is not None and (limit is None or seen < limit):
-        page = client.run(_users_call(scim_filter, start, page_size))
-        for user in _take(page, limit, seen):
-            seen += 1
-            yield user
-        start = _next_start(start, page)
+    def next_call(self) -> Call[ScimListResponse] | None:
+        if self.start is None or (self.limit is not None and self.seen >= self.limit):
+            return None
+        return _users_call(self.filter, self.start, self.page_size)
 
-
-async def _iter_async(
-    client: AsyncClient,
-    scim_filter: str | None,
-    page_size: int,
-    limit: int | None,
-) -> AsyncIterator[ScimUser]:
-    start: int | None = 1
-    seen = 0
-    while start is not None and (limit is None or seen < limit):
-        page = await client.run(_users_call(scim_filter, start, page_size))
-        for user in _take(page, limit, seen):
-            seen += 1
-            yield user
-        start = _next_start(start, page)
+    def take(self, page: ScimListResponse) -> list[ScimUser]:
+        assert self.start is not None
+        users = page.resources
+        if self.limit is not None:
+            users = users[: max(self.limit - self.seen, 0)]
+        self.seen += len(users)
+        self.start = _next_start(self.start, page)
+        return users
