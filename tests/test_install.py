@@ -82,6 +82,14 @@ def _doc_wheel_name() -> str:
     return found.pop()
 
 
+def _source_version() -> str:
+    """The version the source tree declares, in its one place (hatch reads it from there)."""
+    text = (ROOT / "pywats" / "_version.py").read_text(encoding="utf-8")
+    version = re.search(r'^__version__ = "([^"]+)"$', text, re.M)
+    assert version is not None
+    return version.group(1)
+
+
 # --- fast checks: which commands the docs hold ----------------------------------------------------
 
 
@@ -109,10 +117,7 @@ def test_every_install_command_in_the_docs_is_run_here() -> None:
 
 
 def test_the_docs_name_the_wheel_this_version_builds() -> None:
-    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    version = re.search(r'^version = "([^"]+)"', text, re.M)
-    assert version is not None
-    expected = f"pywats-{version.group(1)}-py3-none-any.whl"
+    expected = f"pywats-{_source_version()}-py3-none-any.whl"
     assert _doc_wheel_name() == expected
     named = {
         m

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pywats import __version__
+
 __all__ = ["StationSpec", "load_stations", "main"]
 
 _EXIT_USAGE = 2
@@ -132,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
         description="The terminal UI of pywats-station: one station, or a whole line.",
         epilog="Keys: 1-6 screens, l the line, F1 or ? help, Ctrl+P commands, Ctrl+Q quit.",
     )
+    parser.add_argument("--version", action="version", version=f"pywats-tui {__version__}")
     parser.add_argument(
         "--instance",
         action="append",
