@@ -1,0 +1,1 @@
+"""Chaos scenarios: the delivery guarantee under kills, power cuts, outages and full disks."""
