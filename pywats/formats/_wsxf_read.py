@@ -97,6 +97,10 @@ def _parse_xml(data: bytes | str) -> ET.Element:
     except ET.ParseError as exc:
         # The message already ends with "line L, column C" (column is 0-based, as expat counts).
         raise ReportFormatError(f"WSXF is not well-formed XML: {exc}") from exc
+    except (LookupError, ValueError) as exc:
+        # The XML declaration names an encoding without a codec ("uAf-8"), one that is no text
+        # encoding ("rot13") or one expat cannot feed ("utf-32"): ElementTree lets those out.
+        raise ReportFormatError(f"WSXF declares an encoding that cannot be read: {exc}") from None
 
 
 def _localise(root: ET.Element) -> None:

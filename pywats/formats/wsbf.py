@@ -84,6 +84,10 @@ def parse_xml(data: bytes | str, what: str) -> ET.Element:
         raise BomFormatError(f"{what} nests elements more than {exc.limit} levels deep") from None
     except ET.ParseError as exc:
         raise BomFormatError(f"{what} is not well-formed XML: {exc}") from None
+    except (LookupError, ValueError) as exc:
+        # The XML declaration names an encoding without a codec ("uAf-8"), one that is no text
+        # encoding ("rot13") or one expat cannot feed ("utf-32"): ElementTree lets those out.
+        raise BomFormatError(f"{what} declares an encoding that cannot be read: {exc}") from None
 
 
 def _local(tag: object) -> str | None:

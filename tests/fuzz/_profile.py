@@ -1,0 +1,85 @@
+"""How hard the fuzz suite tries: a small, repeatable run in CI; a long one on demand.
+
+``PYWATS_FUZZ_PROFILE`` selects the profile:
+
+* ``ci`` (the default): each test runs its own small ``max_examples``, derandomized (CI sees the
+  same cases every time) and without a database, so the suite stays within a couple of minutes;
+* ``long``: ``PYWATS_FUZZ_EXAMPLES`` examples per test (100,000 unless set), random seeds, and
+  hypothesis's example database, so a failure found once is replayed first on the next run.
+
+The profile is applied per test (:func:`fuzz`), never with ``settings.load_profile``: loading a
+profile would change the settings of every other hypothesis test in the same session.
+
+Every example runs under :func:`no_hang`, so a decoder stuck in a loop fails as a hang instead of
+stalling CI. Failures found by a long run are kept as ``@example`` cases next to the test they
+broke (see ``docs/reliability.md``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any, TypeVar
+
+from hypothesis import HealthCheck, Phase, settings
+
+__all__ = ["HANG_SECONDS", "LONG", "Hang", "fuzz", "no_hang"]
+
+PROFILE = os.environ.get("PYWATS_FUZZ_PROFILE", "ci").strip().lower() or "ci"
+if PROFILE not in {"ci", "long"}:
+    raise ValueError(f"PYWATS_FUZZ_PROFILE must be 'ci' or 'long', not {PROFILE!r}")
+LONG = PROFILE == "long"
+LONG_EXAMPLES = int(os.environ.get("PYWATS_FUZZ_EXAMPLES", "100000"))
+HANG_SECONDS = 20  # one example; every parser here answers a few kilobytes in milliseconds
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def fuzz(ci_examples: int) -> Callable[[_F], _F]:
+    """The hypothesis settings of one fuzz test: ``ci_examples`` in CI, many more when long."""
+    common: dict[str, Any] = {
+        "deadline": None,  # a slow example is not a failure; a hung one is (no_hang)
+        "suppress_health_check": [
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+    }
+    if LONG:
+        return settings(max_examples=LONG_EXAMPLES, **common)
+    return settings(
+        max_examples=ci_examples,
+        derandomize=True,
+        database=None,
+        # Shrinking a CI failure is left to whoever reproduces it; CI only has to see it.
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        **common,
+    )
+
+
+class Hang(Exception):
+    """An example outlived :data:`HANG_SECONDS`."""
+
+
+@contextmanager
+def no_hang(seconds: int = HANG_SECONDS) -> Iterator[None]:
+    """Fail with :class:`Hang` when the body runs longer than ``seconds`` (main thread only;
+    elsewhere, without SIGALRM, the body simply runs)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def expired(signum: int, frame: FrameType | None) -> None:
+        raise Hang(f"no answer after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
