@@ -317,7 +317,7 @@ class Client:
     def _on_frame(self, data: str | bytes) -> None:
         try:
             decoded = _decoder.decode(data)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # RecursionError: nested too deep
             log.warning("ignored an unreadable frame from the control server")
             return
         for message in decoded if isinstance(decoded, list) else [decoded]:
