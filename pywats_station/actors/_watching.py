@@ -1,32 +1,33 @@
 """Watching one converter's folder: change events, the listing, and which inputs have settled.
 
 The converter actor (:mod:`pywats_station.actors.converter`) scans its folder on every change
-event and every few seconds; here is what a scan does:
+event (and on a timer while something settles, or where events cannot be trusted); here is
+what a scan does:
 
 * :func:`list_inputs` (blocking, in a worker thread) lists the folder once: the inputs with
   their state, and the entries that are not inputs with the reason (a link, a FIFO, …; see
   :mod:`pywats_station.converters._intake`). Each entry is inspected on its own, so one that
   cannot be inspected is refused and the others are listed;
-* :class:`Settler` decides which inputs are ready: unchanged for ``settle`` seconds, not waiting
-  for a retry, not set aside while unchanged;
-* :func:`watch_events` turns watchfiles' change events into scans, and survives watchfiles
-  failing (it cannot decode a name that is not UTF-8).
+* :class:`Settler` decides which inputs are ready: unchanged for ``settle`` seconds (or proven
+  complete by their format), not waiting for a retry, not set aside while unchanged;
+* :func:`complete_inputs` picks, among inputs that an event says may be complete (renamed
+  into place, closed after writing), those whose format proves it
+  (:mod:`pywats_station.converters._complete`): they skip the settle wait.
+
+The change events themselves come from :mod:`pywats_station.actors._folder_watch`.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import traceback
-from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import trio
-import watchfiles
-
-from pywats_station._display import display_name, display_text
+from pywats_station._display import display_text
 from pywats_station.converters import folder_ready, matches_patterns
+from pywats_station.converters._complete import looks_complete
 from pywats_station.converters._intake import (
     InputPolicy,
     NotAnInput,
@@ -44,8 +45,8 @@ __all__ = [
     "Settler",
     "WatchFolderLost",
     "exception_line",
+    "complete_inputs",
     "list_inputs",
-    "watch_events",
 ]
 
 Listing = tuple[list[tuple[Path, SourceState]], dict[Path, str]]
@@ -176,8 +177,17 @@ class Settler:
     not_before: dict[Path, float] = field(default_factory=dict)
     ignored: dict[Path, SourceState] = field(default_factory=dict)
 
-    def ready(self, inputs: list[tuple[Path, SourceState]], now: float) -> list[Path]:
-        """The inputs that stopped changing, oldest first; forgets those no longer listed."""
+    def ready(
+        self,
+        inputs: list[tuple[Path, SourceState]],
+        now: float,
+        complete: Collection[Path] = (),
+    ) -> list[Path]:
+        """The inputs that stopped changing, oldest first; forgets those no longer listed.
+
+        Inputs in ``complete`` (their format proved them whole, in the state listed) are ready
+        without the settle wait.
+        """
         ready: list[tuple[int, Path]] = []
         present = set()
         for path, state in inputs:
@@ -190,10 +200,10 @@ class Settler:
             seen = self.settling.get(path)
             if seen is None or seen[0] != state:
                 self.settling[path] = (state, now)
-                if self.settle > 0:
+                if self.settle > 0 and path not in complete:
                     continue
                 seen = self.settling[path]
-            if now - seen[1] >= self.settle:
+            if now - seen[1] >= self.settle or path in complete:
                 ready.append((state.mtime_ns, path))
         for table in (self.settling, self.ignored, self.not_before):
             for gone in set(table) - present:
@@ -210,43 +220,15 @@ class Settler:
         return wait
 
 
-async def watch_events(
-    watch: Path,
-    kick: Callable[[], None],
-    *,
-    recursive: bool,
-    log: logging.Logger,
-    name: str,
-    max_pause: float,
-) -> None:
-    """Call ``kick`` on every change in ``watch``; a watcher that fails is started again.
-
-    watchfiles fails on a name it cannot decode (bytes that are not UTF-8), and on a folder
-    that goes away: rescans carry on meanwhile, and the change that broke it (likely a new
-    file) is scanned at once. Logged once per run of failures; restarts back off up to
-    ``max_pause`` seconds.
-    """
-    failures = 0
-    while True:
-        try:
-            async for _ in watchfiles.awatch(
-                watch, recursive=recursive, debounce=200, step=50, rust_timeout=500
-            ):
-                failures = 0
-                kick()
-            why = "the watcher ended"
-        except Exception as exc:  # groups too: awatch runs a task group of its own
-            why = exception_line(exc)
-        failures += 1
-        if failures == 1:
-            log.warning(
-                "%s: watching %s failed (%s); rescanning, and watching again",
-                name,
-                display_name(watch),
-                why,
-            )
-        kick()
-        await trio.sleep(min(max_pause, 0.5 * 2**failures))
+def complete_inputs(inputs: list[tuple[Path, SourceState]], hinted: Collection[Path]) -> set[Path]:
+    """The inputs among ``hinted`` (renamed into place, closed after writing) whose format
+    proves them whole: JSON, XML or ZIP that parses (blocking: reads them). File inputs
+    only: a folder input is ready by its own rules (marker, files)."""
+    found = set()
+    for path, _ in inputs:
+        if path in hinted and looks_complete(path):
+            found.add(path)
+    return found
 
 
 def exception_line(exc: BaseException) -> str:

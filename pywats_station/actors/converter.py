@@ -39,12 +39,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +56,15 @@ from pywats.models.app import Process
 from pywats_station._display import display_name, display_text
 from pywats_station.actors._conversion import ConverterRunner
 from pywats_station.actors._folder_claim import ClaimLost, ClaimRefused, FolderClaim, FolderClaims
+from pywats_station.actors._folder_watch import FolderWatch
+from pywats_station.actors._inotify import Changes
 from pywats_station.actors._watching import (
     ListingRules,
     Settler,
     WatchFolderLost,
+    complete_inputs,
     exception_line,
     list_inputs,
-    watch_events,
 )
 from pywats_station.actors.control_methods import entry_unit, unit_header
 from pywats_station.config import ConverterConfig
@@ -97,7 +99,9 @@ from pywats_station.runtime import Runtime
 
 __all__ = ["ConverterHost", "ConverterStats", "LoadedConverter", "run_converter"]
 
-_RESCAN = 10.0  # seconds between safety-net scans of a watch folder (and claim checks)
+# Seconds between safety-net scans of a watch folder (and claim checks) where its change
+# events cannot be trusted (no inotify, a network file system): see _folder_watch.
+_RESCAN = 10.0
 _CLAIM_RETRY = 5.0  # seconds between claims of a folder someone else holds
 _RELEASE_WAIT = 5.0  # seconds a release may take (a hung share) before the actor ends anyway
 _QUEUE_FULL_RETRY = 5.0
@@ -206,6 +210,10 @@ class _Worker:
         # entries that are not inputs (links, FIFOs…) -> why; each is logged once
         self.refused: dict[Path, str] = {}
         # the input being read now and since when (monotonic): see _guard_reads
+        self.reading = trio.Event()  # set when an input is taken: _guard_reads wakes
+        # inputs an event says may be complete (renamed in, closed after writing): see _scan
+        self.hinted: set[Path] = set()
+        self.claim_touched = trio.Event()  # an event named the claim file: see _guard_claim
         self.current: tuple[Path, float] | None = None
         self.policy = InputPolicy(
             root=Path(self.cfg.watch).expanduser().absolute(),
@@ -323,10 +331,13 @@ class _Worker:
             )
         return claim
 
-    async def _guard_claim(self, claim: FolderClaim) -> None:
-        """Check every rescan that the claim file is still ours (raises :class:`ClaimLost`)."""
+    async def _guard_claim(self, claim: FolderClaim, watch: FolderWatch) -> None:
+        """Check that the claim file is still ours (raises :class:`ClaimLost`): when an event
+        names it, and every rescan where events cannot be trusted."""
         while True:
-            await trio.sleep(_RESCAN)
+            self.claim_touched = trio.Event()
+            with trio.move_on_after(_RESCAN if not watch.complete else math.inf):
+                await self.claim_touched.wait()
             await trio.to_thread.run_sync(claim.check)
 
     async def _wait_for_folders(self) -> tuple[Path, Path, Path]:
@@ -345,27 +356,35 @@ class _Worker:
 
     async def _watch(self, watch: Path, done: Path, error: Path, claim: FolderClaim) -> None:
         kick = trio.Event()
+
+        def changed(changes: Changes) -> None:
+            if not self.folder_mode:
+                self.hinted |= changes.complete
+            if changes.overflow or claim.path in changes.paths:
+                self.claim_touched.set()
+            kick.set()
+
+        events = FolderWatch(
+            watch,
+            changed,
+            recursive=self.folder_mode,
+            log=self.log,
+            name=self.cfg.name,
+            max_pause=_RESCAN,
+        )
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._guard_claim, claim)
-            nursery.start_soon(
-                partial(
-                    watch_events,
-                    watch,
-                    lambda: kick.set(),
-                    recursive=self.folder_mode,
-                    log=self.log,
-                    name=self.cfg.name,
-                    max_pause=_RESCAN,
-                )
-            )
+            nursery.start_soon(self._guard_claim, claim, events)
+            nursery.start_soon(events.run)
             nursery.start_soon(self._guard_reads)
             while True:
                 kick = trio.Event()
                 ready = await self._scan(watch, {done, error})
                 for path in ready:
                     await self._handle(path)
-                # Wake on a change, else when a settling file could be ready, else to rescan.
-                with trio.move_on_after(self.track.next_wake(time.monotonic(), _RESCAN)):
+                # Wake on a change, else when a settling file could be ready, else to rescan
+                # (only where the events cannot be trusted: idle means asleep).
+                rescan = math.inf if events.complete else _RESCAN
+                with trio.move_on_after(self.track.next_wake(time.monotonic(), rescan)):
                     await kick.wait()
 
     def _prepare_folders(self) -> tuple[Path, Path, Path]:
@@ -378,14 +397,22 @@ class _Worker:
         return watch, done.resolve(), error.resolve()
 
     async def _scan(self, watch: Path, skip: set[Path]) -> list[Path]:
-        """Inputs that stopped changing, oldest first (one folder listing, in a thread)."""
+        """Inputs that stopped changing (or proven complete), oldest first (one folder
+        listing, in a thread)."""
+        hinted, self.hinted = self.hinted, set()
+        rules = self._rules()
+
+        def listing() -> tuple[list[tuple[Path, SourceState]], dict[Path, str], set[Path]]:
+            inputs, refused = list_inputs(watch, skip, rules)
+            return inputs, refused, complete_inputs(inputs, hinted) if hinted else set()
+
         try:
-            inputs, refused = await trio.to_thread.run_sync(list_inputs, watch, skip, self._rules())
+            inputs, refused, complete = await trio.to_thread.run_sync(listing)
         except OSError as exc:  # e.g. permissions changed, a share hiccup: try again later
             self.log.warning("cannot list %s: %s", display_name(watch), display_text(str(exc)))
             return []  # what is known stays known until the next listing
         self._note_refused(refused)
-        ready = self.track.ready(inputs, time.monotonic())
+        ready = self.track.ready(inputs, time.monotonic(), complete)
         self.stats.pending = len(self.settling)
         return ready
 
@@ -420,9 +447,12 @@ class _Worker:
         The input is checked to be a regular file just before it is read, but a converter
         opens it again by name: if the name is a FIFO by then, that open would wait for a
         writer for ever, and the converter with it. Checked once a second, only while an
-        input is being read.
+        input is being read (asleep otherwise).
         """
         while True:
+            if self.current is None:
+                self.reading = trio.Event()
+                await self.reading.wait()
             await trio.sleep(_FIFO_CHECK)
             current = self.current
             if current is None or time.monotonic() - current[1] < _FIFO_CHECK:
@@ -446,6 +476,7 @@ class _Worker:
         if state is None:
             return
         self.current = (path, time.monotonic())
+        self.reading.set()
         try:
             await self._process(path, state)
         except Exception as exc:
