@@ -48,6 +48,11 @@ from pywats_station._cli_common import paths_of as _paths
 from pywats_station._cli_config import cmd_config
 from pywats_station._cli_login import cmd_login, cmd_logout
 from pywats_station._cli_queue import STATE_CHOICES, cmd_queue
+from pywats_station._cli_service import (
+    add_service_commands,
+    cmd_install_service,
+    cmd_uninstall_service,
+)
 from pywats_station._cli_status import cmd_control, cmd_status
 
 __all__ = ["ExitCode", "main"]
@@ -184,6 +189,13 @@ def _parser() -> argparse.ArgumentParser:
 
     unit = command(commands, "systemd-unit", "print a systemd unit for this instance")
     unit.add_argument("--user", default="pywats", help="the service user (default pywats)")
+    unit.add_argument(
+        "--token-credential",
+        type=Path,
+        metavar="FILE",
+        help="pass the API token from FILE with LoadCredential= (see install-service)",
+    )
+    add_service_commands(command, commands)
     return parser
 
 
@@ -204,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "converters": _cmd_converters,
         "demo": _cmd_demo,
         "systemd-unit": _cmd_systemd_unit,
+        "install-service": cmd_install_service,
+        "uninstall-service": cmd_uninstall_service,
     }
     try:
         return handlers[args.command](args)
@@ -442,10 +456,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_systemd_unit(args: argparse.Namespace) -> int:
-    from pywats_station.systemd import unit_file
+    from pywats_station.systemd import unit_file, writable_paths
 
     paths = _paths(args)
-    print(unit_file(instance=paths.instance, user=args.user, config_file=args.config), end="")
+    # The unit install-service writes: its writable folders come from the configuration.
+    config = _config(paths, required=False)
+    credential = args.token_credential.absolute() if args.token_credential else None
+    text = unit_file(
+        instance=paths.instance,
+        user=args.user,
+        config_file=args.config.absolute() if args.config else None,
+        read_write_paths=writable_paths(config, paths),
+        token_credential=credential,
+    )
+    print(text, end="")
     return ExitCode.OK
 
 

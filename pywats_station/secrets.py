@@ -20,10 +20,12 @@ What this protects against, and what it does not:
 Which token the daemon uses (:func:`resolve_token`), first match wins:
 
 1. ``$PYWATS_API_TOKEN``;
-2. ``server.token_file``: a file holding the token, e.g. a systemd credential (``$VARS`` in the
+2. the systemd credential ``pywats-api-token`` (``LoadCredential=`` in the unit:
+   ``$CREDENTIALS_DIRECTORY/pywats-api-token``);
+3. ``server.token_file``: a file holding the token, e.g. a systemd credential (``$VARS`` in the
    path are expanded, a relative path is relative to the config file's folder);
-3. the token stored by ``pywats-station login``;
-4. ``server.token`` in the configuration file (discouraged).
+4. the token stored by ``pywats-station login``;
+5. ``server.token`` in the configuration file (discouraged).
 
 A source that is configured but unusable (missing token file, unreadable or tampered store)
 raises :class:`SecretsError` instead of silently falling through to the next one.
@@ -63,6 +65,9 @@ __all__ = [
 ]
 
 TOKEN_ENV = "PYWATS_API_TOKEN"
+# systemd's LoadCredential=: the folder it names holds one file per credential.
+CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
+TOKEN_CREDENTIAL = "pywats-api-token"
 KEY_FILE = "key"
 TOKEN_FILE = "token"
 
@@ -259,12 +264,32 @@ def _read_token_file(config: StationConfig, paths: InstancePaths, env: Mapping[s
     return token
 
 
+def _read_credential(env: Mapping[str, str]) -> str | None:
+    """The token systemd passed with ``LoadCredential=``, or ``None`` if it passed none."""
+    folder = env.get(CREDENTIALS_ENV, "")
+    if not folder:
+        return None
+    path = Path(folder) / TOKEN_CREDENTIAL
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None  # credentials for something else, not the token
+    except OSError as exc:
+        raise SecretsError(f"systemd credential {path}: {exc.strerror}") from None
+    if not token:
+        raise SecretsError(f"systemd credential {path} is empty")
+    return token
+
+
 def _resolve(
     config: StationConfig, paths: InstancePaths, env: Mapping[str, str] | None
 ) -> tuple[str | None, str]:
     environ = os.environ if env is None else env
     if environ.get(TOKEN_ENV):
         return environ[TOKEN_ENV].strip(), f"environment variable {TOKEN_ENV}"
+    credential = _read_credential(environ)
+    if credential is not None:
+        return credential, f"systemd credential {TOKEN_CREDENTIAL}"
     if config.server.token_file:
         return _read_token_file(config, paths, environ), "server.token_file"
     stored = load_token(paths)

@@ -103,7 +103,8 @@ def test_unit_file() -> None:
     assert "Type=notify" in text
     assert "WatchdogSec=60" in text
     assert "ExecStart=/opt/venv/bin/pywats-station --instance line2 run" in text
-    assert "StateDirectory=pywats-station-line2" in text
+    # The base folder every instance shares, as root uses it without systemd (paths.py).
+    assert "\nStateDirectory=pywats-station\n" in text
     assert "User=tester" in text
     # Above the 1024 default, and the value the daemon raises its own soft limit to.
     assert "\nLimitNOFILE=8192\n" in text
