@@ -166,6 +166,8 @@ class ConverterConfig(_Section):
     settle: float = 2.0  # Seconds a file must stay unchanged before it is read.
     timeout: float = 120.0  # Seconds one conversion may take in a child process.
     memory_mb: int = 1024  # Memory limit of a converter's child process.
+    # A user converter's warm child serves this many inputs, then a fresh one takes over.
+    worker_max_files: int = 500
     # Larger inputs (a folder input: all its files) go to Error unread. Real exports are KBs to
     # a few MB; parsing takes several times the file's size in memory.
     max_file_size: ByteSize = 100 * 10**6

@@ -386,6 +386,8 @@ def _check_converters(converters: list[ConverterConfig], problems: list[ConfigPr
             bad("timeout", f"must be more than 0 seconds; got {conv.timeout!r}")
         if conv.memory_mb < 64:
             bad("memory_mb", f"must be at least 64; got {conv.memory_mb}")
+        if conv.worker_max_files < 1:
+            bad("worker_max_files", f"must be at least 1; got {conv.worker_max_files}")
         if conv.max_file_size <= 0:
             bad("max_file_size", f"must be greater than 0; got {conv.max_file_size}")
         for name in ("max_report_size", "max_output_size"):

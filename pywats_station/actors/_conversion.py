@@ -5,8 +5,10 @@ Converter code is user code (design §3): it never runs on the event loop.
 * a built-in runs in a worker thread for small inputs, and in a child process above
   ``child_process_above`` (:func:`~pywats_station.converters._placement.convert_builtin`), so
   that the memory a big conversion takes goes back to the system;
-* a user converter always runs in a child process with time and memory limits
-  (:mod:`pywats_station.converters.sandbox`): hanging, crashing or exiting fails the input only.
+* a user converter always runs in a child process with time and memory limits: its warm
+  worker (:mod:`pywats_station.converters._warm`), reused across inputs, which validates and
+  converts an input in one trip; hanging, crashing or exiting fails the input only (and the
+  next input gets a fresh worker).
 
 The converter actor (:mod:`pywats_station.actors.converter`) decides what to do with the
 results; this module only knows where and how to run the code.
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +34,9 @@ from pywats_station.converters import (
     Validation,
 )
 from pywats_station.converters._placement import convert_builtin, release_soon
-from pywats_station.converters.sandbox import (
-    ContextData,
-    OutputLimits,
-    convert_in_child,
-    validate_in_child,
-)
+from pywats_station.converters._warm import WarmWorker, validation_of
+from pywats_station.converters.api import Failed
+from pywats_station.converters.sandbox import ContextData, OutputLimits
 
 __all__ = ["ConverterRunner"]
 
@@ -55,6 +55,8 @@ class ConverterRunner:
             a running converter).
         processes: the synced process list, read at each call.
         log: the converter's logger.
+        pending: a user converter's result converted in the same trip as its validation,
+            kept for :meth:`convert` of the same path (``[path, result]`` or empty).
     """
 
     cfg: ConverterConfig
@@ -64,6 +66,31 @@ class ConverterRunner:
     station: Callable[[], StationInfo]
     processes: Callable[[], list[Process]]
     log: logging.Logger
+    pending: list[Any] = field(default_factory=list, compare=False)
+
+    @cached_property
+    def worker(self) -> WarmWorker:
+        """A user converter's warm child (started at its first input)."""
+        return WarmWorker(
+            self.cfg.kind,
+            self.base_dir,
+            memory_mb=self.cfg.memory_mb,
+            max_files=self.cfg.worker_max_files,
+            log=self.log,
+        )
+
+    def close(self) -> None:
+        """Stop the warm child, if one was started (blocking, short: it is told to exit)."""
+        if "worker" in self.__dict__:
+            self.worker.close()
+
+    def limits(self) -> OutputLimits:
+        """The caps on the reports, named as the user configures them in error messages."""
+        return OutputLimits(
+            max_report_size=self.cfg.max_report_size,
+            max_output_size=self.cfg.max_output_size,
+            settings=f"converters.{self.cfg.name}",
+        )
 
     def context(self) -> ConverterContext:
         """What a built-in's ``validate``/``convert`` receive."""
@@ -96,27 +123,34 @@ class ConverterRunner:
                 return result
 
             return await trio.to_thread.run_sync(validate)
-        data = self.context_data()
-        return await trio.to_thread.run_sync(
-            lambda: validate_in_child(
-                self.cfg.kind,
-                self.base_dir,
+        # A user converter: one trip to its warm child validates and, unless the confidence is
+        # below the reject threshold, converts too; convert() of the same path takes the result.
+        data, limits = self.context_data(), self.limits()
+        self.pending.clear()
+        reply = await trio.to_thread.run_sync(
+            lambda: self.worker.run(
+                "run",
                 path,
                 data,
-                timeout=min(30.0, self.cfg.timeout),
-                memory_mb=self.cfg.memory_mb,
-                log=self.log,
+                timeout=self.cfg.timeout,
+                limits=limits,
+                reject_below=self.cfg.reject_threshold,
             )
         )
+        if isinstance(reply, Failed):
+            # The child died, hung or could not load the converter, somewhere in validate() or
+            # convert() (one trip): the input fails with that reason as the conversion's, as
+            # it did when they were two trips, not as a low confidence. The confidence
+            # passes, so the actor goes on to convert(), which takes this Failed.
+            self.pending[:] = [path, reply]
+            return Validation(confidence=1.0, message=reply.reason)
+        if reply.result is not None:
+            self.pending[:] = [path, reply.result]
+        return validation_of(reply)
 
     async def convert(self, target: Path | None) -> ConversionResult:
         """Convert ``target`` (``None``: a scheduled run); failures come back as results."""
-        # The caps on the reports, named as the user configures them in error messages.
-        limits = OutputLimits(
-            max_report_size=self.cfg.max_report_size,
-            max_output_size=self.cfg.max_output_size,
-            settings=f"converters.{self.cfg.name}",
-        )
+        limits = self.limits()
         data = self.context_data()
         if self.instance is not None:
             # Small inputs in a worker thread; big ones in a child process, so that the memory
@@ -140,15 +174,18 @@ class ConverterRunner:
                     on_release=release,
                 )
             )
-        return await trio.to_thread.run_sync(
-            lambda: convert_in_child(
-                self.cfg.kind,
-                self.base_dir,
-                target,
-                data,
-                timeout=self.cfg.timeout,
-                memory_mb=self.cfg.memory_mb,
-                log=self.log,
-                limits=limits,
+        if self.pending and self.pending[0] == target:
+            result: ConversionResult = self.pending.pop()
+            self.pending.clear()
+            return result
+        self.pending.clear()
+        reply = await trio.to_thread.run_sync(
+            lambda: self.worker.run(
+                "convert", target, data, timeout=self.cfg.timeout, limits=limits
             )
         )
+        if isinstance(reply, Failed):
+            return reply
+        if reply.result is None:
+            return Failed(reason="converter process replied without a result")
+        return reply.result

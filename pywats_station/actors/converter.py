@@ -185,10 +185,15 @@ async def run_converter(
 ) -> None:
     """Run one converter until cancelled."""
     worker = _Worker(loaded, host)
-    if loaded.description.type == "scheduled":
-        await worker.run_scheduled(task_status)
-    else:
-        await worker.run_watching(task_status)
+    try:
+        if loaded.description.type == "scheduled":
+            await worker.run_scheduled(task_status)
+        else:
+            await worker.run_watching(task_status)
+    finally:
+        # A user converter's warm child ends with its actor (stop, removal, reload, restart).
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(worker.runner.close)
 
 
 class _Worker:
