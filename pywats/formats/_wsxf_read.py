@@ -100,7 +100,10 @@ def _parse_xml(data: bytes | str) -> ET.Element:
     except (LookupError, ValueError) as exc:
         # The XML declaration names an encoding without a codec ("uAf-8"), one that is no text
         # encoding ("rot13") or one expat cannot feed ("utf-32"): ElementTree lets those out.
-        raise ReportFormatError(f"WSXF declares an encoding that cannot be read: {exc}") from None
+        raise ReportFormatError(
+            f"WSXF is not readable: its XML declaration (line 1) names an encoding that cannot "
+            f"be read: {exc}"
+        ) from None
 
 
 def _localise(root: ET.Element) -> None:

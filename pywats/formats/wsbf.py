@@ -87,7 +87,10 @@ def parse_xml(data: bytes | str, what: str) -> ET.Element:
     except (LookupError, ValueError) as exc:
         # The XML declaration names an encoding without a codec ("uAf-8"), one that is no text
         # encoding ("rot13") or one expat cannot feed ("utf-32"): ElementTree lets those out.
-        raise BomFormatError(f"{what} declares an encoding that cannot be read: {exc}") from None
+        raise BomFormatError(
+            f"{what} is not readable: its XML declaration (line 1) names an encoding that cannot "
+            f"be read: {exc}"
+        ) from None
 
 
 def _local(tag: object) -> str | None:

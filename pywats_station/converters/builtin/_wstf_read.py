@@ -270,5 +270,7 @@ def _key_line(unit: Unit, line: str, number: int) -> None:
         return
     if not sep:
         raise ConversionError(f"line {number}: expected Key<TAB>Value, got {line.strip()!r}")
+    if not key:
+        raise ConversionError(f"line {number}: a header line without a key (Key<TAB>Value)")
     unit.header[key.lower()] = Field(rest.strip(), number)
     unit.header_names.setdefault(key.lower(), key)

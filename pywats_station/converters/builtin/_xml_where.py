@@ -93,6 +93,8 @@ class _Scan:
             pass
         except expat.ExpatError as exc:
             self.error = exc
+        except (LookupError, ValueError):
+            pass  # the declaration names an encoding expat cannot read: the reader said so
         return self
 
     def place(self, line: int, column: int) -> str:

@@ -260,7 +260,10 @@ def _header(builder: UUTBuilder, unit: Unit, args: WstfArguments) -> None:
         builder.sub_unit(part_type, pn=sub_pn, sn=sub_sn, rev=sub_rev)
     for key, found in unit.header.items():
         if key not in _KNOWN_KEYS and found.value:
-            builder.misc_info(unit.header_names[key], found.value)
+            try:
+                builder.misc_info(unit.header_names[key], found.value)
+            except ValueError as exc:  # a key no misc info can carry (blank, say)
+                raise ConversionError(f"line {found.line}: {exc}") from None
 
 
 class WstfConverter(FileConverter):

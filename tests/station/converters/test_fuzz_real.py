@@ -76,7 +76,8 @@ WHOLE = re.compile(
     r"|\bnot an? [\w .-]*\b(file|report|log|archive|export|document|format|folder|header)\b"
     r"|\bholds no\b|\bno [\w -]*\b(in|found in) (the|this) (file|folder)\b|\bas WSJF\b"
     r"|\bnests \d+ levels\b|\bnot (a|an|the) [\w -]+ format\b"
-    r"|\b(has|have|names|gives|carries|contains) no\b|\bno [\w ()-]+ (found|given)\b|\bmissing\b",
+    r"|\b(has|have|names|gives|carries|contains) no\b|\bno [\w ()-]+ (found|given)\b|\bmissing\b"
+    r"|\bno converter recognises\b|\bholds only blanks\b",
     re.IGNORECASE,
 )
 # Reasons the sandbox gives when the converter itself broke: never acceptable.
