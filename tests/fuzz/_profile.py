@@ -4,7 +4,8 @@
 
 * ``ci`` (the default): each test runs its own small ``max_examples``, derandomized (CI sees the
   same cases every time) and without a database, so the suite stays within a couple of minutes;
-* ``long``: ``PYWATS_FUZZ_EXAMPLES`` examples per test (100,000 unless set), random seeds, and
+* ``long``: ``PYWATS_FUZZ_SCALE`` times each test's CI examples (100 unless set: about half an
+  hour on two CPUs), or ``PYWATS_FUZZ_EXAMPLES`` per test when that is set; random seeds, and
   hypothesis's example database, so a failure found once is replayed first on the next run.
 
 The profile is applied per test (:func:`fuzz`), never with ``settings.load_profile``: loading a
@@ -33,7 +34,9 @@ PROFILE = os.environ.get("PYWATS_FUZZ_PROFILE", "ci").strip().lower() or "ci"
 if PROFILE not in {"ci", "long"}:
     raise ValueError(f"PYWATS_FUZZ_PROFILE must be 'ci' or 'long', not {PROFILE!r}")
 LONG = PROFILE == "long"
-LONG_EXAMPLES = int(os.environ.get("PYWATS_FUZZ_EXAMPLES", "100000"))
+LONG_SCALE = int(os.environ.get("PYWATS_FUZZ_SCALE", "100"))
+# The CI counts are set by each test's cost, so scaling them keeps the long run's time balanced.
+LONG_EXAMPLES = int(os.environ.get("PYWATS_FUZZ_EXAMPLES", "0")) or None
 HANG_SECONDS = 20  # one example; every parser here answers a few kilobytes in milliseconds
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -50,7 +53,7 @@ def fuzz(ci_examples: int) -> Callable[[_F], _F]:
         ],
     }
     if LONG:
-        return settings(max_examples=LONG_EXAMPLES, **common)
+        return settings(max_examples=LONG_EXAMPLES or ci_examples * LONG_SCALE, **common)
     return settings(
         max_examples=ci_examples,
         derandomize=True,
