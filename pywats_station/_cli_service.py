@@ -172,14 +172,17 @@ def plan_install(
     paths = instance_paths(instance, config_file=config_file, env={}, as_root=True)
     name = unit_name(instance) + ".service"
     plan = Plan(unit=name)
-    if executable.is_relative_to("/root"):
-        raise CliError(
-            f"the service's user cannot run {executable} (root's home folder is private): "
-            "install pyWATS system-wide, e.g. in /opt/pywats-station (docs/operations.md)",
-            ExitCode.CONFIG,
-        )
     if not system.path(executable).is_file():
         raise CliError(f"{executable} does not exist: pass --executable", ExitCode.CONFIG)
+    interpreter = _interpreter(system, executable)
+    for program in (executable, interpreter):
+        if program is not None and program.is_relative_to("/root"):
+            raise CliError(
+                f"the service's user cannot run {program} (root's home folder is private, "
+                "and the unit hides it): install pyWATS with a system Python, e.g. "
+                "`python3 -m venv /opt/pywats-station` (docs/operations.md)",
+                ExitCode.CONFIG,
+            )
 
     if system.owner_of(user) is None:
         if not create_user:
@@ -247,6 +250,7 @@ def plan_install(
         instance=instance,
         user=user,
         executable=str(executable),
+        program_paths=[interpreter] if interpreter is not None else [],
         config_file=config_file,
         read_write_paths=writable_paths(config, paths),
         token_credential=token_credential,
@@ -271,6 +275,26 @@ def plan_install(
         plan.actions.append(Run(("systemctl", "restart", name)))
     plan.wait = bool(plan.actions)
     return plan
+
+
+def _interpreter(system: System, executable: Path) -> Path | None:
+    """The interpreter a script starts (its ``#!`` line, links resolved), if it is a script."""
+    try:
+        with system.path(executable).open("rb") as stream:
+            first = stream.readline(512)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].decode("utf-8", "replace").split()
+    if not words:
+        return None
+    program = Path(words[0])
+    if program.name == "env" and len(words) > 1:  # #!/usr/bin/env python3: found on PATH
+        return None
+    real = system.path(program).resolve()
+    # Back to the managed system's view of the path.
+    return Path("/") / real.relative_to(system.root) if real.is_relative_to(system.root) else real
 
 
 def plan_uninstall(system: System, *, instance: str, purge: bool) -> Plan:

@@ -207,6 +207,7 @@ def unit_file(
     watchdog_sec: int = 60,
     read_write_paths: Sequence[Path] = (),
     token_credential: Path | None = None,
+    program_paths: Sequence[Path] = (),
 ) -> str:
     """The hardened systemd unit of one station instance (``systemd-unit``, ``install-service``).
 
@@ -220,6 +221,8 @@ def unit_file(
             (:func:`writable_paths`); everything else is read-only to it.
         token_credential: A file holding the API token, passed with ``LoadCredential=`` (the
             daemon then prefers it to the stored token).
+        program_paths: Other files the program needs to start (its Python interpreter): one
+            under a home folder makes the unit keep home folders readable.
 
     Returns:
         The unit file's text; ``systemd-analyze security`` rates it below 2.0 ("OK").
@@ -235,7 +238,12 @@ def unit_file(
     watched = [Path(p) for p in read_write_paths]
     home_used = [
         p
-        for p in [Path(exe), *watched, *([token_credential] if token_credential else [])]
+        for p in [
+            Path(exe),
+            *program_paths,
+            *watched,
+            *([token_credential] if token_credential else []),
+        ]
         if _under_home(p)
     ]
     if home_used:

@@ -368,3 +368,23 @@ def test_actions_describe_themselves_as_commands() -> None:
     assert Run(("systemctl", "start", "x")).describe() == "systemctl start x"
     assert MakeDir(Path("/a"), "u", 0o700).describe() == "mkdir /a  (owner u, mode 0700)"
     assert WriteFile(Path("/f"), "abc", 0o644).describe() == "write /f  (mode 0644, 3 bytes)"
+
+
+def test_a_program_whose_python_the_service_cannot_reach_is_refused(
+    machine: FakeMachine, tmp_path: Path
+) -> None:
+    """pyenv in root's home: the unit hides /root, so the service would fail with 203/EXEC."""
+    machine.users["pywats"] = machine.users["root"]
+    python = machine.path(Path("/root/.pyenv/versions/3.11.7/bin/python3.11"))
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    machine.path(PROGRAM).write_text("#!/root/.pyenv/versions/3.11.7/bin/python3.11\n")
+    with pytest.raises(CliError, match=r"cannot run /root/\.pyenv/versions/3\.11\.7/bin/python3"):
+        _install(machine, "--dry-run")
+    # A Python in a home folder is reachable if the unit keeps home folders readable.
+    machine.path(PROGRAM).write_text("#!/home/tester/venv/bin/python\n")
+    plan = plan_install(
+        machine, instance="default", user="pywats", create_user=False, executable=PROGRAM
+    )
+    assert "\nProtectHome=read-only\n" in plan.unit_text
+    assert "/home/tester/venv/bin/python" in plan.unit_text
