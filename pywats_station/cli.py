@@ -257,6 +257,9 @@ def _setup_logging(verbose: int, command: str) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     import trio
 
+    from pywats_station._fsjournal import install_from_env
+
+    install_from_env()  # the power-cut test's journal; inert unless its variable is set
     from pywats_station.control import ControlTokenError
     from pywats_station.daemon import run_daemon
     from pywats_station.queue import QueueLocked

@@ -52,6 +52,7 @@ import trio
 from pywats import AsyncWATS, RateLimit, RetryPolicy
 from pywats.models.app import Process
 from pywats_station import fdlimit
+from pywats_station._failpoints import failpoint
 from pywats_station._supervisor import (
     AUXILIARY_BACKOFF_MAX,
     ChildSpec,
@@ -279,6 +280,7 @@ class Daemon:
             if f"converter:{name}" in running:
                 await self.converter_tree.remove_child(f"converter:{name}")
                 restarted.append(f"converter:{name}")
+                failpoint("config.reload.converter_stopped")
             self.converters.pop(name, None)
             cfg = by_name.get(name)
             if cfg is None:
@@ -426,6 +428,7 @@ class Daemon:
                 self.runtime.config_problem = str(exc)
                 return []
             self.runtime.config_problem = None
+            failpoint("config.reload.loaded")
             changed = diff_config(self.config, new)
             if self.api is not None or new.server.url:
                 # `login`/`logout`, a rotated token file or a confirmed server change the
@@ -447,6 +450,7 @@ class Daemon:
                 for loaded in self.converters.values():  # hub mode: what [station] gives them
                     loaded.stats.station = own_station(loaded.config, self.host.station)
             restarted = await self.reload_converters(changed)
+            failpoint("config.reload.applied")
             if changed & _SERVER_SECTIONS and self.tree is not None:
                 restarted += await self._restart_server_children(new)
             if "control" in changed and self.tree is not None and self.nursery is not None:

@@ -42,6 +42,7 @@ from pathlib import Path
 import msgspec
 
 from pywats_station._display import display_name, display_text
+from pywats_station._failpoints import failpoint
 
 __all__ = [
     "CLAIM_FILE",
@@ -201,6 +202,7 @@ class FolderClaims:
         except BaseException:
             self.forget(claim)
             raise
+        failpoint("claim.taken")
         return claim
 
     def forget(self, claim: FolderClaim) -> None:

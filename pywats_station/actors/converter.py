@@ -54,6 +54,7 @@ import trio
 from pywats.formats import wsjf
 from pywats.models.app import Process
 from pywats_station._display import display_name, display_text
+from pywats_station._failpoints import failpoint
 from pywats_station.actors._conversion import ConverterRunner
 from pywats_station.actors._folder_claim import ClaimLost, ClaimRefused, FolderClaim, FolderClaims
 from pywats_station.actors._folder_watch import FolderWatch
@@ -480,6 +481,7 @@ class _Worker:
         state = self.settling.pop(path, (None, 0.0))[0]
         if state is None:
             return
+        failpoint("convert.settled")
         self.current = (path, time.monotonic())
         self.reading.set()
         try:
@@ -532,7 +534,9 @@ class _Worker:
                 validation.confidence,
                 self.cfg.alarm_threshold,
             )
+        failpoint("convert.before_convert")
         result = await self.runner.convert(path)
+        failpoint("convert.converted")
         if isinstance(result, Converted):
             await self._queue_and_tidy(path, state, result, started)
         elif isinstance(result, Skipped):
@@ -582,6 +586,7 @@ class _Worker:
             return
         # The reports are durable from here: whatever happens to the source now, it must not
         # go to the error folder (it was converted), nor be converted again while unchanged.
+        failpoint("convert.queued")
         try:
             await trio.to_thread.run_sync(
                 post_process, self.cfg.post_action, path, self.cfg.done_dir, state, self.policy
@@ -596,6 +601,7 @@ class _Worker:
                 display_text(str(exc)),
                 exc_info=None if isinstance(exc, OSError) else exc,
             )
+        failpoint("convert.source_moved")
         if self.cfg.post_action == "keep":
             self.ignored[path] = state
         self._done(name, result)
@@ -616,10 +622,10 @@ class _Worker:
         queue = self.host.queue
 
         def put_all() -> tuple[list[Entry], int]:
-            entries = [
-                queue.put(report_id, data, source=source, unit=unit)
-                for report_id, data, unit in payloads
-            ]
+            entries = []
+            for report_id, data, unit in payloads:
+                entries.append(queue.put(report_id, data, source=source, unit=unit))
+                failpoint("convert.put")  # some of an input's reports queued, not all
             return entries, queue.stats().depth
 
         entries, depth = await trio.to_thread.run_sync(put_all)

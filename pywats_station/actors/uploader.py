@@ -29,6 +29,7 @@ import trio
 
 from pywats import AsyncWATS
 from pywats._errors import HTTPError, PyWATSError, RateLimitedError, TransportError
+from pywats_station._failpoints import failpoint
 from pywats_station._supervisor import current_child
 from pywats_station.actors.control_methods import entry_unit
 from pywats_station.control.events import ReportRejected, ReportUploaded
@@ -176,12 +177,14 @@ async def _worker(
     async with receive:
         async for entry, payload in receive:
             started = trio.current_time()
+            failpoint("upload.before_send")
             try:
                 await ctx.api.report.submit_wsjf(payload)
             except PyWATSError as exc:
                 await _failed(exc, entry, ctx)
                 in_flight.pop(entry.seq, None)
                 continue
+            failpoint("upload.accepted")  # the server has it; the queue still does too
             ctx.accepted.append((entry, trio.current_time() - started))
             _settle(ctx, in_flight)
             if ctx.accepted:  # the queue was busy: the feeder settles them after its next look

@@ -28,6 +28,7 @@ import zipfile
 from pathlib import Path
 
 from pywats_station._display import display_name, display_text
+from pywats_station._failpoints import failpoint
 from pywats_station.converters._intake import (
     InputPolicy,
     NotAnInput,
@@ -147,6 +148,7 @@ def move_to(source: Path, folder: Path) -> Path:
     except OSError:
         # Another file system: copy, then remove the original (a link is moved as a link).
         shutil.move(str(source), str(target))
+    failpoint("source.moved")  # renamed, the done folder not yet flushed
     fsync_directory(folder)
     return target
 
@@ -291,15 +293,20 @@ def post_process(
         state: the source's state when it was converted (recorded for ``keep``).
         policy: what may be read of it (``zip`` reads it).
     """
-    if action == "move":
-        if policy.folders and policy.companions:
-            return _move_pair(source, done, policy)
-        return move_to(source, done)
-    if action == "zip":
-        return _zip(source, done, policy)
-    if action == "delete":
-        _remove(source, policy)
-        return None
+    if action in ("move", "zip", "delete"):
+        if action == "delete":
+            _remove(source, policy)
+            target = None
+        elif action == "zip":
+            target = _zip(source, done, policy)
+        elif policy.folders and policy.companions:
+            target = _move_pair(source, done, policy)
+        else:
+            target = move_to(source, done)
+        # The source's name is gone from the watch folder only once that folder is flushed:
+        # else a power cut brings it back, and it is converted (and uploaded) a second time.
+        fsync_directory(source.parent)
+        return target
     marker = _marker(done, source)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(f"{state.size} {state.mtime_ns}\n", encoding="utf-8")

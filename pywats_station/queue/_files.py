@@ -24,6 +24,8 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
+from pywats_station._failpoints import failpoint
+
 from ._errors import QueueLocked
 
 __all__ = [
@@ -70,10 +72,12 @@ def write_atomic(path: Path, chunks: Iterable[bytes], *, fsync: bool = True) -> 
                 os.fsync(fd)
         finally:
             os.close(fd)
+        failpoint("queue.write.before_rename")
         os.rename(tmp, path)
     except BaseException:
         unlink_if_exists(tmp)
         raise
+    failpoint("queue.write.before_dir_fsync")
     if fsync:
         fsync_dir(folder)
 

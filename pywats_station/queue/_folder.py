@@ -33,6 +33,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from pywats_station._failpoints import failpoint
+
 from ._files import TEMP_PREFIX, ensure_dir, fsync_dir, unlink_if_exists, write_atomic
 from ._format import (
     BUCKET_SIZE,
@@ -192,6 +194,7 @@ class EntryFolder:
             os.unlink(path)
         except FileNotFoundError:
             size = None
+        failpoint("queue.remove.after_unlink")
         if sidecar:  # an orphan left by a crash here is removed on open
             unlink_if_exists(self.sidecar_path(ref.seq, ref.report_id))
         if self.fsync and durable:

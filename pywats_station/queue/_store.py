@@ -34,6 +34,8 @@ from types import TracebackType
 
 import msgspec
 
+from pywats_station._failpoints import failpoint
+
 from ._errors import CorruptEntry, EntryNotFound, QueueError, QueueFull
 from ._files import LockFile, ensure_dir
 from ._folder import EntryFolder, Ref
@@ -280,6 +282,7 @@ class ReportQueue:
             seq = self._ledger.next_seq
             self._ledger.next_seq += 1
             ref = self._folder.ref(seq, report_id)
+            failpoint("queue.put.before_write")
             try:
                 self._folder.write_payload(ref, [header, b"\n", wsjf])
             except BaseException:
@@ -287,6 +290,7 @@ class ReportQueue:
                     self._added(seq, created_at, file_size)
                 raise
             self._added(seq, created_at, file_size)
+            failpoint("queue.put.durable")
             return Entry(
                 seq=seq,
                 report_id=report_id,
@@ -458,6 +462,7 @@ class ReportQueue:
             return
         succeeded(current)
         seq, ledger = entry.seq, self._ledger
+        failpoint("queue.complete.before_remove")
         try:
             # Not made durable: if a power cut brings the entry back, it is sent again and
             # the server overwrites it by id. Saves a directory fsync per upload. The claim
