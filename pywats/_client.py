@@ -286,12 +286,31 @@ def _streamed(content: object) -> bool:
 def _transport_error(
     exc: httpx.HTTPError, method: str, url: str, attempts: int, gave_up: str | None
 ) -> TransportError:
-    detail = str(exc) or type(exc).__name__
+    detail = _reason(exc)
+    error: TransportError
     if isinstance(exc, httpx.TimeoutException):
-        return TimeoutError(
+        error = TimeoutError(
             f"timed out ({detail})", method=method, url=url, attempts=attempts, gave_up=gave_up
         )
-    return ConnectionError(detail, method=method, url=url, attempts=attempts, gave_up=gave_up)
+    else:
+        error = ConnectionError(detail, method=method, url=url, attempts=attempts, gave_up=gave_up)
+    # Raised where the httpx error is no longer being handled: chain it by hand, for callers
+    # that look for the cause (a certificate not trusted, a proxy's 407).
+    error.__cause__ = exc
+    return error
+
+
+def _reason(exc: BaseException) -> str:
+    """The first message along ``exc``'s causes: httpx's errors under trio often carry none of
+    their own (a TLS failure is an empty ``ConnectError`` caused by the ``ssl`` error)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        if str(current):
+            return str(current)
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return type(exc).__name__
 
 
 class Client(BaseClient):

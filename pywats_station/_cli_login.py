@@ -48,8 +48,12 @@ class TokenTrial:
     detail: str
 
 
-def try_token(url: str, token: str, *, verify: bool = True) -> TokenTrial:
-    """Ask ``url`` for its version with ``token`` (one request, :data:`TRY_TIMEOUT`)."""
+def try_token(url: str, token: str, *, access: Any = None) -> TokenTrial:
+    """Ask ``url`` for its version with ``token`` (one request, :data:`TRY_TIMEOUT`).
+
+    ``access``: the instance's :class:`~pywats_station.server_access.ServerAccess` (its CA and
+    proxy); ``None``: the defaults.
+    """
     from pywats import (
         AuthenticationError,
         AuthorizationError,
@@ -59,37 +63,48 @@ def try_token(url: str, token: str, *, verify: bool = True) -> TokenTrial:
         TransportError,
         pyWATS,
     )
+    from pywats_station.server_access import ServerAccess, explain
 
+    access = access or ServerAccess()
     try:
         with pyWATS(
-            url, token, timeout=TRY_TIMEOUT, retry=RetryPolicy(max_attempts=1), verify=verify
+            url,
+            token,
+            timeout=TRY_TIMEOUT,
+            retry=RetryPolicy(max_attempts=1),
+            **access.client_options(),
         ) as api:
             version = api.app.get_version()
     except (AuthenticationError, AuthorizationError) as exc:
         return TokenTrial(Verdict.REFUSED, f"{exc.status}: {exc.message}")
     except TransportError as exc:
-        return TokenTrial(Verdict.UNTRIED, f"the server cannot be reached ({exc})")
+        why = explain(exc, access)
+        return TokenTrial(Verdict.UNTRIED, why or f"the server cannot be reached ({exc})")
     except HTTPError as exc:
-        return TokenTrial(Verdict.UNTRIED, f"the server answered {exc.status}: {exc.message}")
+        why = explain(exc, access)
+        return TokenTrial(
+            Verdict.UNTRIED, why or f"the server answered {exc.status}: {exc.message}"
+        )
     except (PyWATSError, ValueError) as exc:  # ValueError: a URL or token httpx cannot send
         return TokenTrial(Verdict.UNTRIED, f"it could not be tried: {exc}")
     return TokenTrial(Verdict.CONFIRMED, f"server version {version}")
 
 
-def _server(paths: Any, url: str | None) -> tuple[str | None, bool]:
-    """The server to try the token on (and whether to verify its TLS certificate)."""
+def _server(paths: Any, url: str | None) -> tuple[str | None, Any]:
+    """The server to try the token on, and how to reach it (CA, proxy)."""
+    from pywats_station._cli_proxy import access_of
     from pywats_station.config import URL_ENV, ConfigError, load_config
 
     try:
         config = load_config(paths.config_file, missing_ok=True)
     except (ConfigError, OSError):
         config = None
-    verify = config.server.verify_tls if config is not None else True
+    access = access_of(config, paths) if config is not None else None
     if url:
-        return url, verify
+        return url, access
     if os.environ.get(URL_ENV):
-        return os.environ[URL_ENV], verify
-    return (config.server.url or None) if config is not None else None, verify
+        return os.environ[URL_ENV], access
+    return (config.server.url or None) if config is not None else None, access
 
 
 def cmd_login(args: argparse.Namespace) -> int:
@@ -104,8 +119,8 @@ def cmd_login(args: argparse.Namespace) -> int:
         token = getpass.getpass("API token: ").strip()
     if not token:
         raise CliError("no token given", ExitCode.USAGE)
-    url, verify = _server(paths, args.url)
-    trial = try_token(url, token, verify=verify) if url else None
+    url, access = _server(paths, args.url)
+    trial = try_token(url, token, access=access) if url else None
     if trial is not None and trial.verdict is Verdict.REFUSED and not args.force:
         raise CliError(
             f"{url} refused the token ({trial.detail}); nothing was stored. Check the token, "

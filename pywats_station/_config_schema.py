@@ -59,6 +59,12 @@ class ServerConfig(_Section):
     token_file: str = ""  # $VARS expanded (e.g. ${CREDENTIALS_DIRECTORY}/token).
     timeout: float = 30.0
     verify_tls: bool = True
+    # A PEM bundle of the CAs that sign the server's certificate (a private CA), used instead
+    # of the system's; an absolute path. Empty: the CAs of certifi.
+    ca_file: str = ""
+    # "system": the environment's HTTPS_PROXY/HTTP_PROXY/NO_PROXY; "none": connect directly;
+    # or a URL (http://user@proxy:3128) whose password `pywats-station proxy` stores encrypted.
+    proxy: str = "system"
     # WATS allows 500 API requests a minute; 0 lifts the client-side limit (own servers).
     requests_per_minute: int = 500
 

@@ -18,6 +18,7 @@ from pywats_station._config_schema import (
     format_size,
 )
 from pywats_station.paths import InstancePaths
+from pywats_station.server_access import proxy_without_password
 
 __all__ = ["default_config_text", "redacted"]
 
@@ -38,8 +39,8 @@ def redacted(config: StationConfig) -> dict[str, Any]:
     """The configuration as a plain dict that is safe to show (``config show``, control channel).
 
     The token becomes ``"***"`` (empty stays empty, so "no token here" is still visible), a
-    password in the server URL becomes ``***``, and converter arguments whose name suggests a
-    secret (password, token, key, …) become ``"***"``.
+    password in the server URL or the proxy URL becomes ``***``, and converter arguments whose
+    name suggests a secret (password, token, key, …) become ``"***"``.
     """
     doc = document(config)
     server = doc["server"]
@@ -50,6 +51,9 @@ def redacted(config: StationConfig) -> dict[str, Any]:
         server["url"] = parts._replace(
             netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)
         ).geturl()
+    # The proxy's password belongs in the secret store (`pywats-station proxy`); if the file
+    # has one in the URL all the same, it is not shown.
+    server["proxy"] = proxy_without_password(server["proxy"])
     for conv in doc["converters"]:
         conv["arguments"] = _redact_arguments(conv["arguments"])
     return msgspec.to_builtins(doc)  # type: ignore[no-any-return]  # JSON-safe
@@ -70,6 +74,8 @@ _HELP = {
     "server.token_file": "e.g. ${CREDENTIALS_DIRECTORY}/token",
     "server.timeout": "seconds per request",
     "server.verify_tls": "check the server's TLS certificate",
+    "server.ca_file": "PEM bundle of a private CA (absolute path)",
+    "server.proxy": '"system" (environment), "none" or a URL',
     "server.requests_per_minute": "client-side limit (WATS allows 500); 0: none",
     "station.name": "default: the host name",
     "queue.path": "default: {queue_dir}",

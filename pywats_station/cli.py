@@ -21,7 +21,7 @@ Exit codes (stable, documented in ``docs/operations.md``):
 8      no such queue entry
 9      ``status``: the daemon runs but is not healthy (the reasons are listed: an
        actor given up on, auth_failed, no server configured, a broken converter,
-       dead letters, an invalid configuration file not applied)
+       dead letters, an invalid configuration file not applied); ``diagnose``: a check failed
 10     ``status``: the daemon is not running
 130    interrupted (Ctrl-C)
 =====  =========================================================
@@ -46,7 +46,9 @@ from pywats_station._cli_common import CliError, ExitCode, instance_config
 from pywats_station._cli_common import load_instance_config as _config
 from pywats_station._cli_common import paths_of as _paths
 from pywats_station._cli_config import cmd_config
+from pywats_station._cli_diagnose import cmd_diagnose
 from pywats_station._cli_login import cmd_login, cmd_logout
+from pywats_station._cli_proxy import cmd_proxy
 from pywats_station._cli_queue import STATE_CHOICES, cmd_queue
 from pywats_station._cli_service import (
     add_service_commands,
@@ -130,6 +132,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     command(commands, "logout", "delete the stored API token")
 
+    proxy = command(
+        commands,
+        "proxy",
+        "show or set server.proxy (system, none or a URL); a password is stored encrypted",
+    )
+    proxy.add_argument(
+        "setting",
+        nargs="?",
+        help="system (the environment's HTTPS_PROXY...), none, or http://[USER@]HOST:PORT; "
+        "a USER is asked for the password (default: show the current setting)",
+    )
+    proxy.add_argument(
+        "--password-stdin", action="store_true", help="read the proxy password from stdin"
+    )
+
     config = command(commands, "config", "show, check or create the configuration")
     config_cmd = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     command(config_cmd, "path", "print the configuration file's path")
@@ -161,6 +178,11 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--yes", action="store_true", help="do not ask")
     verify = command(queue_cmd, "verify", "check every entry's checksum; set corrupt ones aside")
     verify.add_argument("--json", action="store_true")
+
+    diagnose = command(
+        commands, "diagnose", "check the station, the route to the server and the service"
+    )
+    diagnose.add_argument("--json", action="store_true", help="machine-readable output")
 
     test = command(commands, "send-test-report", "send a small test report to the server")
     test.add_argument("--json", action="store_true")
@@ -209,8 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "control": cmd_control,
         "login": cmd_login,
         "logout": cmd_logout,
+        "proxy": cmd_proxy,
         "config": cmd_config,
         "queue": cmd_queue,
+        "diagnose": cmd_diagnose,
         "send-test-report": _cmd_send_test_report,
         "convert": _cmd_convert,
         "converters": _cmd_converters,
@@ -290,12 +314,15 @@ def _cmd_send_test_report(args: argparse.Namespace) -> int:
         AuthenticationError,
         AuthorizationError,
         CompOp,
+        HTTPError,
         ReportBuilder,
         TransportError,
         ValidationError,
         pyWATS,
     )
+    from pywats_station._cli_proxy import access_of
     from pywats_station.secrets import TOKEN_ENV, SecretsError, resolve_token
+    from pywats_station.server_access import explain
 
     paths = _paths(args)
     config = _config(paths)
@@ -326,8 +353,11 @@ def _cmd_send_test_report(args: argparse.Namespace) -> int:
             f"${TOKEN_ENV} or server.token_file)",
             ExitCode.AUTH,
         )
+    access = access_of(config, paths)  # the CA and proxy, as the daemon reaches the server
     try:
-        with pyWATS(config.server.url, token, timeout=config.server.timeout) as api:
+        with pyWATS(
+            config.server.url, token, timeout=config.server.timeout, **access.client_options()
+        ) as api:
             report_id = api.report.submit_report(report)
     except (AuthenticationError, AuthorizationError) as exc:
         raise CliError(f"the server refused the token: {exc.message}", ExitCode.AUTH) from exc
@@ -335,8 +365,11 @@ def _cmd_send_test_report(args: argparse.Namespace) -> int:
         raise CliError(
             f"the server rejected the report:\n{exc.message}", ExitCode.REJECTED
         ) from exc
-    except TransportError as exc:
-        raise CliError(f"server unreachable: {exc}", ExitCode.UNREACHABLE) from exc
+    except (TransportError, HTTPError) as exc:
+        why = explain(exc, access)
+        if why is None and isinstance(exc, HTTPError):
+            raise
+        raise CliError(f"server unreachable: {why or exc}", ExitCode.UNREACHABLE) from exc
     if args.json:
         print(json.dumps({"id": str(report_id), "sn": report.sn, "pn": report.pn}))
     else:

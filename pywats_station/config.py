@@ -86,6 +86,7 @@ __all__ = [
     "redacted",
     "save_config",
     "set_server_url",
+    "set_server_value",
     "validate",
 ]
 
@@ -436,6 +437,15 @@ def validate(config: StationConfig) -> list[ConfigProblem]:
             )
     if server.token and server.token_file:
         problems.append(ConfigProblem("server.token", "set either token or token_file, not both"))
+    # Imported here: server_access imports this module's types for its own hints.
+    from pywats_station.server_access import check_ca_file, check_proxy
+
+    for name, problem in (
+        ("proxy", check_proxy(server.proxy)),
+        ("ca_file", check_ca_file(server.ca_file)),
+    ):
+        if problem is not None:
+            problems.append(ConfigProblem(f"server.{name}", problem))
     _positive(problems, "server.timeout", server.timeout)
     if server.requests_per_minute < 0:
         problems.append(ConfigProblem("server.requests_per_minute", "must be 0 (no limit) or more"))
@@ -645,11 +655,20 @@ def set_server_url(path: Path, url: str) -> None:
     Raises:
         ConfigError: The result is not a valid configuration; nothing was written.
     """
+    set_server_value(path, "url", url)
+
+
+def set_server_value(path: Path, key: str, value: str) -> None:
+    """Set the string ``server.<key>`` in the file as :func:`set_server_url` does ``url``.
+
+    Raises:
+        ConfigError: The result is not a valid configuration; nothing was written.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         text = ""
-    line = f"url = {tomli_w.dumps({'url': url}).split('=', 1)[1].strip()}"
+    line = f"{key} = {tomli_w.dumps({key: value}).split('=', 1)[1].strip()}"
     lines = text.splitlines()
     section: str | None = None
     done = False
@@ -659,7 +678,7 @@ def set_server_url(path: Path, url: str) -> None:
             section = stripped.strip("[] ")
         elif stripped.startswith("[["):
             section = None
-        elif section == "server" and re.match(r"#?\s*url\s*=", stripped):
+        elif section == "server" and re.match(rf"#?\s*{re.escape(key)}\s*=", stripped):
             lines[i] = line
             done = True
             break

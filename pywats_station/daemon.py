@@ -81,6 +81,7 @@ from pywats_station.paths import InstancePaths
 from pywats_station.queue import QueueLocked, ReportQueue
 from pywats_station.runtime import ConnectionState, Runtime
 from pywats_station.secrets import TOKEN_ENV, SecretsError, resolve_token, token_files
+from pywats_station.server_access import AccessError, ServerAccess, server_access
 from pywats_station.status import (
     read_status,
     serve_status,
@@ -136,6 +137,8 @@ class Daemon:
     # The API token in use: registered with the hub and the log buffer so that it is never
     # sent or kept; never part of any status.
     api_token: str | None = field(default=None, repr=False)
+    # The proxy password the client was made with (a stored one changes without the config).
+    access_secrets: tuple[str, ...] = field(default=(), repr=False)
     # Why no token is sent (none set, unusable, or bound to another server); None: all is well.
     credential_problem: str | None = None
     stopping: trio.Event = field(default_factory=trio.Event)
@@ -335,6 +338,12 @@ class Daemon:
             )
         return token, None
 
+    def _access_secrets(self, config: StationConfig) -> tuple[str, ...]:
+        try:
+            return server_access(config, self.paths).secrets
+        except AccessError:
+            return ()
+
     def make_api(self) -> AsyncWATS | None:
         """A client for the configured server, or ``None`` when no server is configured."""
         server = self.config.server
@@ -344,16 +353,25 @@ class Daemon:
         if self.credential_problem is not None:
             log.error("%s", self.credential_problem)
         self.api_token = token
-        if token:
+        try:
+            access = server_access(self.config, self.paths)
+        except AccessError as exc:
+            # Requests would go out other than configured (no proxy, other CAs): send none.
+            self.credential_problem = str(exc)
+            log.error("%s", exc)
+            access, token = ServerAccess(), None
+        self.access_secrets = access.secrets
+        secrets = [token, *access.secrets] if token else list(access.secrets)
+        if secrets:
             if self.hub is not None:
-                self.hub._add_secrets([token])  # a new token (reload) is as secret as the first
+                self.hub._add_secrets(secrets)  # a new token (reload) is as secret as the first
             if self.logs is not None:
-                self.logs.add_secrets([token])
+                self.logs.add_secrets(secrets)
         return AsyncWATS(
             server.url,
             token,
             timeout=server.timeout,
-            verify=server.verify_tls,
+            **access.client_options(),
             # The uploader retries forever with the queue's backoff; the client only smooths
             # over a single hiccup.
             retry=RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=5.0),
@@ -437,6 +455,10 @@ class Daemon:
                 fresh = (token, problem) != (self.api_token, self.credential_problem)
                 if fresh and "server" not in changed:
                     log.info("the API token changed: reconnecting with the new one")
+                    changed = {*changed, "server"}
+                secrets = await trio.to_thread.run_sync(self._access_secrets, new)
+                if secrets != self.access_secrets and "server" not in changed:
+                    log.info("the proxy's password changed: reconnecting with the new one")
                     changed = {*changed, "server"}
             if not changed:
                 return []

@@ -55,9 +55,12 @@ from pywats_station.token_binding import BINDING_FILE
 __all__ = [
     "TOKEN_ENV",
     "SecretsError",
+    "delete_proxy_password",
     "delete_token",
+    "load_proxy_password",
     "load_token",
     "resolve_token",
+    "store_proxy_password",
     "store_token",
     "token_source",
     "token_files",
@@ -70,6 +73,9 @@ CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
 TOKEN_CREDENTIAL = "pywats-api-token"
 KEY_FILE = "key"
 TOKEN_FILE = "token"
+# The proxy's password has a key of its own: `logout` deletes the token's key, not this one.
+PROXY_KEY_FILE = "proxy.key"
+PROXY_PASSWORD_FILE = "proxy.password"
 
 _POSIX = sys.platform != "win32"  # Windows relies on the ACLs of the user's profile instead.
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -117,10 +123,10 @@ def _secrets_dir(paths: InstancePaths, *, create: bool) -> Path:
     return folder
 
 
-def _create_key(folder: Path) -> bytes:
+def _create_key(folder: Path, name: str = KEY_FILE) -> bytes:
     """Write a new random key without a moment in which it is readable by others or partial."""
     key = Fernet.generate_key()
-    temp = folder / f".{KEY_FILE}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    temp = folder / f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "wb") as stream:
@@ -128,7 +134,7 @@ def _create_key(folder: Path) -> bytes:
             stream.flush()
             os.fsync(stream.fileno())
         give_to_folder_owner(temp)
-        os.replace(temp, folder / KEY_FILE)
+        os.replace(temp, folder / name)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
@@ -247,7 +253,12 @@ def token_files(
     configuration file itself is watched anyway.
     """
     # The binding too: `login` confirming a server must reach a running daemon.
-    files = [paths.secrets_dir / TOKEN_FILE, paths.secrets_dir / BINDING_FILE]
+    # The proxy's password: `pywats-station proxy` changing only it must reach the daemon too.
+    files = [
+        paths.secrets_dir / TOKEN_FILE,
+        paths.secrets_dir / BINDING_FILE,
+        paths.secrets_dir / PROXY_PASSWORD_FILE,
+    ]
     if config.server.token_file:
         files.append(_token_file_path(config, paths, os.environ if env is None else env))
     return files
@@ -328,3 +339,64 @@ def token_source(
         SecretsError: As :func:`resolve_token`.
     """
     return _resolve(config, paths, env)[1]
+
+
+# --- the proxy's password ---------------------------------------------------------------------
+
+
+def store_proxy_password(paths: InstancePaths, password: str) -> Path:
+    """Encrypt and store the password of ``server.proxy`` (``pywats-station proxy``).
+
+    Stored like the token (its own key, mode 0600, folder 0700), so that the configuration
+    file names the proxy and its user but never the password.
+
+    Returns:
+        The path of the encrypted password file.
+
+    Raises:
+        ValueError: If the password is empty.
+    """
+    if not password:
+        raise ValueError("the proxy password is empty")
+    folder = _secrets_dir(paths, create=True)
+    try:
+        key = _read_private(folder / PROXY_KEY_FILE)
+        fernet = Fernet(key) if key else None
+    except (SecretsError, ValueError):
+        fernet = None
+    if fernet is None:
+        fernet = Fernet(_create_key(folder, PROXY_KEY_FILE))
+    target = folder / PROXY_PASSWORD_FILE
+    atomic_write(target, fernet.encrypt(password.encode("utf-8")), mode=0o600)
+    give_to_folder_owner(target)
+    return target
+
+
+def load_proxy_password(paths: InstancePaths) -> str | None:
+    """The stored proxy password, or ``None`` if none is stored.
+
+    Raises:
+        SecretsError: As :func:`load_token`, for the proxy's files.
+    """
+    folder = _secrets_dir(paths, create=False)
+    encrypted = _read_private(folder / PROXY_PASSWORD_FILE)
+    if encrypted is None:
+        return None
+    key = _read_private(folder / PROXY_KEY_FILE)
+    try:
+        return Fernet(key or b"").decrypt(encrypted).decode("utf-8")
+    except (InvalidToken, ValueError):  # ValueError: no key, or not a key
+        raise SecretsError(
+            f"the stored proxy password in {folder} cannot be decrypted (key missing or "
+            "replaced, or file altered); set it again with `pywats-station proxy URL`"
+        ) from None
+
+
+def delete_proxy_password(paths: InstancePaths) -> bool:
+    """Delete the stored proxy password and its key; returns whether one was stored."""
+    existed = False
+    for name in (PROXY_PASSWORD_FILE, PROXY_KEY_FILE):
+        with contextlib.suppress(FileNotFoundError):
+            (paths.secrets_dir / name).unlink()
+            existed = existed or name == PROXY_PASSWORD_FILE
+    return existed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from functools import partial
 from pathlib import Path
 
 from pywats.testing._http import MAX_BODY, READ_TIMEOUT
@@ -50,7 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="BYTES",
         help=f"largest request body accepted; a larger one is answered 413 (default {MAX_BODY})",
     )
+    serve.add_argument("--certfile", type=Path, help="serve HTTPS with this PEM certificate")
+    serve.add_argument("--keyfile", type=Path, help="the private key of --certfile")
     args = parser.parse_args(argv)
+    if (args.certfile is None) != (args.keyfile is None):
+        parser.error("--certfile and --keyfile go together")
+    tls = (str(args.certfile), str(args.keyfile)) if args.certfile else None
 
     try:
         import trio
@@ -73,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     for token in tokens[1:]:
         emulator.state.add_token(token)
     try:
-        trio.run(run_server, emulator, args.host, args.port)
+        trio.run(partial(run_server, emulator, args.host, args.port, tls=tls))
     except (OSError, BaseExceptionGroup) as exc:
         # trio wraps a bind failure in an exception group: show the OSError, not a traceback.
         found = _os_error(exc)

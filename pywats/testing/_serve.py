@@ -41,9 +41,11 @@ _errorlog = logging.getLogger("pywats.testing.hypercorn")
 _errorlog.addFilter(_QuietDrops())
 
 
-def _config(host: str, port: int, read_timeout: float) -> Config:
+def _config(host: str, port: int, read_timeout: float, tls: tuple[str, str] | None) -> Config:
     config = Config()
     config.bind = [f"{host}:{port}"]
+    if tls is not None:  # a certificate of a private CA: tests of clients' ca_file settings
+        config.certfile, config.keyfile = tls
     config.graceful_timeout = 0.5
     # The idle timer runs until a request's headers are complete, so it also bounds a client
     # that connects and sends nothing, or trickles its headers. (hypercorn's own read_timeout
@@ -60,11 +62,13 @@ async def serve(
     port: int = 0,
     *,
     announce: bool = True,
+    tls: tuple[str, str] | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``emulator`` until SIGTERM/SIGINT (or cancellation); report the bound port.
 
-    Prints ``serving WATS emulator on http://HOST:PORT`` once it accepts connections.
+    Prints ``serving WATS emulator on http://HOST:PORT`` (``https://`` with ``tls``, a PEM
+    certificate chain file and its key file) once it accepts connections.
     """
     stopping = trio.Event()
     started = False
@@ -89,7 +93,7 @@ async def serve(
                         partial(
                             hypercorn_serve,
                             emulator,  # type: ignore[arg-type]  # hypercorn's ASGI types are narrower
-                            _config(host, port, emulator.read_timeout),
+                            _config(host, port, emulator.read_timeout, tls),
                             shutdown_trigger=shutdown.wait,
                         )
                     )
@@ -97,7 +101,8 @@ async def serve(
                         port = int(binds[0].rsplit(":", 1)[1])
                         started = True
                         if announce:
-                            print(f"serving WATS emulator on http://{host}:{port}", flush=True)
+                            scheme = "https" if tls else "http"
+                            print(f"serving WATS emulator on {scheme}://{host}:{port}", flush=True)
                         task_status.started(port)
                     while not stopping.is_set() and emulator.faults.down_for() <= 0:
                         with trio.move_on_after(_POLL):

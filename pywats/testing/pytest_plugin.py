@@ -94,13 +94,16 @@ def start_emulator(
     timeout: float = 30.0,
     read_timeout: float | None = None,
     max_body: int | None = None,
+    tls: tuple[Path, Path] | None = None,
 ) -> EmulatorProcess:
     """Start the emulator process and wait until it accepts connections.
 
     ``read_timeout`` and ``max_body`` are the server's ``--read-timeout``/``--max-body``
-    (``None``: its defaults).
+    (``None``: its defaults); ``tls`` (certificate file, key file) serves HTTPS.
     """
     args = [sys.executable, "-m", "pywats.testing", "serve", "--port", str(port), "--token", token]
+    if tls is not None:
+        args += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
     if read_timeout is not None:
         args += ["--read-timeout", str(read_timeout)]
     if max_body is not None:

@@ -17,6 +17,7 @@ import trio
 from pywats import AsyncWATS
 from pywats._errors import HTTPError, PyWATSError, TransportError
 from pywats_station.runtime import ConnectionState, Runtime
+from pywats_station.server_access import explain
 
 __all__ = ["mac_address", "run_connection"]
 
@@ -84,9 +85,10 @@ async def _check(api: AsyncWATS, runtime: Runtime) -> tuple[ConnectionState, str
                 f"the server {what} ({exc.status}: {exc.message}); store the right one with "
                 "`pywats-station login`"
             )
-        return ConnectionState.OFFLINE, f"{exc.status}: {exc.message}"
+        return ConnectionState.OFFLINE, explain(exc) or f"{exc.status}: {exc.message}"
     except TransportError as exc:
-        return ConnectionState.OFFLINE, str(exc)
+        # An untrusted certificate or a proxy refusing its credentials: say which key fixes it.
+        return ConnectionState.OFFLINE, explain(exc) or str(exc)
     except PyWATSError as exc:
         return ConnectionState.OFFLINE, str(exc)
     return ConnectionState.ONLINE, None

@@ -12,7 +12,8 @@
    let the daemon's reload restart only what changed (``AdminPort.change_config`` runs 1-4).
 
 What the channel may not do, whatever the role (``docs/security.md``): set the API token
-(``server.token``, ``server.token_file``) or turn TLS verification off (``server.verify_tls``);
+(``server.token``, ``server.token_file``), turn TLS verification off or change whom it trusts
+(``server.verify_tls``, ``server.ca_file``) or route the requests (``server.proxy``);
 change ``[control]`` (who reaches the channel, with which rights, and the roots below); point a
 path (converters' ``watch``/``done``/``error``, a user converter's ``.py``, ``queue.path``)
 outside the folders ``[control] roots`` declares; name a user converter as ``module:Class``.
@@ -77,6 +78,10 @@ _REFUSED = {
     "server.token_file": "cannot be set over the control channel: edit the file as root",
     # Off, it would let a machine in the middle read the API token: the owner's decision.
     "server.verify_tls": "cannot be set over the control channel: edit the file",
+    # A CA bundle decides whom the token is sent to, as verify_tls does; a proxy sees every
+    # request (all of it, to an http:// server) and may carry credentials: the owner's too.
+    "server.ca_file": "cannot be set over the control channel: edit the file",
+    "server.proxy": "cannot be set over the control channel: use `pywats-station proxy`",
 }
 # Who may reach the channel, with which rights, and where paths may point: the file's owner's.
 _REFUSED_SECTIONS = {

@@ -323,19 +323,19 @@ def test_unknown_keys_are_tolerated_and_reported(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     text = (
-        'future = 1\n[server]\nproxy = "p"\n[telemetry]\non = true\n' + CONVERTER + "priority = 5"
+        'future = 1\n[server]\nmirror = "p"\n[telemetry]\non = true\n' + CONVERTER + "priority = 5"
     )
     loaded = read_config(write(tmp_path, text), env={})
     assert [(w.key, w.severity) for w in loaded.warnings] == [
         ("future", "warning"),
-        ("server.proxy", "warning"),
+        ("server.mirror", "warning"),
         ("telemetry", "warning"),
         ("converters[0].priority", "warning"),
     ]
     assert all("unknown key" in w.message for w in loaded.warnings)
     with caplog.at_level(logging.WARNING, logger="pywats_station.config"):
         load_config(tmp_path / "config.toml", env={})
-    assert "server.proxy: unknown key" in caplog.text
+    assert "server.mirror: unknown key" in caplog.text
 
 
 def test_a_misspelt_key_names_the_key_that_was_probably_meant(tmp_path: Path) -> None:

@@ -92,6 +92,11 @@ async def test_credentials_and_tls_cannot_be_touched(tmp_path: Path) -> None:
             ("server.token_file", "/tmp/token"),
             ("server.verify_tls", False),
             ("server", {"verify_tls": False}),
+            # Whom the token is trusted to and which way it travels: the file's owner's.
+            ("server.ca_file", "/tmp/planted-ca.pem"),
+            ("server.proxy", "http://proxy.attacker.example:3128"),
+            ("server.proxy", "none"),
+            ("server", {"proxy": "http://proxy.attacker.example:3128"}),
         ):
             error = await _refused(station, key, value)
             assert error.code == ErrorCode.VALIDATION_FAILED, key
