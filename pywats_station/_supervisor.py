@@ -141,6 +141,30 @@ class _Run:
         self.settled.set()
 
 
+class StateChanges:
+    """Wakes whoever waits for a change of state, restarts or error anywhere in the
+    supervision trees of this process (the control channel's ``actor_state`` events), so that
+    nobody has to poll :meth:`Supervisor.statistics`."""
+
+    def __init__(self) -> None:
+        self._event: trio.Event | None = None
+
+    def notify(self) -> None:
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+
+    async def wait(self) -> None:
+        """Return after the next change (one made after this call)."""
+        if self._event is None:
+            self._event = trio.Event()
+        await self._event.wait()
+
+
+STATE_CHANGES = StateChanges()
+_WATCHED = frozenset({"state", "_state", "restarts", "last_error"})
+
+
 @dataclass(eq=False)
 class _Child:
     spec: ChildSpec
@@ -152,6 +176,11 @@ class _Child:
     last_error: str | None = None
     last_traceback: str | None = None
     last_exit: float | None = None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        if name in _WATCHED:
+            STATE_CHANGES.notify()
 
 
 @dataclass(eq=False)
@@ -361,6 +390,11 @@ class Supervisor:
         finished = self._finished
         self._request_stop()
         await _wait_any(finished, *self._own_stopping())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        if name in _WATCHED:
+            STATE_CHANGES.notify()
 
     def statistics(self) -> SupervisorStatistics:
         """Return the state of this supervisor and its subtree (never blocks)."""

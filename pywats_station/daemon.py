@@ -53,6 +53,7 @@ from pywats import AsyncWATS, RateLimit, RetryPolicy
 from pywats.models.app import Process
 from pywats_station import fdlimit
 from pywats_station._failpoints import failpoint
+from pywats_station._file_watch import open_file_watch
 from pywats_station._supervisor import (
     AUXILIARY_BACKOFF_MAX,
     ChildSpec,
@@ -97,7 +98,8 @@ __all__ = ["DRAIN_TIMEOUT", "Daemon", "read_status", "run_daemon", "status_file"
 log = logging.getLogger("pywats_station.daemon")
 
 DRAIN_TIMEOUT = 4.0  # seconds the uploader may finish in-flight uploads after SIGTERM
-_CONFIG_POLL = 2.0
+_CONFIG_POLL = 2.0  # seconds between looks at the config where its folder cannot be watched
+_CONFIG_SETTLE = 0.2
 _SERVER_SECTIONS = frozenset({"server", "station", "connection", "sync", "queue"})
 # A control restart asked for over the control channel waits this long, so that the reply to
 # config.set leaves before the server it travels through is stopped.
@@ -532,11 +534,19 @@ class Daemon:
 
                 nursery.start_soon(on_signal)
                 while True:
-                    await trio.sleep(_CONFIG_POLL)
-                    now = await trio.to_thread.run_sync(mtime)
-                    if now != seen:
-                        seen = now
-                        await self.reload()
+                    # Watched before the stamps are taken: a change in between is not missed.
+                    files = [
+                        self.paths.config_file,
+                        *token_files(self.config, self.paths, self.env),
+                    ]
+                    async with open_file_watch(files, fallback=_CONFIG_POLL) as changed:
+                        now = await trio.to_thread.run_sync(mtime)
+                        if now != seen:
+                            seen = now
+                            await self.reload()
+                            continue  # the token's file may be another one now
+                        await changed()
+                        await trio.sleep(_CONFIG_SETTLE)  # an editor's save is several events
 
 
 async def _open_queue(queue_dir: Path, max_bytes: int) -> ReportQueue:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Final, Literal, Protocol
 import msgspec
 import trio
 
-from pywats_station._supervisor import ChildStatistics, SupervisorStatistics
+from pywats_station._supervisor import STATE_CHANGES, ChildStatistics, SupervisorStatistics
 from pywats_station.actors.control_config import register_config_methods
 from pywats_station.actors.control_converters import register_converter_methods
 from pywats_station.actors.control_methods import (
@@ -101,7 +101,6 @@ log = logging.getLogger("pywats_station.control_actor")
 
 RETRY_FIRST: Final = 1.0
 RETRY_MAX: Final = 60.0
-TREE_PERIOD: Final = 0.5
 COUNTERS_PERIOD: Final = 2.0
 
 
@@ -311,8 +310,12 @@ def flatten_tree(
     return nodes
 
 
-async def watch_tree(daemon: Daemon, *, period: float = TREE_PERIOD) -> None:
-    """Publish ``actor_state`` for every state change in the supervision tree, until cancelled."""
+async def watch_tree(daemon: Daemon) -> None:
+    """Publish ``actor_state`` for every state change in the supervision tree, until cancelled.
+
+    Woken by the supervisors when something changes (asleep otherwise): every change is
+    looked at, those made in one scheduling round together.
+    """
     seen: dict[str, _Node] | None = None
     while True:
         tree = daemon.tree
@@ -338,16 +341,22 @@ async def watch_tree(daemon: Daemon, *, period: float = TREE_PERIOD) -> None:
                     )
                     daemon.publish("actor_state", event)
         seen = now
-        await trio.sleep(period)
+        await STATE_CHANGES.wait()
+        await trio.lowlevel.checkpoint()  # what changes with it in this round: one look
 
 
 async def publish_counters(daemon: Daemon, *, period: float = COUNTERS_PERIOD) -> None:
-    """Publish ``counters`` every ``period`` seconds when they changed, until cancelled."""
+    """Publish ``counters`` every ``period`` seconds when they changed, until cancelled.
+
+    Asleep while no client is connected (nobody to tell).
+    """
     last: tuple[m.Counters, m.QueueStats] | None = None
     while True:
+        if daemon.hub is not None and not daemon.hub.statistics().connections:
+            last = None  # the next client gets the totals at once
+            await daemon.hub.wait_connected()
         await trio.sleep(period)
         if daemon.hub is None or not daemon.hub.statistics().connections:
-            last = None  # the next client gets the totals at once
             continue
         queue = queue_stats_event(await trio.to_thread.run_sync(daemon.queue.stats))
         current = (counters_event(daemon.runtime), queue)

@@ -56,7 +56,13 @@ from pywats.models.app import Process
 from pywats_station._display import display_name, display_text
 from pywats_station._failpoints import failpoint
 from pywats_station.actors._conversion import ConverterRunner
-from pywats_station.actors._folder_claim import ClaimLost, ClaimRefused, FolderClaim, FolderClaims
+from pywats_station.actors._folder_claim import (
+    CLAIM_FILE,
+    ClaimLost,
+    ClaimRefused,
+    FolderClaim,
+    FolderClaims,
+)
 from pywats_station.actors._folder_watch import FolderWatch
 from pywats_station.actors._inotify import Changes
 from pywats_station.actors._watching import (
@@ -366,7 +372,7 @@ class _Worker:
         def changed(changes: Changes) -> None:
             if not self.folder_mode:
                 self.hinted |= changes.complete
-            if changes.overflow or claim.path in changes.paths:
+            if changes.overflow or any(p.name == CLAIM_FILE for p in changes.paths):
                 self.claim_touched.set()
             kick.set()
 

@@ -42,7 +42,7 @@ log = logging.getLogger("pywats_station.uploader")
 
 # Statuses that reject the report itself; everything else is retried.
 PERMANENT_STATUSES = frozenset({400, 409, 410, 413, 415, 422})
-_IDLE_POLL = 5.0  # seconds between queue looks when nothing wakes us (a safety net only)
+_IDLE_POLL = 60.0  # seconds between queue looks when nothing wakes us (a safety net only)
 _BATCH_BYTES = 8 * 1024 * 1024  # payload bytes one claim may hold in memory
 _SETTLE_RETRY = 0.05  # seconds before the feeder tries again to remove uploaded entries
 

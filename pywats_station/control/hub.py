@@ -18,6 +18,7 @@ from collections.abc import Collection
 from typing import Final
 
 import msgspec
+import trio
 
 from pywats_station.control._connection import ConnectionStatistics, ControlConnection
 from pywats_station.control.protocol import NOTIFY_PREFIX, Notification, encode
@@ -63,6 +64,20 @@ class ControlHub:
         self._published = 0
         self._delivered = 0
         self._dropped = 0
+        self._joined: trio.Event | None = None  # see wait_connected
+
+    def joined(self) -> None:
+        """A connection was added (called by the server): wakes :meth:`wait_connected`."""
+        if self._joined is not None:
+            self._joined.set()
+            self._joined = None
+
+    async def wait_connected(self) -> None:
+        """Return once at least one client is connected (at once if one is)."""
+        while not self._connections:
+            if self._joined is None:
+                self._joined = trio.Event()
+            await self._joined.wait()
 
     def publish(self, event: str, payload: msgspec.Struct) -> int:
         """Send ``notify.<event>`` to every connection subscribed to ``event``.

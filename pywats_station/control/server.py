@@ -271,6 +271,7 @@ class ControlServer:
         connected_at: float,
     ) -> None:
         self.hub._connections[conn.id] = conn
+        self.hub.joined()
         # A connection's coming and going is routine (every `pywats-station status` is one, and
         # strangers come by the thousand in a flood): debug only. What an operator must see,
         # refusals, throttling, a capped role, errors, is logged at INFO or above elsewhere.
