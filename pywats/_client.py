@@ -10,6 +10,7 @@ actions with their own means: no thread hop, no event loop per sync call.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import random
 import ssl
@@ -19,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import httpx
 
@@ -35,7 +36,18 @@ from pywats._errors import (
 from pywats._retry import RateLimit, RateLimiter, RetryPolicy, parse_retry_after
 from pywats._version import __version__
 
-__all__ = ["AsyncClient", "BaseClient", "Client", "Proxy", "Verify", "normalise_base_url"]
+__all__ = [
+    "AsyncClient",
+    "BaseClient",
+    "Client",
+    "Proxy",
+    "Verify",
+    "WaitReason",
+    "normalise_base_url",
+]
+
+WaitReason = Literal["rate_limit", "retry_after", "backoff"]
+"""Why the client waits before sending (see :attr:`BaseClient.on_wait`)."""
 
 T = TypeVar("T")
 
@@ -170,6 +182,17 @@ class BaseClient:
         }
         # Monotonic clock for rate limiting; tests replace it.
         self._clock = time.monotonic
+        self.on_wait: Callable[[WaitReason, float], None] | None = None
+        """Told before each wait of the client's own, with why and for how many seconds:
+        ``"rate_limit"`` (the request budget is spent), ``"retry_after"`` (the server's
+        ``Retry-After``, honoured) or ``"backoff"`` (before another attempt after a failure).
+        For a monitor (the station shows its uploads' waits); it must not block. What it
+        raises is not the request's business: it is ignored."""
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The client-side request budget (``None``: none)."""
+        return self._limiter.limit if self._limiter is not None else None
 
     def __repr__(self) -> str:  # never shows the token
         return f"{type(self).__name__}({self.base_url!r})"
@@ -216,6 +239,7 @@ class BaseClient:
             if self._limiter is not None:
                 wait = self._reserve()
                 if wait > 0:
+                    self._waiting("rate_limit", wait)
                     yield _Sleep(wait)
             if attempt and _streamed(call.content):
                 request = self._request(call, http)  # the last attempt consumed the body
@@ -252,8 +276,15 @@ class BaseClient:
                 )
                 if decision.delay is None:
                     raise _transport_error(outcome, method, url, attempt + 1, decision.reason)
+            honoured = isinstance(outcome, httpx.Response) and retry_after == decision.delay
+            self._waiting("retry_after" if honoured else "backoff", decision.delay)
             yield _Sleep(decision.delay)
             attempt += 1
+
+    def _waiting(self, reason: WaitReason, seconds: float) -> None:
+        if self.on_wait is not None:
+            with contextlib.suppress(Exception):  # a monitor's bug must not fail the request
+                self.on_wait(reason, seconds)
 
     def _reserve(self) -> float:
         assert self._limiter is not None

@@ -24,6 +24,7 @@ import logging
 import os
 import ssl
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -164,8 +165,6 @@ def cmd_status(args: argparse.Namespace) -> int:
             data["starting"] = True
     else:
         data = {"running": True, **msgspec.to_builtins(snapshot), "source": "status_file"}
-        # An idle daemon writes its status only when it changes: its uptime is counted here.
-        data["uptime"] = max(0.0, time.time() - snapshot.started_at)
         url = daemon_url(paths, snapshot)
         if url is not None:
             live = live_status(paths, url, snapshot)
@@ -231,6 +230,14 @@ def _print_running(data: dict[str, Any]) -> None:
         f"queue: {q.get('depth')} waiting, {q.get('dead')} dead, {q.get('failed')} retrying; "
         f"uploaded {counters['uploaded']} since start"
     )
+    wait = data.get("upload_wait")
+    if wait and float(wait["until"]) > time.time():  # the status file may be older than its end
+        until = datetime.fromtimestamp(float(wait["until"])).astimezone()
+        left = _duration(float(wait["until"]) - time.time() + 0.999)  # rounded up
+        print(
+            f"uploads: waiting until {until.isoformat(sep=' ', timespec='seconds')} "
+            f"(in {left}): {wait['detail']}"
+        )
     print(f"processes cached: {data['processes_cached']}")
     for conv in data.get("converters", []):
         note = f" ({conv['error']})" if conv.get("error") else ""

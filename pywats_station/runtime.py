@@ -9,11 +9,12 @@ from __future__ import annotations
 import enum
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import msgspec
 import trio
 
-__all__ = ["ConnectionState", "Counters", "Runtime", "StatusSnapshot"]
+__all__ = ["ConnectionState", "Counters", "Runtime", "StatusSnapshot", "UploadWait"]
 
 
 class ConnectionState(enum.StrEnum):
@@ -66,7 +67,29 @@ class StatusSnapshot(msgspec.Struct, kw_only=True):
     # Why the config file on disk was not applied (it is invalid; the daemon runs on the one it
     # loaded before); None while the file in force is the one on disk.
     config_problem: str | None = None
+    # Uploads wait for the request budget or a server's Retry-After, and until when; None: not.
+    upload_wait: UploadWait | None = None
     written_at: float = 0.0
+
+
+WAIT_NEWS = 5.0
+"""Seconds by which a wait's end must move later to be announced again (``upload_waiting``)."""
+
+
+WaitReason = Literal["rate_limit", "retry_after"]
+
+
+class UploadWait(msgspec.Struct, kw_only=True, frozen=True):
+    """Uploads wait, and until when (``status``, ``station.status``, ``upload_waiting``).
+
+    ``reason``: ``rate_limit`` (the client's request budget, ``server.requests_per_minute``, is
+    spent) or ``retry_after`` (the server answered with ``Retry-After``); ``until``: the wait's
+    end, wall clock (seconds since the epoch); ``detail``: the same in words.
+    """
+
+    reason: WaitReason
+    until: float
+    detail: str
 
 
 @dataclass
@@ -91,6 +114,8 @@ class Runtime:
     # The synced server metadata (processes…), kept by the sync actor; `Any` to keep this
     # module free of the actor's types.
     metadata: object | None = None
+    # The latest wait of the uploads (request budget, Retry-After); see current_upload_wait.
+    upload_wait: UploadWait | None = None
     # Set while the server answers; uploaders wait on it instead of failing report after report.
     online: trio.Event = field(default_factory=trio.Event)
     # Set to make the connection actor check now (an upload hit a network error).
@@ -111,6 +136,31 @@ class Runtime:
                 self.reconnected.set()
         elif self.online.is_set():
             self.online = trio.Event()
+
+    def note_upload_wait(
+        self, reason: WaitReason, seconds: float, detail: str, now: float | None = None
+    ) -> UploadWait | None:
+        """Record that uploads wait ``seconds`` from ``now`` (wall clock) for ``reason``.
+
+        Returns the wait when it is news (none was in effect, the reason changed, or its end
+        moved later by at least :data:`WAIT_NEWS` seconds): the one to announce.
+        """
+        now = time.time() if now is None else now
+        until = now + max(0.0, seconds)
+        current = self.current_upload_wait(now)
+        if current is not None and current.until >= until:
+            return None  # a wait already known to last at least as long: that one is shown
+        self.upload_wait = UploadWait(reason=reason, until=until, detail=detail)
+        if current is None or current.reason != reason or until - current.until >= WAIT_NEWS:
+            return self.upload_wait
+        return None
+
+    def current_upload_wait(self, now: float | None = None) -> UploadWait | None:
+        """The wait in effect at ``now`` (wall clock), if any."""
+        wait = self.upload_wait
+        if wait is None or wait.until <= (time.time() if now is None else now):
+            return None
+        return wait
 
     def wake_connection(self) -> None:
         """Ask the connection actor for a health check now."""

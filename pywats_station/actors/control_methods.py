@@ -25,6 +25,7 @@ from pywats_station._supervisor import ChildStatistics, SupervisorStatistics
 from pywats_station.actors.sync import MetadataCache
 from pywats_station.control import CallContext, ControlError, ErrorCode, Registry
 from pywats_station.control import methods as m
+from pywats_station.control.events import UploadWait
 from pywats_station.queue import (
     CorruptEntry,
     Entry,
@@ -60,6 +61,14 @@ log = logging.getLogger("pywats_station.control_actor")
 def counters_event(runtime: Runtime) -> m.Counters:
     """The runtime's totals as the control channel's type."""
     return m.Counters(**msgspec.structs.asdict(runtime.counters))
+
+
+def upload_wait_of(runtime: Runtime) -> UploadWait | None:
+    """The uploads' wait in effect now, as the control channel's type (``None``: none)."""
+    wait = runtime.current_upload_wait()
+    if wait is None:
+        return None
+    return UploadWait(reason=wait.reason, until=wait.until, detail=wait.detail)
 
 
 def queue_stats_event(stats: QueueStats) -> m.QueueStats:
@@ -161,6 +170,7 @@ def register_station_methods(registry: Registry, station: OperatorPort) -> None:
             processes_synced_at=rt.processes_synced_at,
             control_connections=station.control_connections(),
             config_problem=rt.config_problem,
+            upload_wait=upload_wait_of(rt),
         )
 
     @registry.implement(m.STATION_TREE)

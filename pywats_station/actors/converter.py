@@ -54,15 +54,8 @@ import trio
 from pywats.formats import wsjf
 from pywats.models.app import Process
 from pywats_station._display import display_name, display_text
-from pywats_station._failpoints import failpoint
 from pywats_station.actors._conversion import ConverterRunner
-from pywats_station.actors._folder_claim import (
-    CLAIM_FILE,
-    ClaimLost,
-    ClaimRefused,
-    FolderClaim,
-    FolderClaims,
-)
+from pywats_station.actors._folder_claim import ClaimLost, ClaimRefused, FolderClaim, FolderClaims
 from pywats_station.actors._folder_watch import FolderWatch
 from pywats_station.actors._inotify import Changes
 from pywats_station.actors._watching import (
@@ -77,11 +70,13 @@ from pywats_station.actors.control_methods import entry_unit, unit_header
 from pywats_station.config import ConverterConfig
 from pywats_station.control.events import FileConverted, FileFailed, ReportQueued
 from pywats_station.converters import (
+    ConversionResult,
     Converted,
     Failed,
     Skipped,
     StationInfo,
     Suspended,
+    Validation,
     classify_confidence,
 )
 from pywats_station.converters._intake import (
@@ -91,6 +86,7 @@ from pywats_station.converters._intake import (
     check_input,
     release_fifo,
 )
+from pywats_station.converters._placement import convert_builtin, release_soon
 from pywats_station.converters._sources import (
     SourceState,
     content_key,
@@ -99,9 +95,10 @@ from pywats_station.converters._sources import (
 )
 from pywats_station.converters.sandbox import (
     ConverterDescription,
+    OutputLimits,
 )
 from pywats_station.converters.schedule import parse_schedule
-from pywats_station.queue import Entry, QueueFull, ReportQueue, unit_of
+from pywats_station.queue import Entry, QueueFull, ReportQueue, Unit, unit_of
 from pywats_station.runtime import Runtime
 
 __all__ = ["ConverterHost", "ConverterStats", "LoadedConverter", "run_converter"]
@@ -201,6 +198,28 @@ async def run_converter(
         # A user converter's warm child ends with its actor (stop, removal, reload, restart).
         with trio.CancelScope(shield=True):
             await trio.to_thread.run_sync(worker.runner.close)
+
+
+@dataclass
+class _Queued:
+    """Reports put in the queue for one input: their entries, the depth after, their units."""
+
+    entries: list[Entry]
+    depth: int
+    units: list[Unit]
+
+
+@dataclass
+class _Trip:
+    """How far an input got in its worker-thread trip(s): each stage's outcome, up to the
+    first that stopped it (``checked`` set, a confidence below the reject threshold, a result
+    other than :class:`Converted`, or ``queue_error``)."""
+
+    checked: Exception | None = None  # check_input refused it, or could not open it
+    validation: Validation | None = None
+    result: ConversionResult | None = None
+    queued: _Queued | None = None
+    queue_error: Exception | None = None  # QueueFull, NotAnInput or OSError: see _queue_and_tidy
 
 
 class _Worker:
@@ -372,7 +391,7 @@ class _Worker:
         def changed(changes: Changes) -> None:
             if not self.folder_mode:
                 self.hinted |= changes.complete
-            if changes.overflow or any(p.name == CLAIM_FILE for p in changes.paths):
+            if changes.overflow or claim.path in changes.paths:
                 self.claim_touched.set()
             kick.set()
 
@@ -487,7 +506,6 @@ class _Worker:
         state = self.settling.pop(path, (None, 0.0))[0]
         if state is None:
             return
-        failpoint("convert.settled")
         self.current = (path, time.monotonic())
         self.reading.set()
         try:
@@ -504,23 +522,26 @@ class _Worker:
             self.current = None
 
     async def _process(self, path: Path, state: SourceState) -> None:
-        name = display_name(path.name)
         started = time.monotonic()
-        try:
-            # What it is *now*, opened the safe way: the listing may be seconds old.
-            await trio.to_thread.run_sync(check_input, path, self.policy)
-        except NotAnInput as exc:  # swapped for a link or a FIFO since it was listed
+        if self.loaded.builtin:
+            trip = await self._one_trip(path)
+        else:
+            trip = await self._trips(path)
+        exc = trip.checked
+        if isinstance(exc, NotAnInput):  # swapped for a link or a FIFO since it was listed
             self._refuse(path, str(exc))
             return
-        except InputRefused as exc:  # too big, or a folder holding a link or a FIFO
+        if isinstance(exc, InputRefused):  # too big, or a folder holding a link or a FIFO
             await self._to_error(path, str(exc), state)
             return
-        except FileNotFoundError:
+        if isinstance(exc, FileNotFoundError):
             return  # gone meanwhile (moved away by someone else)
-        except OSError as exc:
+        if exc is not None:
             await self._to_error(path, f"cannot be read: {exc}", state)
             return
-        validation = await self.runner.validate(path)
+        validation = trip.validation
+        assert validation is not None  # checked, so validated
+        name = display_name(path.name)
         verdict = classify_confidence(
             validation, alarm=self.cfg.alarm_threshold, reject=self.cfg.reject_threshold
         )
@@ -540,11 +561,10 @@ class _Worker:
                 validation.confidence,
                 self.cfg.alarm_threshold,
             )
-        failpoint("convert.before_convert")
-        result = await self.runner.convert(path)
-        failpoint("convert.converted")
+        result = trip.result
+        assert result is not None  # not rejected, so converted
         if isinstance(result, Converted):
-            await self._queue_and_tidy(path, state, result, started)
+            await self._queue_and_tidy(path, state, result, trip, started)
         elif isinstance(result, Skipped):
             self.stats.skipped += 1
             self.ignored[path] = state
@@ -558,17 +578,101 @@ class _Worker:
         else:
             await self._to_error(path, result.reason, state)
 
+    async def _one_trip(self, path: Path) -> _Trip:
+        """A built-in: check, validate, convert and queue ``path`` in one worker-thread trip.
+
+        Each trip to a thread and back costs more CPU than a small file's whole conversion
+        (docs/performance.md, "CPU per report"), so the steps that used to be a trip each are
+        one here; the loop then decides, from :class:`_Trip`, what the outcome means.
+        """
+        runner = self.runner
+        ctx, data = runner.context(), runner.context_data()
+        release = release_soon(trio.lowlevel.current_trio_token())
+        limits = OutputLimits(
+            max_report_size=self.cfg.max_report_size,
+            max_output_size=self.cfg.max_output_size,
+            settings=f"converters.{self.cfg.name}",
+        )
+        instance = runner.instance
+
+        def trip() -> _Trip:
+            done = _Trip()
+            try:
+                # What it is *now*, opened the safe way: the listing may be seconds old.
+                check_input(path, self.policy)
+            except (NotAnInput, InputRefused, OSError) as exc:
+                done.checked = exc
+                return done
+            try:
+                done.validation = instance.validate(path, ctx)
+            except Exception as exc:
+                done.validation = Validation(confidence=0.0, message=f"validate() raised {exc!r}")
+            if self._rejects(done.validation):
+                return done
+            done.result = convert_builtin(
+                instance,
+                self.cfg.kind,
+                path,
+                ctx,
+                data,
+                limits=limits,
+                child_above=self.cfg.child_process_above,
+                timeout=self.cfg.timeout,
+                memory_mb=self.cfg.memory_mb,
+                log=self.log,
+                on_release=release,
+            )
+            if isinstance(done.result, Converted):
+                self._key_and_put(path, done)
+            return done
+
+        return await trio.to_thread.run_sync(trip)
+
+    async def _trips(self, path: Path) -> _Trip:
+        """A user converter: check, then validate and convert in its child, then queue."""
+        done = _Trip()
+        try:
+            # What it is *now*, opened the safe way: the listing may be seconds old.
+            await trio.to_thread.run_sync(check_input, path, self.policy)
+        except (NotAnInput, InputRefused, OSError) as exc:
+            done.checked = exc
+            return done
+        done.validation = await self.runner.validate(path)
+        if self._rejects(done.validation):
+            return done
+        done.result = await self.runner.convert(path)
+        if isinstance(done.result, Converted):
+            await trio.to_thread.run_sync(self._key_and_put, path, done)
+        return done
+
+    def _rejects(self, validation: Validation) -> bool:
+        """Whether the confidence is below the reject threshold (the input is not converted)."""
+        verdict = classify_confidence(
+            validation, alarm=self.cfg.alarm_threshold, reject=self.cfg.reject_threshold
+        )
+        return verdict == "reject"
+
+    def _key_and_put(self, path: Path, done: _Trip) -> None:
+        """Give the reports their ids (from the content) and queue them (in a worker thread);
+        what goes wrong is kept in ``done.queue_error`` for the loop to sort out."""
+        assert isinstance(done.result, Converted)
+        try:
+            key = content_key(path, self.policy)
+            source = f"{self.cfg.name}:{display_name(path.name)}"
+            done.queued = self._put_reports(done.result, source=source, key=key)
+        except (QueueFull, NotAnInput, OSError) as exc:
+            done.queue_error = exc
+
     async def _queue_and_tidy(
-        self, path: Path, state: SourceState, result: Converted, started: float
+        self, path: Path, state: SourceState, result: Converted, trip: _Trip, started: float
     ) -> None:
-        """Queue the reports of a converted input, then apply the post action to it."""
+        """Sort out how queueing the reports went (in the trip), then apply the post action."""
         name = display_name(path.name)
         try:
-            key = await trio.to_thread.run_sync(content_key, path, self.policy)
-            source = f"{self.cfg.name}:{name}"
-            await self._enqueue(
-                result, source=source, key=key, path=display_name(path), started=started
-            )
+            if trip.queue_error is not None:
+                raise trip.queue_error
+            assert trip.queued is not None
+            self._announce(trip.queued, path=display_name(path), started=started)
         except QueueFull as exc:
             # Backpressure: the source stays where it is until the queue has room.
             self.log.warning("%s: queue full (%s); %s waits", self.cfg.name, exc, name)
@@ -592,7 +696,6 @@ class _Worker:
             return
         # The reports are durable from here: whatever happens to the source now, it must not
         # go to the error folder (it was converted), nor be converted again while unchanged.
-        failpoint("convert.queued")
         try:
             await trio.to_thread.run_sync(
                 post_process, self.cfg.post_action, path, self.cfg.done_dir, state, self.policy
@@ -607,7 +710,6 @@ class _Worker:
                 display_text(str(exc)),
                 exc_info=None if isinstance(exc, OSError) else exc,
             )
-        failpoint("convert.source_moved")
         if self.cfg.post_action == "keep":
             self.ignored[path] = state
         self._done(name, result)
@@ -618,6 +720,13 @@ class _Worker:
         self, result: Converted, *, source: str, key: str, path: str, started: float
     ) -> None:
         """Queue the reports durably, then announce the file and its reports (in that order)."""
+        queued = await trio.to_thread.run_sync(
+            lambda: self._put_reports(result, source=source, key=key)
+        )
+        self._announce(queued, path=path, started=started)
+
+    def _put_reports(self, result: Converted, *, source: str, key: str) -> _Queued:
+        """Encode and queue the reports, each durable when this returns (in a worker thread)."""
         reports = list(result.reports)
         if not self.desc.keeps_report_ids:
             for index, report in enumerate(reports):
@@ -626,28 +735,29 @@ class _Worker:
         # (listing, uploads) without parsing the report again.
         payloads = [(str(r.id), wsjf.dumps(r), unit_of(r)) for r in reports]
         queue = self.host.queue
+        entries = []
+        for report_id, data, unit in payloads:
+            entries.append(queue.put(report_id, data, source=source, unit=unit))
+        return _Queued(entries, queue.stats().depth, [unit for _, _, unit in payloads])
 
-        def put_all() -> tuple[list[Entry], int]:
-            entries = []
-            for report_id, data, unit in payloads:
-                entries.append(queue.put(report_id, data, source=source, unit=unit))
-                failpoint("convert.put")  # some of an input's reports queued, not all
-            return entries, queue.stats().depth
+    def _announce(self, queued: _Queued, *, path: str, started: float) -> None:
+        """Count the queued reports, wake the uploader, publish the file's and reports' events.
 
-        entries, depth = await trio.to_thread.run_sync(put_all)
-        # From here to the end no checkpoint: the events go out before any upload can finish.
-        self.host.runtime.counters.queued += len(payloads)
+        No checkpoint in here: the events go out before any upload of these reports can finish.
+        """
+        entries, depth = queued.entries, queued.depth
+        self.host.runtime.counters.queued += len(entries)
         self.host.runtime.wake_uploader()
         converted = FileConverted(
             converter=self.cfg.name,
             path=path,
             reports=[entry.report_id for entry in entries],
             duration=time.monotonic() - started,
-            units=[unit_header(unit) for _, _, unit in payloads],  # in the order of `reports`
+            units=[unit_header(unit) for unit in queued.units],  # in the order of `reports`
         )
         self._publish("file_converted", converted)
         for entry in entries:
-            queued = ReportQueued(
+            event = ReportQueued(
                 report_id=entry.report_id,
                 seq=entry.seq,
                 source=entry.source,
@@ -655,7 +765,7 @@ class _Worker:
                 depth=depth,
                 unit=entry_unit(entry),
             )
-            self._publish("report_queued", queued)
+            self._publish("report_queued", event)
 
     def _publish(self, event: str, payload: msgspec.Struct) -> None:
         """Publish an event; a failure to announce never fails the input (it is done)."""

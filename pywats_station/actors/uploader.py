@@ -23,18 +23,19 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
+from functools import partial
 
 import msgspec
 import trio
 
 from pywats import AsyncWATS
 from pywats._errors import HTTPError, PyWATSError, RateLimitedError, TransportError
-from pywats_station._failpoints import failpoint
 from pywats_station._supervisor import current_child
 from pywats_station.actors.control_methods import entry_unit
-from pywats_station.control.events import ReportRejected, ReportUploaded
+from pywats_station.control.events import ReportRejected, ReportUploaded, UploadWaiting
 from pywats_station.queue import Entry, QueueError, ReportQueue
-from pywats_station.runtime import ConnectionState, Runtime
+from pywats_station.runtime import ConnectionState, Runtime, WaitReason
 
 __all__ = ["PERMANENT_STATUSES", "run_uploader"]
 
@@ -42,7 +43,7 @@ log = logging.getLogger("pywats_station.uploader")
 
 # Statuses that reject the report itself; everything else is retried.
 PERMANENT_STATUSES = frozenset({400, 409, 410, 413, 415, 422})
-_IDLE_POLL = 60.0  # seconds between queue looks when nothing wakes us (a safety net only)
+_IDLE_POLL = 5.0  # seconds between queue looks when nothing wakes us (a safety net only)
 _BATCH_BYTES = 8 * 1024 * 1024  # payload bytes one claim may hold in memory
 _SETTLE_RETRY = 0.05  # seconds before the feeder tries again to remove uploaded entries
 
@@ -78,6 +79,8 @@ async def run_uploader(
     # uploader restarted by its supervisor finds them due again (sent again: idempotent).
     in_flight: dict[int, Entry] = {}
     ctx = _Context(queue, api, runtime, clock, publish)
+    # Waits of the client's own (its request budget, a short Retry-After) are shown too.
+    api.client.on_wait = partial(_client_waits, ctx)
     # Room for a whole batch: the feeder reads the next batch while the workers upload this one.
     batch = max(32, 4 * workers)
     send, receive = trio.open_memory_channel[tuple[Entry, bytes]](batch)
@@ -177,14 +180,12 @@ async def _worker(
     async with receive:
         async for entry, payload in receive:
             started = trio.current_time()
-            failpoint("upload.before_send")
             try:
                 await ctx.api.report.submit_wsjf(payload)
             except PyWATSError as exc:
                 await _failed(exc, entry, ctx)
                 in_flight.pop(entry.seq, None)
                 continue
-            failpoint("upload.accepted")  # the server has it; the queue still does too
             ctx.accepted.append((entry, trio.current_time() - started))
             _settle(ctx, in_flight)
             if ctx.accepted:  # the queue was busy: the feeder settles them after its next look
@@ -243,12 +244,44 @@ async def _failed(exc: PyWATSError, entry: Entry, ctx: _Context) -> None:
             runtime.set_connection(ConnectionState.AUTH_FAILED, f"{exc.status}: {exc.message}")
         if isinstance(exc, RateLimitedError):
             retry_after = exc.retry_after
+            if retry_after is not None:
+                why = f"the server answered {exc.status} with Retry-After: {retry_after:g} s"
+                _note_wait(ctx, "retry_after", retry_after, why)
         error = f"{exc.status}: {exc.message}"
     else:
         if isinstance(exc, TransportError):
             runtime.wake_connection()
         error = str(exc)  # no answer, or one we cannot read: the server is not itself
     await _transient(entry, ctx.queue, runtime, ctx.clock, error, retry_after)
+
+
+def _client_waits(ctx: _Context, reason: str, seconds: float) -> None:
+    """The client is about to wait before a request: say so if the budget or the server asked."""
+    if reason == "rate_limit":
+        limit = ctx.api.client.rate_limit
+        budget = (
+            f"{limit.requests} requests a minute, server.requests_per_minute"
+            if limit is not None and limit.period == 60.0
+            else f"{limit.requests} requests in {limit.period:g} s"
+            if limit is not None
+            else "its limit"
+        )
+        _note_wait(ctx, "rate_limit", seconds, f"the client's request budget is spent ({budget})")
+    elif reason == "retry_after":
+        why = f"the server asked to wait (Retry-After: {seconds:g} s)"
+        _note_wait(ctx, "retry_after", seconds, why)
+    # else a backoff between two attempts: neither the budget nor the server asked for it
+
+
+def _note_wait(ctx: _Context, reason: WaitReason, seconds: float, detail: str) -> None:
+    """Record a wait of the uploads; announce it (log, ``upload_waiting``) when it is news."""
+    wait = ctx.runtime.note_upload_wait(reason, seconds, detail, now=ctx.clock())
+    if wait is None:
+        return
+    until = datetime.fromtimestamp(wait.until).astimezone()
+    log.info("uploads wait until %s: %s", until.isoformat(timespec="seconds"), detail)
+    event = UploadWaiting(reason=wait.reason, until=wait.until, detail=wait.detail)
+    ctx.publish("upload_waiting", event)
 
 
 async def _transient(

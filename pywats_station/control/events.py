@@ -27,6 +27,8 @@ __all__ = [
     "ReportQueued",
     "ReportRejected",
     "ReportUploaded",
+    "UploadWait",
+    "UploadWaiting",
     "decode_event",
     "notifications",
 ]
@@ -242,6 +244,39 @@ class ActorState(Event, kw_only=True):
     last_error: str | None = None
 
 
+class UploadWait(Result, kw_only=True):
+    """Uploads wait, and until when.
+
+    Attributes:
+        reason: ``rate_limit``: the client's request budget (``server.requests_per_minute``)
+            is spent; ``retry_after``: the server answered with ``Retry-After``.
+        until: When the wait ends (wall clock, seconds since the epoch).
+        detail: The same in words.
+    """
+
+    reason: Literal["rate_limit", "retry_after"]
+    until: float
+    detail: str
+
+
+class UploadWaiting(Event, kw_only=True):
+    """Uploads wait: for the request budget or a server's ``Retry-After``, until ``until``.
+
+    Published when a wait begins, when its reason changes and when its end moves later by five
+    seconds or more; ``station.status`` has the wait in effect (``upload_wait``).
+
+    Attributes:
+        reason: ``rate_limit`` (the client's request budget is spent) or ``retry_after``
+            (the server answered with ``Retry-After``).
+        until: When the wait ends (wall clock, seconds since the epoch).
+        detail: The same in words.
+    """
+
+    reason: Literal["rate_limit", "retry_after"]
+    until: float
+    detail: str
+
+
 class CountersUpdate(Event, kw_only=True):
     """Periodic totals (every few seconds while something changes).
 
@@ -265,6 +300,9 @@ _NOTIFICATIONS: Final = (
     NotificationSpec("actor_state", ActorState, "An actor changed state."),
     NotificationSpec("log_record", LogRecord, "A log record (at the daemon's log level)."),
     NotificationSpec("counters", CountersUpdate, "Periodic totals and queue statistics."),
+    NotificationSpec(
+        "upload_waiting", UploadWaiting, "Uploads wait for the request budget or Retry-After."
+    ),
 )
 _PAYLOADS: Final = {spec.event: spec.payload for spec in _NOTIFICATIONS}
 

@@ -19,6 +19,7 @@ from pywats_station.control.events import (
     LogRecord,
     QueueStats,
     ReportHeader,
+    UploadWait,
 )
 
 __all__ = [
@@ -117,6 +118,8 @@ class StationStatus(Result, kw_only=True):
         config_problem: Why the configuration file on disk was not applied: it is invalid
             (every problem, each named by its key), and the daemon runs on the configuration it
             loaded before; ``null`` while the file in force is the one on disk.
+        upload_wait: Uploads wait for the client's request budget or a server's
+            ``Retry-After``: why and until when; ``null`` while they do not.
     """
 
     instance: str
@@ -136,6 +139,7 @@ class StationStatus(Result, kw_only=True):
     processes_synced_at: float | None = None
     control_connections: int = 0
     config_problem: str | None = None
+    upload_wait: UploadWait | None = None
 
 
 class TreeNode(Result, kw_only=True):

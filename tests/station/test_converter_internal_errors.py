@@ -78,6 +78,8 @@ async def test_a_bug_while_handling_one_file_sends_it_to_error_and_the_next_flow
         assert "Traceback" in logged
         assert "RuntimeError: a bug of ours" in logged
         stats = station.daemon.converters["wsjf"].stats
+        # Counted once its source is tidied, which may come after the upload.
+        await wait_until(lambda: stats.converted == 1, what="the next file counted")
         assert (stats.failed, stats.converted) == (1, 1)
         assert stats.last_error is not None
         assert "internal error" in stats.last_error
