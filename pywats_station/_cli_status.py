@@ -165,6 +165,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             data["starting"] = True
     else:
         data = {"running": True, **msgspec.to_builtins(snapshot), "source": "status_file"}
+        # An idle daemon writes its status only when it changes: its uptime is counted here.
+        data["uptime"] = max(0.0, time.time() - snapshot.started_at)
         url = daemon_url(paths, snapshot)
         if url is not None:
             live = live_status(paths, url, snapshot)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import time
 from functools import partial
@@ -73,6 +74,9 @@ __all__ = [
 ]
 
 STATUS_PERIOD: Final = 2.0
+# Seconds between writes of an unchanged status (it is written at once when it changes), and
+# between systemd STATUS lines when no watchdog asks for pings: an idle daemon sleeps.
+STATUS_REFRESH: Final = 60.0
 
 _log = logging.getLogger("pywats_station.status")
 
@@ -129,6 +133,22 @@ def snapshot(daemon: Daemon, stats: QueueStats | None = None) -> StatusSnapshot:
     )
 
 
+def _without_clocks(status: StatusSnapshot) -> object:
+    """The status without the fields that change with time alone (uptimes, the write time)."""
+
+    def strip(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in _CLOCKS}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(msgspec.to_builtins(status))
+
+
+_CLOCKS = frozenset({"uptime", "written_at"})
+
+
 def _tls_cert(daemon: Daemon) -> str | None:
     """The control channel's certificate file, resolved as the control actor resolves it."""
     cert = daemon.config.control.tls_cert
@@ -150,7 +170,9 @@ def status_line(daemon: Daemon, stats: QueueStats | None = None) -> str:
 async def serve_status(
     daemon: Daemon, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
 ) -> None:
-    """Write the status file every ``STATUS_PERIOD`` seconds until cancelled.
+    """Keep the status file current until cancelled: looked at every ``STATUS_PERIOD``
+    seconds, written when it changed (apart from its clock fields), else every
+    ``STATUS_REFRESH`` seconds; readers compute the uptime from ``started_at``.
 
     An auxiliary (see ``docs/operations.md``): a file that cannot be written (disk full, no
     descriptors left, a read-only runtime folder) is logged once, when it starts failing, and
@@ -159,9 +181,17 @@ async def serve_status(
     """
     path = status_file(daemon.paths)
     failing: str | None = None  # why the last write failed; logged on change only
+    written: bytes | None = None  # the last status written, without its clock fields
+    written_at = -math.inf
     task_status.started()
     try:
         while True:
+            # From memory, on the loop: the question "did anything change?" costs no thread.
+            now = msgspec.json.encode(_without_clocks(snapshot(daemon, daemon.queue.counts())))
+            if now == written and trio.current_time() - written_at < STATUS_REFRESH:
+                await trio.sleep(STATUS_PERIOD)
+                continue
+            written, written_at = now, trio.current_time()
             try:
                 # The queue's stats may list a folder (the oldest entry's age): not on the loop.
                 stats = await trio.to_thread.run_sync(daemon.queue.stats)
@@ -170,6 +200,7 @@ async def serve_status(
                     partial(atomic_write, path, data, mode=0o644, durable=False)
                 )
             except OSError as exc:
+                written = None  # try again at the next look
                 why = f"{type(exc).__name__}: {exc.strerror or exc}"
                 if why != failing:
                     _log.warning("cannot write the status file %s: %s; retrying", path, why)
@@ -193,7 +224,10 @@ async def serve_watchdog(daemon: Daemon) -> None:
     systemd kill a station that is still uploading.
     """
     ping = watchdog_interval(daemon.env)
-    period = min(STATUS_PERIOD, ping) if ping else STATUS_PERIOD
+    if not ping and not daemon.notifier.enabled:
+        return  # not under systemd: nobody to tell
+    # Under WatchdogSec=60: one ping (and STATUS line) every 30 s, and nothing in between.
+    period = ping if ping else STATUS_REFRESH
     await daemon.ready.wait()
     while True:
         try:

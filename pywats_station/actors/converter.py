@@ -54,8 +54,15 @@ import trio
 from pywats.formats import wsjf
 from pywats.models.app import Process
 from pywats_station._display import display_name, display_text
+from pywats_station._failpoints import failpoint
 from pywats_station.actors._conversion import ConverterRunner
-from pywats_station.actors._folder_claim import ClaimLost, ClaimRefused, FolderClaim, FolderClaims
+from pywats_station.actors._folder_claim import (
+    CLAIM_FILE,
+    ClaimLost,
+    ClaimRefused,
+    FolderClaim,
+    FolderClaims,
+)
 from pywats_station.actors._folder_watch import FolderWatch
 from pywats_station.actors._inotify import Changes
 from pywats_station.actors._watching import (
@@ -391,7 +398,7 @@ class _Worker:
         def changed(changes: Changes) -> None:
             if not self.folder_mode:
                 self.hinted |= changes.complete
-            if changes.overflow or claim.path in changes.paths:
+            if changes.overflow or any(p.name == CLAIM_FILE for p in changes.paths):
                 self.claim_touched.set()
             kick.set()
 
@@ -506,6 +513,7 @@ class _Worker:
         state = self.settling.pop(path, (None, 0.0))[0]
         if state is None:
             return
+        failpoint("convert.settled")
         self.current = (path, time.monotonic())
         self.reading.set()
         try:
@@ -609,6 +617,7 @@ class _Worker:
                 done.validation = Validation(confidence=0.0, message=f"validate() raised {exc!r}")
             if self._rejects(done.validation):
                 return done
+            failpoint("convert.before_convert")
             done.result = convert_builtin(
                 instance,
                 self.cfg.kind,
@@ -622,6 +631,7 @@ class _Worker:
                 log=self.log,
                 on_release=release,
             )
+            failpoint("convert.converted")
             if isinstance(done.result, Converted):
                 self._key_and_put(path, done)
             return done
@@ -640,7 +650,9 @@ class _Worker:
         done.validation = await self.runner.validate(path)
         if self._rejects(done.validation):
             return done
+        failpoint("convert.before_convert")
         done.result = await self.runner.convert(path)
+        failpoint("convert.converted")
         if isinstance(done.result, Converted):
             await trio.to_thread.run_sync(self._key_and_put, path, done)
         return done
@@ -696,6 +708,7 @@ class _Worker:
             return
         # The reports are durable from here: whatever happens to the source now, it must not
         # go to the error folder (it was converted), nor be converted again while unchanged.
+        failpoint("convert.queued")
         try:
             await trio.to_thread.run_sync(
                 post_process, self.cfg.post_action, path, self.cfg.done_dir, state, self.policy
@@ -710,6 +723,7 @@ class _Worker:
                 display_text(str(exc)),
                 exc_info=None if isinstance(exc, OSError) else exc,
             )
+        failpoint("convert.source_moved")
         if self.cfg.post_action == "keep":
             self.ignored[path] = state
         self._done(name, result)
@@ -738,6 +752,7 @@ class _Worker:
         entries = []
         for report_id, data, unit in payloads:
             entries.append(queue.put(report_id, data, source=source, unit=unit))
+            failpoint("convert.put")  # some of an input's reports queued, not all
         return _Queued(entries, queue.stats().depth, [unit for _, _, unit in payloads])
 
     def _announce(self, queued: _Queued, *, path: str, started: float) -> None:

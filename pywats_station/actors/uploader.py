@@ -31,6 +31,7 @@ import trio
 
 from pywats import AsyncWATS
 from pywats._errors import HTTPError, PyWATSError, RateLimitedError, TransportError
+from pywats_station._failpoints import failpoint
 from pywats_station._supervisor import current_child
 from pywats_station.actors.control_methods import entry_unit
 from pywats_station.control.events import ReportRejected, ReportUploaded, UploadWaiting
@@ -43,7 +44,7 @@ log = logging.getLogger("pywats_station.uploader")
 
 # Statuses that reject the report itself; everything else is retried.
 PERMANENT_STATUSES = frozenset({400, 409, 410, 413, 415, 422})
-_IDLE_POLL = 5.0  # seconds between queue looks when nothing wakes us (a safety net only)
+_IDLE_POLL = 60.0  # seconds between queue looks when nothing wakes us (a safety net only)
 _BATCH_BYTES = 8 * 1024 * 1024  # payload bytes one claim may hold in memory
 _SETTLE_RETRY = 0.05  # seconds before the feeder tries again to remove uploaded entries
 
@@ -180,12 +181,14 @@ async def _worker(
     async with receive:
         async for entry, payload in receive:
             started = trio.current_time()
+            failpoint("upload.before_send")
             try:
                 await ctx.api.report.submit_wsjf(payload)
             except PyWATSError as exc:
                 await _failed(exc, entry, ctx)
                 in_flight.pop(entry.seq, None)
                 continue
+            failpoint("upload.accepted")  # the server has it; the queue still does too
             ctx.accepted.append((entry, trio.current_time() - started))
             _settle(ctx, in_flight)
             if ctx.accepted:  # the queue was busy: the feeder settles them after its next look
