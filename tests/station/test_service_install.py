@@ -388,3 +388,29 @@ def test_a_program_whose_python_the_service_cannot_reach_is_refused(
     )
     assert "\nProtectHome=read-only\n" in plan.unit_text
     assert "/home/tester/venv/bin/python" in plan.unit_text
+
+
+def test_the_raspberry_pi_example_installs_with_every_folder_writable(
+    machine: FakeMachine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The example's folders are created, owned by the service, and open in the unit."""
+    example = Path(__file__).resolve().parents[2] / "config-examples" / "raspberry-pi.toml"
+    _write_config(machine, example.read_text(encoding="utf-8"))
+    assert _install(machine, "--create-user") == ExitCode.OK
+    from pywats_station.config import load_config
+
+    config = load_config(example, env={})
+    unit = machine.path(UNIT).read_text()
+    writable = [
+        Path(line.removeprefix("ReadWritePaths=-"))
+        for line in unit.splitlines()
+        if line.startswith("ReadWritePaths=")
+    ]
+    state_base = Path("/var/lib/pywats-station")  # StateDirectory=: writable to the service
+    folders = [Path(config.queue.path)]
+    for conv in config.converters:
+        folders += [Path(conv.watch), conv.done_dir, conv.error_dir]
+    for folder in folders:
+        assert machine.path(folder).is_dir(), folder
+        assert folder.is_relative_to(state_base) or any(folder.is_relative_to(w) for w in writable)
+    assert "/srv/test-results" in [str(w) for w in writable]
