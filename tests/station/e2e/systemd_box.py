@@ -72,6 +72,10 @@ for unit in $MASKED; do ln -sf /dev/null /run/systemd/system/$unit; done
 printf '[Unit]\nDescription=test box\nWants=systemd-journald.service\n' \
   > /run/systemd/system/box.target
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# Shared propagation inside the box, as systemd sets up on a machine it boots (in a container it
+# leaves that to the container manager): credentials are mounted in a child namespace and must
+# propagate back. Nothing propagates to the host: the box's namespace began private.
+mount --make-rshared /
 exec env container=pywats-test-box /lib/systemd/systemd --system --unit=box.target \
   --log-target=console --show-status=no
 """
