@@ -154,7 +154,6 @@ def test_the_unit_verifies_and_its_exposure_is_at_most_2(
         folders.append(Path("/home/tester/results"))
     text = unit_file(
         instance=instance,
-        user="root",  # verify looks the user up; root exists everywhere
         executable=_program(),
         read_write_paths=folders,
         token_credential=tmp_path / "token" if credential else None,
