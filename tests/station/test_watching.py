@@ -11,6 +11,7 @@ from pywats_station.actors._watching import (
     ListingRules,
     Settler,
     WatchFolderLost,
+    complete_inputs,
     exception_line,
     list_inputs,
 )
@@ -64,6 +65,29 @@ def test_settler_waits_for_inputs_to_stop_changing() -> None:
     # Oldest first by modification time.
     settler.settling.pop(b)
     assert settler.ready([(a, SourceState(2, 11)), (b, SourceState(1, 5))], now=103.5) == [a]
+
+
+def test_inputs_proven_complete_skip_the_settle_wait_but_not_retries_or_set_asides() -> None:
+    a, b, c = Path("a.json"), Path("b.json"), Path("c.json")
+    settler = Settler(settle=2.0)
+    settler.not_before[b] = 50.0
+    settler.ignored[c] = SourceState(1, 1)
+    listing = [(a, SourceState(1, 1)), (b, SourceState(1, 1)), (c, SourceState(1, 1))]
+    assert settler.ready(listing, now=10.0, complete={a, b, c}) == [a]
+    # Not proven (a truncated JSON, a CSV): the settle wait, as ever.
+    assert settler.ready([(a, SourceState(2, 2))], now=10.5) == []
+    assert settler.ready([(a, SourceState(2, 2))], now=12.5) == [a]
+
+
+def test_complete_inputs_are_those_hinted_whose_format_proves_them_whole(tmp_path: Path) -> None:
+    whole, half, csv = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.csv"
+    whole.write_bytes(b'{"a": [1, 2]}')
+    half.write_bytes(b'{"a": [1, ')
+    csv.write_bytes(b"1;2\n")
+    other = tmp_path / "d.json"
+    other.write_bytes(b"{}")
+    listing = [(p, SourceState(1, 1)) for p in (whole, half, csv, other)]
+    assert complete_inputs(listing, {whole, half, csv}) == {whole}  # d.json was not hinted
 
 
 def test_settler_honours_retries_and_set_aside_inputs_and_forgets_gone_ones() -> None:
