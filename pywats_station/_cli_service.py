@@ -148,6 +148,24 @@ def _want_folder(
         )
 
 
+def _want_secrets(plan: Plan, system: System, folder: Path, user: str) -> None:
+    """Give the service the secrets stored before it existed (``sudo login`` first: root's)."""
+    real = system.path(folder)
+    owner = system.owner_of(user)
+    if not real.is_dir():
+        return
+    for path in sorted(real.iterdir()):
+        if not path.is_file() or path.is_symlink():
+            continue
+        info = path.stat()
+        if owner is None or (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) != (
+            owner.uid,
+            owner.gid,
+            0o600,
+        ):
+            plan.actions.append(SetOwnerMode(folder / path.name, user, 0o600))
+
+
 def plan_install(
     system: System,
     *,
@@ -236,6 +254,7 @@ def plan_install(
     _want_folder(plan, system, state_base, user, 0o700, ours=True)
     _want_folder(plan, system, paths.state_dir, user, 0o700, ours=True)
     _want_folder(plan, system, paths.secrets_dir, user, 0o700, ours=True)
+    _want_secrets(plan, system, paths.secrets_dir, user)
     queue = config.queue.directory(paths).absolute()
     _want_folder(plan, system, queue, user, 0o700, ours=True)
     for conv in config.converters:

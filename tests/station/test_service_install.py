@@ -414,3 +414,20 @@ def test_the_raspberry_pi_example_installs_with_every_folder_writable(
         assert machine.path(folder).is_dir(), folder
         assert folder.is_relative_to(state_base) or any(folder.is_relative_to(w) for w in writable)
     assert "/srv/test-results" in [str(w) for w in writable]
+
+
+def test_a_token_stored_before_the_service_existed_is_given_to_it(
+    machine: FakeMachine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``sudo login`` before ``install-service``: root's 0644 files become the service's 0600."""
+    secrets = machine.path(Path("/var/lib/pywats-station/default/secrets"))
+    secrets.mkdir(parents=True)
+    (secrets / "token").write_text("encrypted")
+    (secrets / "token").chmod(0o644)
+    assert _install(machine, "--create-user") == ExitCode.OK
+    lines = _numbered(capsys.readouterr().out)
+    token = "/var/lib/pywats-station/default/secrets/token"
+    assert f"chown pywats: {token} && chmod 0600 {token}" in lines
+    assert stat.S_IMODE((secrets / "token").stat().st_mode) == 0o600
+    assert _install(machine) == ExitCode.OK
+    assert "nothing to change" in capsys.readouterr().out
