@@ -753,7 +753,8 @@ class _Worker:
         for report_id, data, unit in payloads:
             entries.append(queue.put(report_id, data, source=source, unit=unit))
             failpoint("convert.put")  # some of an input's reports queued, not all
-        return _Queued(entries, queue.stats().depth, [unit for _, _, unit in payloads])
+        # The depth is a counter; stats() would read the oldest entry's header as well.
+        return _Queued(entries, queue.depth(), [unit for _, _, unit in payloads])
 
     def _announce(self, queued: _Queued, *, path: str, started: float) -> None:
         """Count the queued reports, wake the uploader, publish the file's and reports' events.
