@@ -174,6 +174,8 @@ class ConverterConfig(_Section):
     memory_mb: int = 1024  # Memory limit of a converter's child process.
     # A user converter's warm child serves this many inputs, then a fresh one takes over.
     worker_max_files: int = 500
+    # ... and ends after this many seconds without an input (its memory goes back); 0: never.
+    worker_idle_exit: float = 600.0
     # Larger inputs (a folder input: all its files) go to Error unread. Real exports are KBs to
     # a few MB; parsing takes several times the file's size in memory.
     max_file_size: ByteSize = 100 * 10**6

@@ -99,6 +99,7 @@ _HELP = {
     "converters.timeout": "seconds one conversion may take in a child process",
     "converters.memory_mb": "memory limit of a converter's child process",
     "converters.worker_max_files": "inputs a user converter's child serves before a fresh one",
+    "converters.worker_idle_exit": "seconds idle before that child ends (0: never)",
     "converters.max_file_size": "bigger inputs go to Error unread",
     "converters.follow_symlinks": "convert links that stay inside the watch folder",
     "converters.max_report_size": "largest report (WSJF) the server accepts",

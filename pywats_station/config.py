@@ -389,6 +389,8 @@ def _check_converters(converters: list[ConverterConfig], problems: list[ConfigPr
             bad("memory_mb", f"must be at least 64; got {conv.memory_mb}")
         if conv.worker_max_files < 1:
             bad("worker_max_files", f"must be at least 1; got {conv.worker_max_files}")
+        if not (math.isfinite(conv.worker_idle_exit) and conv.worker_idle_exit >= 0):
+            bad("worker_idle_exit", f"must be 0 or more seconds; got {conv.worker_idle_exit!r}")
         if conv.max_file_size <= 0:
             bad("max_file_size", f"must be greater than 0; got {conv.max_file_size}")
         for name in ("max_report_size", "max_output_size"):

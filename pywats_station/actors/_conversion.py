@@ -76,6 +76,7 @@ class ConverterRunner:
             self.base_dir,
             memory_mb=self.cfg.memory_mb,
             max_files=self.cfg.worker_max_files,
+            idle_exit=self.cfg.worker_idle_exit,
             log=self.log,
         )
 

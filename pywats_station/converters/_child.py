@@ -25,6 +25,7 @@ from typing import BinaryIO
 import msgspec
 
 from pywats_station.converters._warm import (
+    IDLE_EXIT,
     WorkerReply,
     WorkerRequest,
     WorkerStart,
@@ -172,7 +173,14 @@ def serve(reply_fd: int) -> int:
     write_frame(replies, msgspec.json.encode(ready))
     log = logging.getLogger(f"pywats_station.converter.{start.kind}")
     while True:
-        request = msgspec.json.decode(inbox.get(), type=WorkerRequest)
+        try:
+            frame = inbox.get(timeout=start.idle_exit or None)
+        except queue.Empty:
+            # Idle: give the memory back. A request that crossed this exit was not served;
+            # the exit code tells the station to send it again to a fresh child.
+            sys.stderr.flush()
+            os._exit(IDLE_EXIT)
+        request = msgspec.json.decode(frame, type=WorkerRequest)
         _limit_cpu(request.cpu_seconds)
         reply = _serve_one(converter, request, log, start.memory_mb)
         retire = any(

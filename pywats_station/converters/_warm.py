@@ -15,7 +15,9 @@ that validates and converts each input in one trip. The isolation of
 
 The worker is replaced (a fresh child for the next input) after it crashed, timed out, was
 killed, ran out of memory, wrote a reply that could not be read, after ``max_files`` inputs,
-and when a source file of the converter changed (an edited ``.py``). It ends when
+and when a source file of the converter changed (an edited ``.py``). After ``idle_exit``
+seconds without an input the child ends on its own, giving its memory back (a request that
+crosses that exit is sent again to a fresh child). It ends when
 :meth:`WarmWorker.close` is called (the converter stops) and on its own when the station
 process dies, even by SIGKILL: a thread in the child reads the request pipe, and its end of
 file (the station's end closes with the station) ends the child's process group at once.
@@ -52,7 +54,9 @@ from pywats_station.converters.sandbox import (
 )
 
 __all__ = [
+    "DEFAULT_IDLE_EXIT",
     "DEFAULT_MAX_FILES",
+    "IDLE_EXIT",
     "WarmWorker",
     "WorkerReply",
     "WorkerRequest",
@@ -62,6 +66,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_FILES = 500
+DEFAULT_IDLE_EXIT = 600.0
+IDLE_EXIT = 75  # the child's exit code when it ended idle (EX_TEMPFAIL): nothing was served
 _HEADER = 4  # bytes of a frame's length, big-endian
 _STDERR_TAIL = 64 * 1024
 _REPLY_ENVELOPE = 1 << 20
@@ -75,6 +81,7 @@ class WorkerStart(msgspec.Struct, kw_only=True):
     kind: str
     base_dir: str | None
     memory_mb: int
+    idle_exit: float = 0.0  # seconds without an input before the child ends; 0: never
 
 
 class WorkerRequest(msgspec.Struct, kw_only=True):
@@ -118,6 +125,10 @@ def read_frame(stream: BinaryIO) -> bytes | None:
     return payload if len(payload) == size else None
 
 
+class _Idle(Exception):
+    """The child had ended idle before it read the request: send it to a fresh one."""
+
+
 class _Ended(Exception):
     """The worker is gone or must go; ``reason`` says why, for the input it was serving."""
 
@@ -139,6 +150,8 @@ class WarmWorker:
         memory_mb: the child's address-space limit.
         max_files: inputs one child serves before it is replaced (its memory goes back to the
             system, and a slow leak of the converter's stays bounded).
+        idle_exit: seconds without an input after which the child ends on its own (its memory
+            goes back; the next input starts a fresh one); 0: never.
         log: where the converter's log lines and prints go.
     """
 
@@ -149,8 +162,10 @@ class WarmWorker:
         *,
         memory_mb: int = 1024,
         max_files: int = DEFAULT_MAX_FILES,
+        idle_exit: float = DEFAULT_IDLE_EXIT,
         log: logging.Logger | None = None,
     ) -> None:
+        self.idle_exit = max(0.0, idle_exit)
         self.kind = kind
         self.base_dir = base_dir
         self.memory_mb = memory_mb
@@ -213,11 +228,14 @@ class WarmWorker:
                     or self._proc.poll() is not None
                 ):
                     self._stop()
-                if self._proc is None:
-                    self._start()
-                self._served += 1
-                raw = self._exchange(msgspec.json.encode(request), timeout, max_reply, limits)
-            except _Ended as ended:
+                payload = msgspec.json.encode(request)
+                try:
+                    raw = self._send(payload, timeout, max_reply, limits)
+                except _Idle:  # it ended idle just as the request went out: it did nothing
+                    raw = self._send(payload, timeout, max_reply, limits)
+            except (_Ended, _Idle) as ended:
+                if isinstance(ended, _Idle):
+                    return Failed(reason="converter process ended idle twice in a row")
                 return Failed(reason=ended.reason)
             try:
                 answer = msgspec.json.decode(raw, type=WorkerReply)
@@ -229,6 +247,13 @@ class WarmWorker:
             if answer.reply is None:
                 return Failed(reason=answer.failed or "converter process replied without a result")
             return answer.reply
+
+    def _send(self, payload: bytes, timeout: float, max_reply: int, limits: OutputLimits) -> bytes:
+        """One request to the child, started first if none runs."""
+        if self._proc is None:
+            self._start()
+        self._served += 1
+        return self._exchange(payload, timeout, max_reply, limits)
 
     def close(self) -> None:
         """Stop the child (its stdin closes; killed if it does not exit at once). Final."""
@@ -268,6 +293,7 @@ class WarmWorker:
             kind=self.kind,
             base_dir=None if self.base_dir is None else str(self.base_dir),
             memory_mb=self.memory_mb,
+            idle_exit=self.idle_exit,
         )
         raw = self._exchange(msgspec.json.encode(start), _START_TIMEOUT, _REPLY_ENVELOPE, None)
         try:
@@ -328,6 +354,8 @@ class WarmWorker:
             self._kill()
             raise _Ended("converter process closed its reply channel") from None
         self._kill()  # reaps it, and ends whatever it left running in its group
+        if code == IDLE_EXIT:
+            raise _Idle
         if code < 0:
             raise _Ended(_signal_reason(-code, self.memory_mb, max(1, int(timeout + 0.999))))
         last = _last_stderr_line(bytes(err))

@@ -316,3 +316,24 @@ def test_the_child_reads_frames_written_in_pieces() -> None:
     assert read_frame(buffer) == b""
     assert read_frame(buffer) is None
     assert read_frame(BytesIO(b"\x00\x00\x00\x05abc")) is None  # cut off
+
+
+def test_an_idle_worker_ends_and_the_next_input_starts_a_fresh_one(folder: Path) -> None:
+    worker = WarmWorker("scripted.py", folder, memory_mb=384, idle_exit=0.5)
+    try:
+        assert isinstance(result(run(worker, folder, "SN-1")), Converted)
+        first = worker._proc
+        assert first is not None
+        assert wait_gone(first.pid, timeout=10), "the idle worker did not end"
+        assert isinstance(result(run(worker, folder, "SN-2")), Converted)
+        assert worker.started == 2
+        # The request crosses the idle exit (the child is gone, not yet noticed): it is sent
+        # again to a fresh child, and nothing is lost.
+        gone = worker._proc
+        assert gone is not None
+        assert wait_gone(gone.pid, timeout=10)
+        gone.poll = lambda: None  # type: ignore[method-assign]
+        assert isinstance(result(run(worker, folder, "SN-3")), Converted)
+        assert worker.started == 3
+    finally:
+        worker.close()
