@@ -47,6 +47,10 @@ def server_text(model: StationModel, now: float | None = None) -> Text:
     next_at = queue.get("next_attempt_at")
     if isinstance(next_at, int | float) and next_at > now and queue.get("failed"):
         text.append(f"next send in {next_at - now:.0f} s\n", style="yellow")
+    wait = status.get("upload_wait") or {}
+    until = wait.get("until")
+    if isinstance(until, int | float) and until > now:  # the request budget, a Retry-After
+        text.append(f"uploads wait {until - now:.0f} s: {wait.get('detail')}\n", style="yellow")
     text.append(f"online {ago(status.get('last_online_at'), now)}\n", style="dim")
     text.append(
         f"{status.get('processes_cached', 0)} processes, synced "
