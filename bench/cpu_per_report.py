@@ -5,11 +5,11 @@ smoke run; ``--profile`` to record the WSJF run with py-spy, when it is installe
 
 The real ``pywats-station run`` process with one converter (``post_action = "delete"``, no
 client-side rate limit) against the emulator over loopback TCP. Files are written next to the
-watch folder and renamed into it (each arrives complete); the daemon's CPU time (all threads,
-``/proc/<pid>/stat``) and the bytes it caused to be written (``write_bytes`` of
-``/proc/<pid>/io``) are read from just before the first file arrives to the moment the emulator
-has accepted the last report and the queue is empty. What the daemon spends idle over the same
-time (measured for a few seconds before) is subtracted, and shown.
+watch folder and renamed into it (each arrives complete); the daemon's CPU time (all threads and
+the child processes it waited for, ``/proc/<pid>/stat``) and the bytes it caused to be written
+(``write_bytes`` of ``/proc/<pid>/io``) are read from just before the first file arrives to the
+moment the emulator has accepted the last report and the queue is empty. What the daemon spends
+idle over the same time (measured for a few seconds before) is subtracted, and shown.
 
 Inputs:
 
@@ -88,7 +88,6 @@ from station import (  # noqa: E402  (after the re-exec on a commit's code)
     NotifySocket,
     Processes,
     code_description,
-    cpu_seconds,
 )
 
 from pywats import CompOp, ReportBuilder  # noqa: E402
@@ -175,12 +174,21 @@ def copies(path: Path, count: int) -> list[tuple[str, bytes]]:
 
 
 def cpu_split(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of a process, all its threads."""
+    """(user, system) CPU seconds of a process, all its threads, and of its children that
+    have exited (a conversion in a child process: the SPEA file)."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
         text = handle.read()
+    # After the command name: utime, stime, cutime, cstime are fields 14-17 (indexes 11-14).
     fields = text[text.rindex(")") + 2 :].split()
     tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
+    user = int(fields[11]) + int(fields[13])
+    system = int(fields[12]) + int(fields[14])
+    return user / tick, system / tick
+
+
+def cpu_total(pid: int) -> float:
+    """User plus system CPU seconds: :func:`cpu_split` added up."""
+    return sum(cpu_split(pid))
 
 
 def proc_io(pid: int) -> dict[str, int]:
@@ -246,16 +254,16 @@ def run(
             stderr=subprocess.DEVNULL,
         )
         time.sleep(1.0)
-    cpu0, io0, t0 = cpu_seconds(daemon.pid), proc_io(daemon.pid), time.monotonic()
+    cpu0, io0, t0 = cpu_total(daemon.pid), proc_io(daemon.pid), time.monotonic()
     time.sleep(IDLE_WINDOW)
-    cpu1, io1, t1 = cpu_seconds(daemon.pid), proc_io(daemon.pid), time.monotonic()
+    cpu1, io1, t1 = cpu_total(daemon.pid), proc_io(daemon.pid), time.monotonic()
     idle_rate = (cpu1 - cpu0) / (t1 - t0)
     idle_write_rate = (io1["write_bytes"] - io0["write_bytes"]) / (t1 - t0)
     if tracer is not None:
         trace_log.write_text("")  # the idle window's fsyncs are not the reports'
     reports = len(item.files) * item.reports_per_file
     start_split = cpu_split(daemon.pid)
-    start_cpu, start_io, started = cpu_seconds(daemon.pid), proc_io(daemon.pid), time.monotonic()
+    start_cpu, start_io, started = cpu_total(daemon.pid), proc_io(daemon.pid), time.monotonic()
     for name, _ in item.files:
         os.rename(staging / name, inbox / name)
     deadline = started + 60 + reports
@@ -265,7 +273,7 @@ def run(
                 f"{item.label}: {accepted(emulator)}/{reports} reports\n{daemon.log_tail()}"
             )
         time.sleep(0.05)
-    end_cpu, end_io, ended = cpu_seconds(daemon.pid), proc_io(daemon.pid), time.monotonic()
+    end_cpu, end_io, ended = cpu_total(daemon.pid), proc_io(daemon.pid), time.monotonic()
     end_split = cpu_split(daemon.pid)
     fsyncs: int | None = None
     if tracer is not None:
