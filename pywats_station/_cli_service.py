@@ -192,6 +192,8 @@ def plan_install(
     plan = Plan(unit=name)
     if not system.path(executable).is_file():
         raise CliError(f"{executable} does not exist: pass --executable", ExitCode.CONFIG)
+    if not os.access(system.path(executable), os.X_OK):
+        raise CliError(f"{executable} is not executable: pass --executable", ExitCode.CONFIG)
     interpreter = _interpreter(system, executable)
     for program in (executable, interpreter):
         if program is not None and program.is_relative_to("/root"):
@@ -448,6 +450,18 @@ def _apply(system: System, plan: Plan) -> None:
             raise CliError(f"stopped at step {number}: {exc}") from exc
 
 
+def _this_program() -> Path:
+    """The ``pywats-station`` running, for ExecStart=.
+
+    ``python -m pywats_station`` runs ``__main__.py``, which systemd cannot execute: the script
+    installed beside that Python is the same program.
+    """
+    argv0 = Path(sys.argv[0])
+    if argv0.suffix == ".py":
+        return Path(sys.executable).with_name("pywats-station")
+    return argv0
+
+
 def cmd_install_service(args: argparse.Namespace, system: System | None = None) -> int:
     """``pywats-station install-service``."""
     from pywats_station.paths import InvalidInstanceError, resolve_instance
@@ -458,7 +472,7 @@ def cmd_install_service(args: argparse.Namespace, system: System | None = None) 
     except InvalidInstanceError as exc:
         raise CliError(str(exc), ExitCode.USAGE) from exc
     _check_can_run(system, args.dry_run, "install-service")
-    executable = (args.executable or Path(sys.argv[0])).absolute().resolve()
+    executable = (args.executable or _this_program()).absolute().resolve()
     plan = plan_install(
         system,
         instance=instance,

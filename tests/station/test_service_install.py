@@ -289,6 +289,12 @@ def test_refusals_name_the_problem(
             _parser().parse_args(["install-service", "--executable", "/nope", "--dry-run"]),
             machine,
         )
+    machine.path(Path("/opt/x.py")).write_text("")
+    with pytest.raises(CliError, match=r"x\.py is not executable"):
+        cmd_install_service(
+            _parser().parse_args(["install-service", "--executable", "/opt/x.py", "--dry-run"]),
+            machine,
+        )
 
     no_systemd = FakeMachine(tmp_path / "other")
     (no_systemd.root / "run" / "systemd" / "system").rmdir()
