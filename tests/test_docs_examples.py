@@ -50,8 +50,8 @@ STATION = StationInfo(name="DOCS-1", location="Lab", purpose="Development")
 # What a shell block may run besides the programs whose arguments are checked here.
 KNOWN_PROGRAMS = frozenset(
     {
-        "cat", "cp", "diff", "grep", "journalctl", "ln", "ls", "pip", "pipx", "systemctl", "tee",
-        "useradd", "wc", "websocat",
+        "apt", "blkid", "cat", "cp", "diff", "grep", "journalctl", "ln", "ls", "mkdir", "mount",
+        "nano", "pip", "pipx", "scp", "systemctl", "tee", "useradd", "wc", "websocat",
     }
 )  # fmt: skip
 KNOWN_MODULES = frozenset({"venv", "pip", "pytest"})  # `python -m …` not ours
@@ -326,7 +326,9 @@ def parses(main: Callable[[list[str]], Any], argv: list[str]) -> None:
             main(argv)
         except _Parsed:
             return
-        except SystemExit:
+        except SystemExit as exc:
+            if exc.code in (0, None):  # --version, --help: printed, and exited successfully
+                return
             raise AssertionError(f"{argv} does not parse: {err.getvalue().strip()}") from None
     raise AssertionError(f"{argv}: the program never parsed its arguments")
 

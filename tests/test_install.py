@@ -9,10 +9,10 @@ apart. What is changed on the way, and why:
   README, ``.gitignore`` and the two packages), so nothing is built or installed in the checkout
   and its ``.venv`` is never used. ``python3`` is the interpreter running the tests; no virtual
   environment is on ``PATH``.
-* The machine's root is not ours: lines that create users or talk to systemd (``useradd``,
-  ``systemctl``) are skipped, ``sudo`` is dropped, and the system folders the docs name
-  (``/opt/pywats-station``, ``/usr/local/bin``, ``/etc/systemd/system``) are moved into a
-  temporary folder.
+* The machine's root is not ours: lines that create users, talk to systemd or install system
+  packages (``useradd``, ``systemctl``, ``apt``) are skipped, ``sudo`` is dropped, and the
+  system folders the docs name (``/opt/pywats-station``, ``/usr/local/bin``,
+  ``/etc/systemd/system``) are moved into a temporary folder.
 * ``pywats-station demo --duration N`` runs for 3 seconds.
 
 Dependencies come from PyPI (or pip's cache), as they do for a user and for ``.ci/run``.
@@ -28,9 +28,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,6 +52,7 @@ EXPECTED_BLOCKS = {
     "user-pipx-upgrade",
     "user-venv",
     "library",
+    "pi-pipx",
 }
 # Modules the daemon needs and the library must neither import nor install.
 DAEMON_MODULES = ("trio", "trio_websocket", "watchfiles", "textual", "hypercorn", "cryptography")
@@ -156,7 +159,7 @@ class Shell:
 
     def rewrite(self, line: str) -> str | None:
         """The line as run here, or None for one that needs the machine's root."""
-        if re.search(r"\b(useradd|systemctl)\b", _command(line)):
+        if re.search(r"\b(useradd|systemctl|apt)\b", _command(line)):
             return None
         line = re.sub(r"\bsudo\s+", "", line)
         for folder in SYSTEM_FOLDERS:
@@ -470,3 +473,67 @@ def test_library_install_then_the_emulator(shell: Shell, source: Path) -> None:
         server.communicate(timeout=30)
     out = shell.run(f"{python} -c {shlex.quote(absent)}", shell.tmp)
     assert out.strip() == "['trio', 'hypercorn']"  # the emulator's own, none of the daemon's
+
+
+# --- the Raspberry Pi guide (docs/raspberry-pi.md) ------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_raspberry_pi_pipx_install_of_the_wheel(shell: Shell, wheel: Path) -> None:
+    """The wheel installed with pipx gives both programs, each printing the source's version."""
+    if importlib.util.find_spec("pipx") is None:
+        pytest.skip("pipx is not installed (it comes with the dev extra)")
+    folder = shell.tmp / "copied"  # "copy the wheel to the Pi"
+    folder.mkdir()
+    shutil.copy2(wheel, folder / wheel.name)
+    pipx_bin = shell.tmp / "pipx-bin"
+    shell.env.update(
+        PIPX_HOME=str(shell.tmp / "pipx"),
+        PIPX_BIN_DIR=str(pipx_bin),
+        PIPX_MAN_DIR=str(shell.tmp / "pipx-man"),
+    )
+    shell.path.insert(0, str(pipx_bin))
+
+    out = shell.run_block("pi-pipx", folder)
+
+    version = _source_version()
+    assert f"pywats-station {version}\n" in out
+    assert f"pywats-tui {version}\n" in out
+    _check_demo(out)
+    venv = shell.tmp / "pipx" / "venvs" / "pywats"
+    for program in ("pywats-station", "pywats-tui"):
+        assert shell.which(program).resolve() == (venv / "bin" / program).resolve()
+    _check_station(shell, shell.which("pywats-station"), venv)
+
+
+def _pypi_reachable() -> bool:
+    try:
+        with urllib.request.urlopen("https://pypi.org/simple/msgspec/", timeout=10) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.mark.e2e
+def test_the_dependencies_install_on_a_raspberry_pi_from_wheels(wheel: Path) -> None:
+    """Every dependency of ``wheel[station]`` has a wheel for Bookworm (aarch64, CPython 3.11).
+
+    ``bench/aarch64_wheels.py`` asks pip to resolve it for that platform with
+    ``--only-binary=:all:``; a dependency that would need compiling on the Pi fails it.
+    """
+    if not _pypi_reachable():
+        pytest.skip("PyPI (https://pypi.org) cannot be reached: the check asks it for wheels")
+    check: Any = importlib.import_module("bench.aarch64_wheels")
+    resolved = check.resolve(wheel)
+    names = {r.name.lower() for r in resolved}
+    assert {"pywats", "httpx", "msgspec", "trio", "textual", "cryptography", "watchfiles"} <= names
+    compiled = [r for r in resolved if not r.pure]
+    assert compiled, "some dependencies are compiled (msgspec, cryptography, watchfiles)"
+    for r in resolved:
+        assert r.wheel.endswith(".whl"), r
+    for r in compiled:
+        assert "aarch64" in r.wheel, r
+        assert re.search(r"-(cp311|abi3)-", r.wheel), r
+    # The guide names every compiled one (the versions move on; the names should not).
+    page = (ROOT / "docs" / "raspberry-pi.md").read_text(encoding="utf-8")
+    assert [r.name for r in compiled if f"| {r.name} |" not in page] == []
