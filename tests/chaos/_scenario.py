@@ -288,8 +288,11 @@ class Scenario:
             with contextlib.suppress(Exception):  # best effort: the server may be what failed
                 self.tally()
             self.finish()
+        counts = f"[chaos] {self.counts.line()}"
+        if counts in str(exc):  # check() put them in its message already
+            counts = ""
         try:
             folder = self.keep_artefacts()
-            exc.add_note(f"[chaos] {self.counts.line()}\n[chaos] artefacts kept in {folder}")
+            exc.add_note(f"{counts}\n[chaos] artefacts kept in {folder}".strip())
         except Exception as keep_exc:  # never hide the real failure behind this one
-            exc.add_note(f"[chaos] {self.counts.line()}\n[chaos] artefacts not kept: {keep_exc!r}")
+            exc.add_note(f"{counts}\n[chaos] artefacts not kept: {keep_exc!r}".strip())
