@@ -239,7 +239,9 @@ def test_the_api_token_comes_from_load_credential(box: SystemdBox, server: Emula
     config = box.path("/etc/pywats-station/default/config.toml")
     config.parent.mkdir(parents=True)
     config.write_text(
-        f'[server]\nurl = "{server.url}"\n[control]\nlisten = "127.0.0.1:0"\n'
+        # A host name: resolved under RestrictAddressFamilies= (no netlink) and PrivateUsers.
+        f'[server]\nurl = "{server.url.replace("127.0.0.1", "localhost")}"\n'
+        '[control]\nlisten = "127.0.0.1:0"\n'
         f'[[converters]]\nname = "wsjf"\nkind = "wsjf"\nwatch = "{WATCH}"\nsettle = 0.3\n'
     )
     credential = box.path("/etc/credstore/pywats-api-token")
