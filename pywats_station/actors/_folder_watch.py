@@ -19,6 +19,7 @@ so that the change that broke it is listed.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Callable
@@ -85,13 +86,26 @@ class FolderWatch:
 
     async def run(self) -> None:
         failures = 0
+        use_inotify = _inotify.available()
         while True:
             try:
-                if _inotify.available():
+                if use_inotify:
                     await self._inotify()
                 else:
                     await self._watchfiles()
                 why = "the watcher ended"
+            except _InotifyLimit as exc:
+                # The user's inotify limits (instances, watches) are reached: watchfiles
+                # for this folder from now on, rescans included.
+                use_inotify = False
+                self.log.warning(
+                    "%s: cannot watch %s with inotify (%s); polling it instead",
+                    self.name,
+                    display_name(self.folder),
+                    exc,
+                )
+                self.kick(Changes(overflow=True))
+                continue
             except _FolderGone:
                 # Expected: the listing the kick brings raises WatchFolderLost, and the actor
                 # starts over on the folder that is (or will be) at that path.
@@ -112,7 +126,13 @@ class FolderWatch:
 
     async def _inotify(self) -> None:
         network = network_file_system(self.folder)
-        with Inotify(self.folder, recursive=self.recursive) as watch:
+        try:
+            watch = Inotify(self.folder, recursive=self.recursive)
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOSPC, errno.ENOMEM):
+                raise _InotifyLimit(exc.strerror or str(exc)) from None
+            raise
+        with watch:
             self.complete = network is None and not watch.truncated
             if network is not None:
                 self.log.info(
@@ -141,6 +161,10 @@ class FolderWatch:
                 if change == watchfiles.Change.added:
                     changes.complete.add(path)  # maybe: the format check decides
             self.kick(changes)
+
+
+class _InotifyLimit(Exception):
+    """No inotify instance or watch can be had (the user's limits): poll instead."""
 
 
 class _FolderGone(Exception):

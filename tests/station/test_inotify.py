@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 from pathlib import Path
 
 import pytest
 import trio
 
-from pywats_station.actors import _inotify
-from pywats_station.actors._folder_watch import network_file_system
+from pywats_station.actors import _folder_watch, _inotify
+from pywats_station.actors._folder_watch import FolderWatch, network_file_system
 from pywats_station.actors._inotify import Changes, Inotify
 
 needs_inotify = pytest.mark.skipif(not _inotify.available(), reason="Linux inotify")
@@ -101,3 +103,53 @@ def test_network_file_systems_are_recognised_by_the_mount_table(tmp_path: Path) 
     assert network_file_system(Path("/mnt/ssh"), mounts) == "fuse.sshfs"
     assert network_file_system(Path("/mnt/sharex"), mounts) is None  # not under /mnt/share
     assert network_file_system(Path(os.sep), tmp_path / "no-such-table") is None
+
+
+async def kicks_until(folder: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> FolderWatch:
+    """Run a FolderWatch on ``folder`` until a kick names ``folder / name`` (written once the
+    watch has started); returns the watch, still as it was then."""
+    up, event = trio.Event(), trio.Event()
+
+    def kick(changes: Changes) -> None:
+        up.set()
+        if folder / name in changes.paths:
+            event.set()
+
+    watch = FolderWatch(
+        folder, kick, recursive=False, log=logging.getLogger("test"), name="t", max_pause=1.0
+    )
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(watch.run)
+        with trio.fail_after(10):
+            await up.wait()  # the first kick: the watch is up
+            await trio.sleep(0.3)
+            (folder / name).write_bytes(b"{}")
+            await event.wait()
+        nursery.cancel_scope.cancel()
+    return watch
+
+
+@needs_inotify
+@pytest.mark.trio
+async def test_a_local_folder_watched_with_inotify_needs_no_rescans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_folder_watch, "network_file_system", lambda folder: None)
+    watch = await kicks_until(tmp_path, monkeypatch, "a.json")
+    assert watch.complete
+
+
+@needs_inotify
+@pytest.mark.trio
+async def test_a_share_or_the_inotify_limit_keeps_the_rescans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_folder_watch, "network_file_system", lambda folder: "nfs4")
+    assert not (await kicks_until(tmp_path, monkeypatch, "a.json")).complete
+
+    def no_more_instances(*args: object, **kwargs: object) -> Inotify:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(_folder_watch, "Inotify", no_more_instances)
+    # Polled by watchfiles instead: the new file is still seen.
+    assert not (await kicks_until(tmp_path, monkeypatch, "b.json")).complete
