@@ -38,6 +38,7 @@ One actor per configured converter, under the ``converters`` supervisor:
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import math
 import time
@@ -252,6 +253,7 @@ class _Worker:
         # inputs an event says may be complete (renamed in, closed after writing): see _scan
         self.hinted: set[Path] = set()
         self.claim_touched = trio.Event()  # an event named the claim file: see _guard_claim
+        self.queue_blocked = False  # the last queueing failed (disk full…): see _blocked
         self.current: tuple[Path, float] | None = None
         self.policy = InputPolicy(
             root=Path(self.cfg.watch).expanduser().absolute(),
@@ -705,6 +707,7 @@ class _Worker:
                 display_text(str(exc)),
                 _QUEUE_FULL_RETRY,
             )
+            self._blocked(name, exc)
             return
         # The reports are durable from here: whatever happens to the source now, it must not
         # go to the error folder (it was converted), nor be converted again while unchanged.
@@ -792,7 +795,20 @@ class _Worker:
 
     # --- outcomes -----------------------------------------------------------------------
 
+    def _blocked(self, name: str, exc: OSError) -> None:
+        """Show in the status why inputs wait (a full disk says so, naming the folder)."""
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        why = "disk full" if full else "cannot write the queue"
+        where = display_text(str(exc.filename or self.host.queue.path))
+        reason = display_text(exc.strerror or str(exc))
+        self.stats.state = "waiting"
+        self.stats.error = f"{why}: {name} not queued in {where} ({reason}); it waits in place"
+        self.queue_blocked = True
+
     def _done(self, name: str, result: Converted) -> None:
+        if self.queue_blocked:  # the queue takes reports again
+            self.queue_blocked = False
+            self.stats.state, self.stats.error = "watching", None
         self.stats.converted += 1
         self.stats.reports += len(result.reports)
         self.stats.last_file, self.stats.last_at = name, time.time()

@@ -47,6 +47,7 @@ PERMANENT_STATUSES = frozenset({400, 409, 410, 413, 415, 422})
 _IDLE_POLL = 60.0  # seconds between queue looks when nothing wakes us (a safety net only)
 _BATCH_BYTES = 8 * 1024 * 1024  # payload bytes one claim may hold in memory
 _SETTLE_RETRY = 0.05  # seconds before the feeder tries again to remove uploaded entries
+_NOT_RECORDED_PAUSE = 5.0  # seconds a worker pauses when the queue cannot record a verdict
 
 Publish = Callable[[str, msgspec.Struct], None]
 
@@ -231,7 +232,11 @@ async def _failed(exc: PyWATSError, entry: Entry, ctx: _Context) -> None:
     runtime = ctx.runtime
     if isinstance(exc, HTTPError):
         if exc.status in PERMANENT_STATUSES:
-            await trio.to_thread.run_sync(lambda: ctx.queue.reject(entry, reason=exc.message))
+            try:
+                await trio.to_thread.run_sync(lambda: ctx.queue.reject(entry, reason=exc.message))
+            except OSError as disk:
+                await _not_recorded(entry, runtime, f"{exc.status}: {exc.message}", disk)
+                return
             runtime.counters.rejected += 1
             log.warning("report %s rejected by the server: %s", entry.report_id, exc.message)
             event = ReportRejected(
@@ -256,6 +261,23 @@ async def _failed(exc: PyWATSError, entry: Entry, ctx: _Context) -> None:
             runtime.wake_connection()
         error = str(exc)  # no answer, or one we cannot read: the server is not itself
     await _transient(entry, ctx.queue, runtime, ctx.clock, error, retry_after)
+
+
+async def _not_recorded(entry: Entry, runtime: Runtime, error: str, exc: OSError) -> None:
+    """The queue could not record a verdict (disk full, read-only): the entry was given back
+    unchanged, so it is sent again; this worker pauses first, so that a full disk does not turn
+    into a loop of uploads the server answers the same way."""
+    runtime.counters.upload_failures += 1
+    log.warning(
+        "report %s not uploaded (%s), and the queue cannot record it (%s); this worker pauses "
+        "%.0f s, the report stays queued",
+        entry.report_id,
+        error,
+        exc,
+        _NOT_RECORDED_PAUSE,
+    )
+    await trio.sleep(_NOT_RECORDED_PAUSE)
+    runtime.wake_uploader()  # the entry is due again; the feeder would only look in a minute
 
 
 def _client_waits(ctx: _Context, reason: str, seconds: float) -> None:
@@ -296,9 +318,13 @@ async def _transient(
     retry_after: float | None,
 ) -> None:
     now = clock()
-    failed = await trio.to_thread.run_sync(
-        lambda: queue.fail(entry, error=error, retry_after=retry_after, now=now)
-    )
+    try:
+        failed = await trio.to_thread.run_sync(
+            lambda: queue.fail(entry, error=error, retry_after=retry_after, now=now)
+        )
+    except OSError as exc:
+        await _not_recorded(entry, runtime, error, exc)
+        return
     runtime.counters.upload_failures += 1
     wait = (failed.next_attempt_at or now) - now
     log.warning(

@@ -6,6 +6,7 @@ cannot show: what the uploader does while another thread holds the queue's lock.
 
 from __future__ import annotations
 
+import errno
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -129,3 +130,34 @@ async def test_an_upload_accepted_while_the_queue_is_busy_is_removed_once_it_is_
             holder.join()
     assert sum(e.method == "POST" for e in fake.log) == 1
     assert not list(queue.path.glob("entries/*/*"))
+
+
+async def test_a_verdict_a_full_disk_cannot_record_keeps_the_uploader_running(
+    queue: ReportQueue, fake: FakeWATS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue cannot write a failed attempt down (disk full): the report stays queued and the
+    uploader keeps running (it was restarted by its supervisor, over and over, before)."""
+    report_id, data = report(1)
+    queue.put(report_id, data)
+    refused: list[int] = []
+
+    def disk_full(entry: object) -> None:
+        refused.append(1)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(queue._folder, "write_sidecar", disk_full)
+    fake.faults.errors(503, count=None, match="/report")
+    up = Uploader(queue, fake)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(up.tree.run)
+        await up.wait_until(lambda: len(refused) >= 1, "a failure the disk refused")
+        [uploader] = up.tree.statistics().children
+        assert uploader.restarts == 0
+        assert queue.depth() == 1
+        fake.faults.clear()
+        monkeypatch.undo()  # room on the disk again
+        await up.wait_until(lambda: queue.depth() == 0, "the upload after the pause", 10.0)
+        [uploader] = up.tree.statistics().children
+        assert uploader.restarts == 0
+        await up.tree.stop()
+    assert stored_ids(fake) == {report_id.lower()}
