@@ -128,26 +128,32 @@ class ConverterRunner:
         # below the reject threshold, converts too; convert() of the same path takes the result.
         data, limits = self.context_data(), self.limits()
         self.pending.clear()
-        reply = await trio.to_thread.run_sync(
-            lambda: self.worker.run(
-                "run",
-                path,
-                data,
-                timeout=self.cfg.timeout,
-                limits=limits,
-                reject_below=self.cfg.reject_threshold,
-            )
+        validation, result = await trio.to_thread.run_sync(self.in_child, path, data, limits)
+        if result is not None:
+            self.pending[:] = [path, result]
+        return validation
+
+    def in_child(
+        self, path: Path, data: ContextData, limits: OutputLimits
+    ) -> tuple[Validation, ConversionResult | None]:
+        """A user converter's validation of ``path`` and, unless it is below the reject
+        threshold, its result: one trip to the warm child (blocking: call it in a thread).
+        """
+        reply = self.worker.run(
+            "run",
+            path,
+            data,
+            timeout=self.cfg.timeout,
+            limits=limits,
+            reject_below=self.cfg.reject_threshold,
         )
         if isinstance(reply, Failed):
             # The child died, hung or could not load the converter, somewhere in validate() or
             # convert() (one trip): the input fails with that reason as the conversion's, as
             # it did when they were two trips, not as a low confidence. The confidence
-            # passes, so the actor goes on to convert(), which takes this Failed.
-            self.pending[:] = [path, reply]
-            return Validation(confidence=1.0, message=reply.reason)
-        if reply.result is not None:
-            self.pending[:] = [path, reply.result]
-        return validation_of(reply)
+            # passes, so the caller goes on to the result, which is this Failed.
+            return Validation(confidence=1.0, message=reply.reason), reply
+        return validation_of(reply), reply.result
 
     async def convert(self, target: Path | None) -> ConversionResult:
         """Convert ``target`` (``None``: a scheduled run); failures come back as results."""

@@ -641,23 +641,31 @@ class _Worker:
         return await trio.to_thread.run_sync(trip)
 
     async def _trips(self, path: Path) -> _Trip:
-        """A user converter: check, then validate and convert in its child, then queue."""
-        done = _Trip()
-        try:
-            # What it is *now*, opened the safe way: the listing may be seconds old.
-            await trio.to_thread.run_sync(check_input, path, self.policy)
-        except (NotAnInput, InputRefused, OSError) as exc:
-            done.checked = exc
+        """A user converter: check, validate and convert in its warm child (one round trip to
+        it: :meth:`ConverterRunner.in_child`), then queue, all in one worker-thread trip too.
+        """
+        runner = self.runner
+        data, limits = runner.context_data(), runner.limits()
+
+        def trip() -> _Trip:
+            done = _Trip()
+            try:
+                # What it is *now*, opened the safe way: the listing may be seconds old.
+                check_input(path, self.policy)
+            except (NotAnInput, InputRefused, OSError) as exc:
+                done.checked = exc
+                return done
+            done.validation, result = runner.in_child(path, data, limits)
+            if self._rejects(done.validation):
+                return done
+            failpoint("convert.before_convert")
+            done.result = result or Failed(reason="converter process replied without a result")
+            failpoint("convert.converted")
+            if isinstance(done.result, Converted):
+                self._key_and_put(path, done)
             return done
-        done.validation = await self.runner.validate(path)
-        if self._rejects(done.validation):
-            return done
-        failpoint("convert.before_convert")
-        done.result = await self.runner.convert(path)
-        failpoint("convert.converted")
-        if isinstance(done.result, Converted):
-            await trio.to_thread.run_sync(self._key_and_put, path, done)
-        return done
+
+        return await trio.to_thread.run_sync(trip)
 
     def _rejects(self, validation: Validation) -> bool:
         """Whether the confidence is below the reject threshold (the input is not converted)."""
