@@ -306,6 +306,11 @@ def test_the_wheel_holds_what_the_station_needs(wheel: Path) -> None:
         info = next(n for n in names if n.endswith(".dist-info/METADATA")).rsplit("/", 1)[0]
         entry_points = archive.read(f"{info}/entry_points.txt").decode()
         metadata = archive.read(f"{info}/METADATA").decode()
+        wheel_info = archive.read(f"{info}/WHEEL").decode()
+    # Pure Python, for any platform (a Raspberry Pi included), and the version of its one place.
+    assert wheel.name.endswith("-py3-none-any.whl")
+    assert "Root-Is-Purelib: true" in wheel_info
+    assert f"\nVersion: {_source_version()}\n" in metadata
     # Every file of both packages (modules, py.typed, data), and nothing else.
     expected = {
         p.relative_to(ROOT).as_posix()
@@ -316,6 +321,7 @@ def test_the_wheel_holds_what_the_station_needs(wheel: Path) -> None:
     assert {n for n in names if not n.startswith(info)} == expected
     assert {"pywats/py.typed", "pywats_station/py.typed"} <= names
     assert "pywats-station = pywats_station.cli:main" in entry_points
+    assert "pywats-tui = pywats_station.tui.cli:main" in entry_points
     # The library alone needs httpx and msgspec; everything else comes with an extra.
     plain = {
         re.split(r"[<>=!~;\s\[]", line.split(":", 1)[1].strip())[0]
