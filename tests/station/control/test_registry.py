@@ -84,7 +84,7 @@ def test_catalogue_is_complete_and_consistent() -> None:
     assert set(names) == expected
     assert {n.event for n in m.notifications()} == {
         "report_queued", "report_uploaded", "report_rejected", "file_converted",
-        "file_failed", "actor_state", "log_record", "counters",
+        "file_failed", "actor_state", "log_record", "counters", "upload_waiting",
     }  # fmt: skip
     public = {spec.name for spec in m.catalogue() if spec.role is Role.NONE}
     assert public == {"rpc.discover", "station.ping", "auth.login"}
