@@ -847,26 +847,43 @@ class _Worker:
         again (in a loop, logging each time) until it changes or the daemon restarts.
         """
 
-        def move() -> str:
-            target = to_error(
-                path, self.cfg.error_dir, converter=self.cfg.name, reason=reason, policy=self.policy
-            )
+        def move() -> str | None:
+            try:
+                target = to_error(
+                    path,
+                    self.cfg.error_dir,
+                    converter=self.cfg.name,
+                    reason=reason,
+                    policy=self.policy,
+                )
+            except FileNotFoundError:
+                if path.is_symlink() or path.exists():
+                    raise
+                return None  # deleted while it was read: nothing to move or keep
             return display_name(target)
 
         moved_to: str | None = None
         try:
             moved_to = await trio.to_thread.run_sync(move)
+            if moved_to is None:
+                self.log.warning(
+                    "%s: %s was deleted meanwhile", self.cfg.name, display_name(path.name)
+                )
         except Exception as exc:
-            self.log.error(
-                "%s: %s cannot be moved to the error folder (%s); it stays and is tried "
-                "again when it changes",
-                self.cfg.name,
-                display_name(path.name),
-                display_text(str(exc)),
-                exc_info=None if isinstance(exc, OSError) else exc,
-            )
-            if state is not None:
-                self.ignored[path] = state
-            else:
-                self.not_before[path] = time.monotonic() + _RESCAN
+            self._not_to_error(path, exc, state)
         self._failed(display_name(path.name), reason, path=display_name(path), moved_to=moved_to)
+
+    def _not_to_error(self, path: Path, exc: Exception, state: SourceState | None) -> None:
+        """The error folder cannot take the input: it stays, not retried until it changes."""
+        self.log.error(
+            "%s: %s cannot be moved to the error folder (%s); it stays and is tried "
+            "again when it changes",
+            self.cfg.name,
+            display_name(path.name),
+            display_text(str(exc)),
+            exc_info=None if isinstance(exc, OSError) else exc,
+        )
+        if state is not None:
+            self.ignored[path] = state
+        else:
+            self.not_before[path] = time.monotonic() + _RESCAN

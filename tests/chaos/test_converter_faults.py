@@ -202,6 +202,8 @@ def test_each_converter_fault_fails_alone(tmp_path: Path) -> None:
             assert "max_file_size" in reason(plain, "huge.json")
             assert not (faulty / "reread.job").exists()
             assert not (faulty / "Error" / "reread.job").exists()
+            assert "reread.job was deleted meanwhile" in station.log_text()
+            assert "reread.job cannot be moved" not in station.log_text()
             status: dict[str, Any] = {c["name"]: c for c in station.status()["converters"]}
             sc.counts.extra["faults"] = len(FAULTS) + 4  # + deleted, huge, held open, folder
             sc.counts.extra["converted"] = {k: v["converted"] for k, v in status.items()}
