@@ -210,6 +210,8 @@ _STATION_TEXT = st.text(
 _RULES: dict[str, st.SearchStrategy[Any]] = {
     "schema_version": st.just(1),
     "server.url": st.sampled_from(["", "https://wats.example", "http://localhost:8080/w"]),
+    "server.proxy": st.sampled_from(["system", "none", "http://u@proxy.example:3128"]),
+    "server.ca_file": st.just(""),  # a path must name a PEM file that exists
     "queue.max_bytes": st.integers(1, 2**50),
     "queue.upload_workers": st.integers(1, 64),
     "control.listen": st.sampled_from(["127.0.0.1:8765", "[::1]:1", "localhost:65535"]),
