@@ -6,7 +6,7 @@ files dropped in its watch folder per round:
 1. the emulator process stopped (its port closed), then started again on the same port with
    the same data folder;
 2. a 429 storm with ``Retry-After`` on most report submits;
-3. a burst of 503 answers;
+3. a burst of 503 answers to most submits;
 4. connections dropped mid-answer (the report was stored: a re-send must not duplicate it);
 5. answers slower than the client's timeout (stored too, after the client gave up);
 6. a ``down`` fault (the listener closed for a few seconds, as the admin route does it).
@@ -53,6 +53,11 @@ WAIT_LINE = re.compile(
     r"report (?P<id>\S+) not uploaded \(attempt (?P<attempt>\d+), next in (?P<wait>[\d.]+) s\): "
     r"(?P<error>.*)"
 )
+
+
+def retries(station: Station, error: str) -> int:
+    """Waits the uploader has logged so far for failures starting with ``error``."""
+    return sum(1 for m in WAIT_LINE.finditer(station.log_text()) if m["error"].startswith(error))
 
 
 def queue_backoff() -> Backoff:
@@ -180,20 +185,27 @@ def test_outages_storms_and_slow_answers_deliver_everything_once(tmp_path: Path)
                 arrived(ids)()
             sc.counts.rounds += 1
 
-            # 2-5. Faults on the report submits; each cleared once it has been felt.
-            faults: list[tuple[str, dict[str, Any]]] = [
-                ("429", {"kind": "rate_limit", "retry_after": RETRY_AFTER, "fraction": 0.7}),
-                ("503", {"kind": "error", "status": 503, "count": 15}),
-                ("dropped", {"kind": "drop", "count": 8}),
-                ("slow", {"kind": "latency", "seconds": CLIENT_TIMEOUT * 2, "count": 8}),
+            # 2-5. Faults on most report submits, until the queue's own backoff has been
+            # reached (the client's two attempts both failed for some report); then cleared.
+            faults: list[tuple[str, str, dict[str, Any]]] = [
+                ("429", "429", {"kind": "rate_limit", "retry_after": RETRY_AFTER, "fraction": 0.7}),
+                ("503", "503", {"kind": "error", "status": 503, "fraction": 0.8}),
+                ("dropped", "", {"kind": "drop", "fraction": 0.8}),
+                ("slow", "", {"kind": "latency", "seconds": CLIENT_TIMEOUT * 2, "fraction": 0.8}),
             ]
-            for label, fault in faults:
+            for label, error, fault in faults:
                 with sampling(station) as seen[label]:
+                    before = retries(station, error)
                     add_fault(server, match=SUBMIT, **fault)
                     ids = feed(label)
                     wait_for(
-                        lambda s=seen[label]: s.failed > 0 or s.retry_after > 0,  # type: ignore[misc]
+                        lambda e=error, b=before: retries(station, e) > b,  # type: ignore[misc]
                         60,
+                        f"the queue's backoff during {label}",
+                    )
+                    wait_for(
+                        lambda s=seen[label]: s.failed > 0 or s.retry_after > 0,  # type: ignore[misc]
+                        15,
                         f"status showing retries during {label}",
                     )
                     with server.admin() as admin:
