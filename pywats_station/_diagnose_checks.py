@@ -218,7 +218,7 @@ def _service_user(probe: Probe) -> _User:
     me = os.geteuid()
     if me == 0:
         shown = probe.command("systemctl", "show", "-p", "User", "--value", probe.unit())
-        name = shown[1].strip() if shown and shown[0] == 0 else ""
+        name = shown[1].strip() if shown and shown[0] == 0 else _unit_user(probe.unit())
         if name and name != "root":
             try:
                 entry = pwd.getpwnam(name)
@@ -229,6 +229,18 @@ def _service_user(probe: Probe) -> _User:
                 return _User(name, entry.pw_uid, frozenset(gids))
     entry = pwd.getpwuid(me)
     return _User(entry.pw_name, me, frozenset(os.getgroups()) | {os.getegid()})
+
+
+def _unit_user(unit: str, folder: Path = Path("/etc/systemd/system")) -> str:
+    """``User=`` of an installed unit file, read directly (no systemd running to ask)."""
+    try:
+        text = (folder / unit).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    users = [
+        line.split("=", 1)[1].strip() for line in text.splitlines() if line.startswith("User=")
+    ]
+    return users[-1] if users else ""
 
 
 def _can(user: _User, path: Path, want: int) -> bool:

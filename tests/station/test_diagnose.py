@@ -289,3 +289,10 @@ def test_command_json_and_exit_code(tmp_path: Path, server: EmulatorProcess) -> 
     text = station.cli("diagnose", check=False)
     assert "[FAIL] control" in text.stdout
     assert "-> systemctl start" in text.stdout
+
+
+def test_the_service_user_from_the_unit_file_without_systemd(tmp_path: Path) -> None:
+    unit = tmp_path / "pywats-station.service"
+    unit.write_text("[Service]\nUser=pywats\nGroup=pywats\nExecStart=x\n", encoding="utf-8")
+    assert d._unit_user("pywats-station.service", tmp_path) == "pywats"
+    assert d._unit_user("pywats-station-other.service", tmp_path) == ""
