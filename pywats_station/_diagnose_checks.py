@@ -326,15 +326,17 @@ def check_disk(probe: Probe, minimum: int = MIN_FREE) -> Result:
 # --- the server ---------------------------------------------------------------------------
 
 
-def _no_server(name: str) -> Result:
+def _no_server(name: str, probe: Probe) -> Result:
+    if probe.config is None:
+        return Result(name, "skip", "the configuration cannot be loaded (see config)")
     return Result(name, "skip", "no server configured", "set server.url (login --url URL)")
 
 
 def check_dns(probe: Probe) -> Result:
     """The server's host name resolves (the proxy's, when one is configured: it resolves the
     server's)."""
-    if not probe.url:
-        return _no_server("dns")
+    if not probe.url or probe.config is None:
+        return _no_server("dns", probe)
     host = urlsplit(probe.url if "://" in probe.url else f"https://{probe.url}").hostname or ""
     what = "server"
     try:
@@ -360,8 +362,8 @@ def check_tls(probe: Probe) -> Result:
     """The server answers over the configured route (TLS handshake, proxy, CA)."""
     from pywats_station.server_access import explain
 
-    if not probe.url:
-        return _no_server("tls")
+    if not probe.url or probe.config is None:
+        return _no_server("tls", probe)
     answer = probe.answer()
     if isinstance(answer, Exception):
         access = None
@@ -397,8 +399,8 @@ def check_tls(probe: Probe) -> Result:
 
 def check_clock(probe: Probe, warn: float = CLOCK_WARN, fail: float = CLOCK_FAIL) -> Result:
     """The local clock agrees with the server's ``Date`` (report times come from it)."""
-    if not probe.url:
-        return _no_server("clock")
+    if not probe.url or probe.config is None:
+        return _no_server("clock", probe)
     answer = probe.answer()
     date = getattr(answer, "headers", {}).get("date") if not isinstance(answer, Exception) else None
     if not date:
@@ -446,7 +448,7 @@ def check_auth(probe: Probe) -> Result:
     from pywats import AuthenticationError, AuthorizationError, PyWATSError
 
     if not probe.url or probe.config is None:
-        return _no_server("auth")
+        return _no_server("auth", probe)
     token, problem = _token(probe)
     if token is None:
         return Result(
@@ -475,7 +477,7 @@ def check_registration(probe: Probe) -> Result:
     from pywats import NotFoundError, PyWATSError
 
     if not probe.url or probe.config is None:
-        return _no_server("registration")
+        return _no_server("registration", probe)
     token, _ = _token(probe)
     if token is None:
         return Result("registration", "skip", "no usable API token (see auth)")

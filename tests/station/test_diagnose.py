@@ -296,3 +296,16 @@ def test_the_service_user_from_the_unit_file_without_systemd(tmp_path: Path) -> 
     unit.write_text("[Service]\nUser=pywats\nGroup=pywats\nExecStart=x\n", encoding="utf-8")
     assert d._unit_user("pywats-station.service", tmp_path) == "pywats"
     assert d._unit_user("pywats-station-other.service", tmp_path) == ""
+
+
+def test_server_checks_skip_when_the_config_cannot_be_loaded(
+    tmp_path: Path, server: EmulatorProcess
+) -> None:
+    paths = make_paths(tmp_path, server.url)
+    paths.config_file.write_text("[server\n", encoding="utf-8")
+    env = {**_env(tmp_path), "PYWATS_SERVER_URL": server.url}
+    p = probe(paths, tmp_path, env=env)
+    for check in (d.check_dns, d.check_tls, d.check_clock, d.check_auth, d.check_registration):
+        result = check(p)
+        assert result.outcome == "skip", result
+        assert "configuration cannot be loaded" in result.detail
