@@ -326,6 +326,9 @@ async def _transient(
         await _not_recorded(entry, runtime, error, exc)
         return
     runtime.counters.upload_failures += 1
+    # The feeder may be asleep with nothing due (this entry was in flight): it must wake for
+    # this entry's next attempt, not at its idle poll a minute later.
+    runtime.wake_uploader()
     wait = (failed.next_attempt_at or now) - now
     log.warning(
         "report %s not uploaded (attempt %d, next in %.1f s): %s",

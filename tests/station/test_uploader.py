@@ -23,7 +23,7 @@ from pywats.testing.pytest_plugin import TOKEN, fake_wats
 from pywats_station._supervisor import ChildSpec, Supervisor
 from pywats_station.actors.uploader import run_uploader
 from pywats_station.control.events import ReportUploaded
-from pywats_station.queue import ReportQueue
+from pywats_station.queue import Backoff, ReportQueue
 from pywats_station.runtime import Runtime
 from tests.station.e2e.harness import make_report as report
 
@@ -161,3 +161,23 @@ async def test_a_verdict_a_full_disk_cannot_record_keeps_the_uploader_running(
         assert uploader.restarts == 0
         await up.tree.stop()
     assert stored_ids(fake) == {report_id.lower()}
+
+
+async def test_a_failed_upload_is_retried_when_its_backoff_ends_not_at_the_idle_poll(
+    tmp_path: Path, fake: FakeWATS
+) -> None:
+    """The feeder slept (nothing claimable: the entry was in flight) when the upload failed; the
+    failure must wake it to the entry's next attempt, not leave it to the 60 s idle poll."""
+    with ReportQueue.open(
+        tmp_path / "q", fsync=False, backoff=Backoff(initial=0.2, jitter=0.0)
+    ) as queue:
+        report_id, data = report(1)
+        queue.put(report_id, data)
+        fake.faults.errors(503, count=4, match="/report")  # the client's 4 attempts: all fail
+        up = Uploader(queue, fake)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(up.tree.run)
+            await up.wait_until(lambda: queue.depth() == 0, "the retry after 0.2 s", 10.0)
+            await up.tree.stop()
+        assert up.runtime.counters.upload_failures == 1
+        assert stored_ids(fake) == {report_id.lower()}
