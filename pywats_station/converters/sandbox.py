@@ -9,10 +9,12 @@ Three ways, all blocking (the daemon calls them through ``trio.to_thread.run_syn
 * the trusted built-in converters run through
   :func:`pywats_station.converters._placement.convert_builtin`: small inputs with
   :func:`run_conversion`, large ones in a child process as below.
-* :func:`convert_in_child` / :func:`validate_in_child` — for user converters: a child Python
-  process (``python -m pywats_station.converters._child``) with an address-space limit
-  (``RLIMIT_AS``) and a CPU-time limit (``RLIMIT_CPU``) that it sets on itself before importing
-  the converter, a wall-clock timeout enforced here (the whole process group is killed), and a
+* :func:`convert_in_child` / :func:`validate_in_child` — one conversion in a fresh child Python
+  process (a dry run over the control channel, a big input of a built-in; the daemon's user
+  converters use a warm child instead, reused across inputs, with the same limits:
+  :mod:`pywats_station.converters._warm`): ``python -m pywats_station.converters._child``, with
+  an address-space limit (``RLIMIT_AS``) and a CPU-time limit (``RLIMIT_CPU``) that it sets on
+  itself before importing the converter, a wall-clock timeout enforced here (the whole process group is killed), and a
   reduced environment (no tokens or passwords of the daemon's). A converter that hangs,
   crashes, calls ``os._exit``, eats memory or writes garbage gives a ``Failed`` with a reason
   that says which.
