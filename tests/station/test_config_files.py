@@ -222,6 +222,7 @@ _RULES: dict[str, st.SearchStrategy[Any]] = {
     "converters.alarm_threshold": st.floats(0.5, 1.0),
     "converters.reject_threshold": st.floats(0.0, 0.5),
     "converters.memory_mb": st.integers(64, 2**20),
+    "converters.worker_max_files": st.integers(1, 2**31),
     "converters.max_file_size": st.integers(1, 2**50),
     "converters.max_report_size": st.integers(1, 2**50),
     "converters.max_output_size": st.integers(1, 2**50),
