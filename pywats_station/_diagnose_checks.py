@@ -332,6 +332,15 @@ def _no_server(name: str, probe: Probe) -> Result:
     return Result(name, "skip", "no server configured", "set server.url (login --url URL)")
 
 
+def _env_proxy(env: Mapping[str, str], scheme: str) -> str | None:
+    """The proxy the environment names for ``scheme`` (NO_PROXY aside), as httpx reads it."""
+    for name in (f"{scheme}_proxy", "all_proxy"):
+        value = env.get(name) or env.get(name.upper())
+        if value:
+            return value if "://" in value else f"http://{value}"
+    return None
+
+
 def check_dns(probe: Probe) -> Result:
     """The server's host name resolves (the proxy's, when one is configured: it resolves the
     server's)."""
@@ -343,8 +352,11 @@ def check_dns(probe: Probe) -> Result:
         access = probe.access()
     except Exception:
         access = None
-    if access is not None and access.proxy is not None:
-        host, what = urlsplit(access.proxy).hostname or "", "proxy"
+    proxy = access.proxy if access is not None else None
+    if access is not None and access.trust_env and proxy is None:
+        proxy = _env_proxy(probe.env, urlsplit(probe.url).scheme)
+    if proxy:
+        host, what = urlsplit(proxy).hostname or "", "proxy"
     try:
         addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
     except (OSError, UnicodeError) as exc:
@@ -352,8 +364,12 @@ def check_dns(probe: Probe) -> Result:
             "dns",
             "fail",
             f"the {what} {host} does not resolve ({exc})",
-            f"check the name in server.{'proxy' if what == 'proxy' else 'url'} and the "
-            "station's DNS (/etc/resolv.conf)",
+            (
+                "check the name in server.proxy (or the environment's HTTPS_PROXY)"
+                if what == "proxy"
+                else "check the name in server.url"
+            )
+            + " and the station's DNS (/etc/resolv.conf)",
         )
     return _ok("dns", f"{what} {host}: {', '.join(sorted(addresses)[:3])}")
 

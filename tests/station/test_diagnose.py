@@ -309,3 +309,17 @@ def test_server_checks_skip_when_the_config_cannot_be_loaded(
         result = check(p)
         assert result.outcome == "skip", result
         assert "configuration cannot be loaded" in result.detail
+
+
+def test_dns_resolves_the_proxy_when_one_is_set(tmp_path: Path, server: EmulatorProcess) -> None:
+    """Through a proxy the station never resolves the server's name: the proxy's is the one."""
+    paths = make_paths(tmp_path, "https://wats.example.invalid")
+    env = {**_env(tmp_path), "HTTPS_PROXY": "http://localhost:3128"}
+    found = d.check_dns(probe(paths, tmp_path, env=env))
+    assert found.outcome == "ok", found
+    assert found.detail.startswith("proxy localhost")
+    env["HTTPS_PROXY"] = "http://proxy.no-such-host.invalid:3128"
+    bad = d.check_dns(probe(paths, tmp_path, env=env))
+    assert bad.outcome == "fail"
+    assert "the proxy proxy.no-such-host.invalid does not resolve" in bad.detail
+    assert "server.proxy" in bad.fix
