@@ -134,7 +134,8 @@ def snapshot(daemon: Daemon, stats: QueueStats | None = None) -> StatusSnapshot:
 
 
 def _without_clocks(status: StatusSnapshot) -> object:
-    """The status without the fields that change with time alone (uptimes, the write time)."""
+    """The status without the fields that change with time alone (uptimes, the write time,
+    the last health check while online)."""
 
     def strip(value: object) -> object:
         if isinstance(value, dict):
@@ -146,7 +147,8 @@ def _without_clocks(status: StatusSnapshot) -> object:
     return strip(msgspec.to_builtins(status))
 
 
-_CLOCKS = frozenset({"uptime", "written_at"})
+# last_online_at moves with every health check while online: not a change worth a write.
+_CLOCKS = frozenset({"uptime", "written_at", "last_online_at"})
 
 
 def _tls_cert(daemon: Daemon) -> str | None:
