@@ -80,6 +80,11 @@ class ConverterRunner:
             log=self.log,
         )
 
+    def abort(self) -> None:
+        """Kill the warm child now, from any thread: an input in progress fails at once."""
+        if "worker" in self.__dict__:
+            self.worker.abort()
+
     def close(self) -> None:
         """Stop the warm child, if one was started (blocking, short: it is told to exit)."""
         if "worker" in self.__dict__:

@@ -665,7 +665,28 @@ class _Worker:
                 self._key_and_put(path, done)
             return done
 
-        return await trio.to_thread.run_sync(trip)
+        # A stop, reload or restart while the child works must not wait out its timeout (the
+        # thread cannot be abandoned: it may be queueing): the child is killed, the trip ends
+        # at once, and the input stays where it is, untouched, for the next start.
+        finished = aborted = False
+
+        async def abort_when_cancelled() -> None:
+            nonlocal aborted
+            try:
+                await trio.sleep_forever()
+            finally:
+                if not finished:
+                    aborted = True
+                    runner.abort()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(abort_when_cancelled)
+            done = await trio.to_thread.run_sync(trip)
+            finished = True
+            nursery.cancel_scope.cancel()
+        if aborted:
+            await trio.lowlevel.checkpoint()  # cancelled: the killed trip's outcome is dropped
+        return done
 
     def _rejects(self, validation: Validation) -> bool:
         """Whether the confidence is below the reject threshold (the input is not converted)."""

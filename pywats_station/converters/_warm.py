@@ -255,6 +255,15 @@ class WarmWorker:
         self._served += 1
         return self._exchange(payload, timeout, max_reply, limits)
 
+    def abort(self) -> None:
+        """Kill the running child's process group now, from any thread (without the lock: a
+        request in progress sees its child die and fails at once). The next input starts a
+        fresh child."""
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
     def close(self) -> None:
         """Stop the child (its stdin closes; killed if it does not exit at once). Final."""
         with self._lock:

@@ -144,3 +144,45 @@ def test_one_warm_worker_serves_the_inputs_and_faults_fail_only_their_input(
     finally:
         if station.running():
             station.stop()
+
+
+def test_a_stop_does_not_wait_out_a_hung_conversion(
+    tmp_path: Path, server: EmulatorProcess
+) -> None:
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    station = Station(tmp_path / "home", server)
+    station.config_dir.mkdir(parents=True)
+    (station.config_dir / "scripted.py").write_text(CONVERTER, encoding="utf-8")
+    station.write_config(
+        textwrap.dedent(
+            f"""
+            [[converters]]
+            name = "scripted"
+            kind = "scripted.py"
+            watch = "{inbox}"
+            settle = 0.2
+            timeout = 120.0
+            """
+        )
+    )
+    station.start()
+    assert station.process is not None
+    daemon = station.process.pid
+    try:
+        wait_for(lambda: (inbox / "Done").is_dir(), what="the converter to watch")
+        (inbox / "unit.txt").write_text("hang", encoding="utf-8")
+        wait_for(lambda: bool(workers(daemon)), what="the warm worker")
+        (child,) = workers(daemon)
+        time.sleep(1.0)  # inside convert(), asleep for an hour
+        stopping = time.monotonic()
+        assert station.stop(timeout=60) == 0
+        assert time.monotonic() - stopping < 15, "the stop waited for the hung conversion"
+        assert not alive(child)
+        # The input was not converted, nor failed: it stays for the next start.
+        assert (inbox / "unit.txt").read_text() == "hang"
+        error = inbox / "Error"
+        assert not error.exists() or not any(error.iterdir())
+    finally:
+        if station.running():
+            station.stop(signal.SIGKILL)
