@@ -14,8 +14,9 @@ Three ways, all blocking (the daemon calls them through ``trio.to_thread.run_syn
   converters use a warm child instead, reused across inputs, with the same limits:
   :mod:`pywats_station.converters._warm`): ``python -m pywats_station.converters._child``, with
   an address-space limit (``RLIMIT_AS``) and a CPU-time limit (``RLIMIT_CPU``) that it sets on
-  itself before importing the converter, a wall-clock timeout enforced here (the whole process group is killed), and a
-  reduced environment (no tokens or passwords of the daemon's). A converter that hangs,
+  itself before importing the converter, a wall-clock timeout enforced here (the whole process
+  group is killed), and a reduced environment (no tokens or passwords of the daemon's). A
+  converter that hangs,
   crashes, calls ``os._exit``, eats memory or writes garbage gives a ``Failed`` with a reason
   that says which.
 
