@@ -75,7 +75,10 @@ def _counted(test: _F) -> _F:
             record["failure"] = failure
         elif path.exists() and "failure" in json.loads(path.read_text()):
             record["failure"] = json.loads(path.read_text())["failure"]
-        path.write_text(json.dumps(record))
+        # Replaced whole: a run stopped by its time limit never leaves half a file.
+        partial = path.with_suffix(".tmp")
+        partial.write_text(json.dumps(record))
+        partial.replace(path)
 
     @functools.wraps(inner)
     def count(*args: Any, **kwargs: Any) -> Any:
