@@ -20,19 +20,18 @@ into it before its watch existed is found by the next listing.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import os
-import struct
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import trio
 
 __all__ = ["Changes", "Inotify", "available"]
 
+# The kernel's event bits (inotify(7)); inotify_simple wraps the three system calls.
 IN_ATTRIB = 0x00000004
 IN_CLOSE_WRITE = 0x00000008
 IN_MOVED_FROM = 0x00000040
@@ -59,21 +58,14 @@ _MASK = (
     | IN_ONLYDIR
 )
 _COMPLETE = IN_CLOSE_WRITE | IN_MOVED_TO
-_EVENT = struct.Struct("iIII")  # wd, mask, cookie, len (then len bytes of name)
-_READ_SIZE = 64 * 1024
 MAX_WATCHES = 4096  # folders of one recursive watch; beyond, the timer's rescans must do
 
-_libc: ctypes.CDLL | None = None
 
+def _library() -> Any:
+    """inotify_simple, imported on first use (it loads the C library when imported)."""
+    import inotify_simple
 
-def _lib() -> ctypes.CDLL:
-    global _libc
-    if _libc is None:
-        lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        lib.inotify_init1.argtypes = [ctypes.c_int]
-        lib.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
-        _libc = lib
-    return _libc
+    return inotify_simple
 
 
 def available() -> bool:
@@ -81,10 +73,10 @@ def available() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        lib = _lib()
-    except OSError:
+        _library()
+    except (ImportError, OSError, AttributeError):
         return False
-    return hasattr(lib, "inotify_init1")
+    return True
 
 
 @dataclass
@@ -113,11 +105,7 @@ class Inotify:
     """
 
     def __init__(self, folder: Path, *, recursive: bool) -> None:
-        fd = _lib().inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        if fd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err))
-        self._fd = fd
+        self._notify: Any = _library().INotify(nonblocking=True)
         self.folder = folder
         self.recursive = recursive
         self.truncated = False  # more folders than MAX_WATCHES: some are not watched
@@ -132,9 +120,7 @@ class Inotify:
 
     def close(self) -> None:
         """Close the descriptor (idempotent)."""
-        fd, self._fd = self._fd, -1
-        if fd >= 0:
-            os.close(fd)
+        self._notify.close()
 
     def __enter__(self) -> Inotify:
         return self
@@ -144,10 +130,10 @@ class Inotify:
 
     def _add(self, folder: Path, *, follow: bool = False) -> None:
         mask = _MASK if follow else _MASK | IN_DONT_FOLLOW
-        wd = _lib().inotify_add_watch(self._fd, os.fsencode(folder), mask)
-        if wd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err), str(folder))
+        try:
+            wd: int = self._notify.add_watch(folder, mask)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(folder)) from None
         self._dirs[wd] = folder
 
     def _add_tree(self, top: Path) -> None:
@@ -167,21 +153,16 @@ class Inotify:
 
     async def read(self) -> Changes:
         """Wait for events (no wake-up until there is one) and return what they say."""
-        await trio.lowlevel.wait_readable(self._fd)
+        await trio.lowlevel.wait_readable(self._notify.fileno())
         try:
-            data = os.read(self._fd, _READ_SIZE)
+            events = self._notify.read(timeout=0)
         except BlockingIOError:
             return Changes()
-        return self._parse(data)
+        return self._parse(events)
 
-    def _parse(self, data: bytes) -> Changes:
+    def _parse(self, events: list[Any]) -> Changes:
         changes = Changes()
-        offset = 0
-        while offset + _EVENT.size <= len(data):
-            wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
-            offset += _EVENT.size
-            raw = data[offset : offset + length].split(b"\0", 1)[0]
-            offset += length
+        for wd, mask, _cookie, name in events:
             if mask & IN_Q_OVERFLOW:
                 changes.overflow = True
                 continue
@@ -198,7 +179,7 @@ class Inotify:
                     changes.lost = True
                 changes.paths.add(folder)
                 continue
-            path = folder / os.fsdecode(raw) if raw else folder
+            path = folder / name if name else folder
             changes.paths.add(path)
             if mask & IN_ISDIR:
                 if self.recursive and mask & (IN_CREATE | IN_MOVED_TO):
