@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import enum
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 import trio
 
+if TYPE_CHECKING:
+    from pywats_station.queue import Entry
+
 __all__ = ["ConnectionState", "Counters", "Runtime", "StatusSnapshot", "UploadWait"]
+
+# WSJF bytes of just-queued reports the uploader may be offered in memory (Runtime.hand_over):
+# as much as one claim of the uploader reads from disk.
+HAND_OVER_BYTES = 8 * 1024 * 1024
 
 
 class ConnectionState(enum.StrEnum):
@@ -122,6 +130,10 @@ class Runtime:
     check_now: trio.Event = field(default_factory=trio.Event)
     # Set when a report was queued, so the uploader looks at the queue at once.
     queue_changed: trio.Event = field(default_factory=trio.Event)
+    # Entries a converter has just queued, with their WSJF bytes, for the uploader to claim
+    # without a folder walk and a read (``ReportQueue.claim_put``); a hint only: what is not
+    # claimed from here is found on disk. Bounded by ``hand_over``.
+    just_queued: list[tuple[Entry, bytes]] = field(default_factory=list)
     # Set by the connection actor on each (re)connect, for the sync actor.
     reconnected: trio.Event = field(default_factory=trio.Event)
 
@@ -168,4 +180,19 @@ class Runtime:
 
     def wake_uploader(self) -> None:
         """Tell the uploader that the queue has new work."""
+        self.queue_changed.set()
+
+    def hand_over(self, queued: Iterable[tuple[Entry, bytes]]) -> None:
+        """Offer entries just queued to the uploader (see ``just_queued``), then wake it.
+
+        Only while online (offline, the reports would wait in memory as well as on disk) and
+        up to :data:`HAND_OVER_BYTES`: the rest is claimed from the queue's folder as before.
+        """
+        if self.online.is_set():
+            held = sum(len(wsjf) for _, wsjf in self.just_queued)
+            for entry, wsjf in queued:
+                held += len(wsjf)
+                if held > HAND_OVER_BYTES:
+                    break
+                self.just_queued.append((entry, wsjf))
         self.queue_changed.set()

@@ -215,6 +215,8 @@ class _Queued:
     entries: list[Entry]
     depth: int
     units: list[Unit]
+    # Each entry's WSJF bytes, in the order of `entries`: offered to the uploader in memory.
+    payloads: list[bytes]
 
 
 @dataclass
@@ -786,7 +788,9 @@ class _Worker:
             entries.append(queue.put(report_id, data, source=source, unit=unit))
             failpoint("convert.put")  # some of an input's reports queued, not all
         # The depth is a counter; stats() would read the oldest entry's header as well.
-        return _Queued(entries, queue.depth(), [unit for _, _, unit in payloads])
+        return _Queued(
+            entries, queue.depth(), [unit for _, _, unit in payloads], [d for _, d, _ in payloads]
+        )
 
     def _announce(self, queued: _Queued, *, path: str, started: float) -> None:
         """Count the queued reports, wake the uploader, publish the file's and reports' events.
@@ -795,7 +799,9 @@ class _Worker:
         """
         entries, depth = queued.entries, queued.depth
         self.host.runtime.counters.queued += len(entries)
-        self.host.runtime.wake_uploader()
+        # The uploader may claim them with the bytes in hand, without walking the folder and
+        # reading the files again (it does that for whatever it cannot claim so).
+        self.host.runtime.hand_over(zip(entries, queued.payloads, strict=True))
         converted = FileConverted(
             converter=self.cfg.name,
             path=path,

@@ -124,15 +124,31 @@ async def _feed(
     batch: int,
 ) -> None:
     runtime, queue = ctx.runtime, ctx.queue
+    # False right after entries were claimed from `just_queued`: nothing else was due then,
+    # so the next look waits to be woken instead of walking the folder for nothing.
+    walk = True
     while True:
         if not runtime.online.is_set():
             await runtime.online.wait()
+        if not walk and not runtime.just_queued:
+            walk = True
+            _settle(ctx, in_flight)
+            # At once if anything woke the uploader since that claim (the event is the one
+            # reset before it); then the next look walks, or claims what was handed over.
+            await _wait_for_work(ctx)
+            continue
         runtime.queue_changed = trio.Event()
-        # Claimed and read in a worker thread: reading files on the loop could stall it on
-        # slow storage (SD cards).
-        claimed = await trio.to_thread.run_sync(
-            queue.claim, ctx.clock(), batch, frozenset(in_flight), _BATCH_BYTES
-        )
+        handed, runtime.just_queued = runtime.just_queued, []
+        # Just queued by a converter, and nothing else due: claimed with the bytes in hand, on
+        # the loop (no file is read). Otherwise (None) the folder is walked, as for any entry.
+        claimed = queue.claim_put(handed) if handed else None
+        walk = not claimed
+        if claimed is None:
+            # In a worker thread: waiting for the queue's lock (a converter's put holds it
+            # through its fsyncs), or a walk, whose reads could stall the loop on slow storage.
+            claimed, walk = await trio.to_thread.run_sync(
+                _claim, queue, handed, ctx.clock(), batch, frozenset(in_flight)
+            )
         _settle(ctx, in_flight)  # what was accepted while the walk held the queue
         if not claimed:
             await _wait_for_work(ctx)
@@ -141,6 +157,22 @@ async def _feed(
             in_flight[entry.seq] = entry
         for item in claimed:
             await send.send(item)
+
+
+def _claim(
+    queue: ReportQueue,
+    handed: list[tuple[Entry, bytes]],
+    now: float,
+    batch: int,
+    exclude: frozenset[int],
+) -> tuple[list[tuple[Entry, bytes]], bool]:
+    """Claim ``handed`` once the queue is free, else walk the folder (in a worker thread);
+    and whether the next look must walk (see ``_feed``)."""
+    if handed:
+        claimed = queue.claim_put(handed, wait=True)
+        if claimed:
+            return claimed, False
+    return queue.claim(now, batch, exclude, _BATCH_BYTES), True
 
 
 async def _wait_for_work(ctx: _Context) -> None:

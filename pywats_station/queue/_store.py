@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import builtins
 import logging
+import os
 import random
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -390,6 +391,49 @@ class ReportQueue:
                     self._ledger.started(entry, new, got[1])
                     out.append((new, got[0]))
             return out
+
+    def claim_put(
+        self, put: Sequence[tuple[Entry, bytes]], wait: bool = False
+    ) -> builtins.list[tuple[Entry, bytes]] | None:
+        """Claim entries this process has just ``put``, with the WSJF bytes it still holds.
+
+        For the uploader on the event loop: no folder walk, no read of the file (the caller
+        wrote those bytes). Only when they are all that is due, so that FIFO order holds:
+        ``None`` (nothing claimed; walk with ``claim``) if anything else is queued or failed,
+        if one of them was claimed or changed meanwhile, or if a worker thread holds the queue
+        (the loop never waits for its lock), unless ``wait`` (in a worker thread: a ``put`` holds
+        the lock through its fsyncs). An entry removed meanwhile (purged) is left out. Once it
+        returns a list, nothing else is queued or failed: no walk is needed.
+        """
+        if not self._lock.acquire(blocking=wait):
+            return None
+        try:
+            self._check_open()
+            ledger = self._ledger
+            if any(
+                ledger.known(e.seq) is not None or e.state is not EntryState.QUEUED for e, _ in put
+            ):
+                return None  # claimed by a walk, or given a sidecar: the walk sorts it out
+            sizes: builtins.list[int | None] = []
+            for entry, _ in put:
+                try:
+                    # One stat: still there (not purged), and its size for the removal.
+                    path = self._folder.payload_path(entry.seq, entry.report_id)
+                    sizes.append(os.stat(path).st_size)
+                except FileNotFoundError:
+                    sizes.append(None)
+            present = sum(size is not None for size in sizes)
+            if ledger.counts[EntryState.FAILED] or ledger.counts[EntryState.QUEUED] != present:
+                return None  # others are due too (or arrived behind our back): walk, FIFO
+            out: builtins.list[tuple[Entry, bytes]] = []
+            for (entry, wsjf), size in zip(put, sizes, strict=True):
+                if size is not None:
+                    new = started(entry)
+                    ledger.started(entry, new, size)
+                    out.append((new, wsjf))
+            return out
+        finally:
+            self._lock.release()
 
     def start(self, entry: Entry) -> Entry:
         """Mark an entry UPLOADING, in memory only (after a crash it is due again).

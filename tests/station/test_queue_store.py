@@ -245,6 +245,76 @@ def test_claim_returns_entries_with_their_bytes_each_file_read_once(
     assert len(payload_files(queue.path)) == 2
 
 
+def test_claim_put_claims_just_put_entries_without_reading_them(
+    queue: ReportQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The uploader's hand-over: the bytes the converter holds, no file opened, exclusive."""
+    put = [(e, wsjf(e.seq)) for e in put_n(queue, 3)]
+    opened: list[str] = []
+    real_open = open
+
+    def counting_open(file: str, *args: object, **kwargs: object) -> object:
+        opened.append(os.fspath(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    got = queue.claim_put(put)
+    monkeypatch.undo()
+    assert got is not None
+    assert [(e.seq, e.state) for e, _ in got] == [(n, EntryState.UPLOADING) for n in (1, 2, 3)]
+    assert [data for _, data in got] == [wsjf(n) for n in (1, 2, 3)]
+    assert opened == []
+    assert queue.claim(NOW, 10) == []  # exclusive: a walk does not claim them again
+    assert queue.claim_put(put) is None  # nor does a second hand-over
+    for entry, _ in got:
+        queue.complete(entry)
+    assert (queue.depth(), payload_files(queue.path)) == (0, [])
+    assert queue.stats().bytes == 0  # the sizes the stat recorded were the files' own
+
+
+def test_claim_put_declines_when_others_are_due_or_it_was_claimed(queue: ReportQueue) -> None:
+    """FIFO holds: an older entry (or a failed one) is claimed by a walk first; an entry a walk
+    claimed already is not claimed twice; a purged one is left out."""
+    [older] = put_n(queue, 1)
+    [new] = put_n(queue, 1, start=2)
+    assert queue.claim_put([(new, wsjf(2))]) is None  # entry 1 is older: walk
+    [(claimed, _)] = queue.claim(NOW, 1)
+    assert claimed.seq == older.seq
+    queue.fail(claimed, error="x", now=NOW)
+    assert queue.claim_put([(new, wsjf(2))]) is None  # a failed entry waits: walk
+    queue.purge(older.report_id)
+    [(walked, _)] = queue.claim(NOW, 1)
+    assert walked.seq == new.seq
+    assert queue.claim_put([(new, wsjf(2))]) is None  # claimed by the walk already
+    queue.complete(walked)
+    [third] = put_n(queue, 1, start=3)
+    [fourth] = put_n(queue, 1, start=4)
+    queue.purge(third.report_id)
+    got = queue.claim_put([(third, wsjf(3)), (fourth, wsjf(4))])
+    assert got is not None
+    assert [e.seq for e, _ in got] == [fourth.seq]
+
+
+def test_claim_put_never_waits_for_the_lock(queue: ReportQueue) -> None:
+    put = [(e, wsjf(e.seq)) for e in put_n(queue, 1)]
+    release, holding = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with queue._lock:
+            holding.set()
+            release.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        holding.wait()
+        assert queue.claim_put(put) is None
+    finally:
+        release.set()
+        holder.join()
+    assert queue.claim_put(put) is not None
+
+
 def test_claim_stops_at_its_byte_budget_but_always_claims_one(queue: ReportQueue) -> None:
     put_n(queue, 6)
     size = len(wsjf(1))

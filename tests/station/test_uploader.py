@@ -181,3 +181,59 @@ async def test_a_failed_upload_is_retried_when_its_backoff_ends_not_at_the_idle_
             await up.tree.stop()
         assert up.runtime.counters.upload_failures == 1
         assert stored_ids(fake) == {report_id.lower()}
+
+
+def uploaded(up: Uploader, n: int) -> bool:
+    return up.runtime.counters.uploaded == n
+
+
+async def test_reports_handed_over_by_a_converter_are_uploaded_without_a_folder_walk(
+    queue: ReportQueue, fake: FakeWATS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a converter queues is offered in memory (``Runtime.hand_over``): the uploader claims
+    it with the bytes in hand, and walks the queue's folder only at its start."""
+    walks: list[int] = []
+    real_claim = queue.claim
+
+    def counted_claim(*args: object) -> object:
+        walks.append(1)
+        return real_claim(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(queue, "claim", counted_claim)
+    up = Uploader(queue, fake)
+    reports = [report(n) for n in range(20)]
+    async with trio.open_nursery() as nursery:
+        await nursery.start(up.tree.run)
+        await up.wait_until(lambda: len(walks) == 1, "the first look at the queue")
+        for n, (report_id, data) in enumerate(reports, start=1):
+            entry = queue.put(report_id, data)
+            up.runtime.hand_over([(entry, data)])
+            await up.wait_until(partial(uploaded, up, n), f"upload {n}")
+        await up.tree.stop()
+    assert walks == [1]
+    assert stored_ids(fake) == {i.lower() for i, _ in reports}
+    assert sum(e.method == "POST" for e in fake.log) == 20  # each sent once
+    assert queue.depth() == 0
+    assert not list(queue.path.glob("entries/*/*"))
+
+
+async def test_a_hand_over_is_only_a_hint(queue: ReportQueue, fake: FakeWATS) -> None:
+    """Offline, nothing is held in memory; an entry queued before (found by a walk) and the one
+    handed over are each sent once (which goes first: tests/station/test_queue_store.py)."""
+    older_id, older = report(1)
+    queue.put(older_id, older)
+    up = Uploader(queue, fake)
+    up.runtime.online = trio.Event()  # offline
+    newer_id, newer = report(2)
+    entry = queue.put(newer_id, newer)
+    up.runtime.hand_over([(entry, newer)])
+    assert up.runtime.just_queued == []
+    up.runtime.online.set()
+    up.runtime.hand_over([(entry, newer)])
+    assert len(up.runtime.just_queued) == 1
+    async with trio.open_nursery() as nursery:
+        await nursery.start(up.tree.run)
+        await up.wait_until(lambda: queue.depth() == 0, "both uploads")
+        await up.tree.stop()
+    posted = sorted(str(e.report_id).lower() for e in fake.log if e.method == "POST")
+    assert posted == sorted([older_id.lower(), newer_id.lower()])
