@@ -27,6 +27,7 @@ from pathlib import Path
 __all__ = ["SystemdBox", "unavailable_reason"]
 
 SYSTEMD = Path("/lib/systemd/systemd")
+HOST_TMP = Path("/run/box/host-tmp")  # the host's /tmp, read-only, inside the box
 
 # Units that act on the shared kernel, devices or folders: masked inside the box.
 _MASKED = (
@@ -57,8 +58,12 @@ _MASKED = (
 _BOOT = r"""
 set -eu
 mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /run/systemd/system /run/box /run/box/host-tmp
+# The host's /tmp stays reachable, read-only, under /run/box/host-tmp (a checkout or its
+# virtual environment may live there), before a fresh tmpfs hides it at /tmp.
+mount --bind /tmp /run/box/host-tmp
+mount -o remount,bind,ro /run/box/host-tmp
 mount -t tmpfs -o mode=1777 tmpfs /tmp
-mkdir -p /run/systemd/system /run/box
 for d in etc var; do
   mkdir -p /run/box/$d/up /run/box/$d/work
   mount -t overlay overlay -o lowerdir=/$d,upperdir=/run/box/$d/up,workdir=/run/box/$d/work /$d
@@ -154,6 +159,13 @@ class SystemdBox:
             except OSError:
                 continue
         return 0
+
+    @staticmethod
+    def inside(path: Path) -> Path:
+        """Where a host path is seen inside the box (the host's ``/tmp`` is hidden by its own)."""
+        if path.is_relative_to("/tmp"):
+            return HOST_TMP / path.relative_to("/tmp")
+        return path
 
     def path(self, path: str | Path) -> Path:
         """A path of the box as the host reaches it."""

@@ -78,7 +78,12 @@ def _service_program(box: SystemdBox) -> Path:
     venv = Path("/var/lib/pywats-e2e/venv")
     box.run(str(python / "bin" / version), "-m", "venv", "--without-pip", str(venv))
     site = box.path(venv / "lib" / version / "site-packages")
-    (site / "pywats-e2e.pth").write_text(f"import site; site.addsitedir({str(PURELIB)!r})\n")
+    # The checkout first (an editable install's own .pth names its host path, which a checkout
+    # under /tmp makes invisible in the box), then this environment's packages.
+    checkout, purelib = str(box.inside(CHECKOUT)), str(box.inside(PURELIB))
+    (site / "pywats-e2e.pth").write_text(
+        f"import site, sys; sys.path.insert(0, {checkout!r}); site.addsitedir({purelib!r})\n"
+    )
     program = venv / "bin" / "pywats-station"
     box.path(program).write_text(
         f"#!{venv}/bin/python\nimport sys\nfrom pywats_station.cli import main\nsys.exit(main())\n"
