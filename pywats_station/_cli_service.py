@@ -203,6 +203,14 @@ def plan_install(
                 "`python3 -m venv /opt/pywats-station` (docs/operations.md)",
                 ExitCode.CONFIG,
             )
+        # PrivateTmp=yes gives the service /tmp and /var/tmp of its own: a program there is gone.
+        if program is not None and any(program.is_relative_to(t) for t in ("/tmp", "/var/tmp")):
+            raise CliError(
+                f"the service cannot run {program}: the unit gives it a private /tmp and "
+                "/var/tmp (PrivateTmp=yes), where this program is not; install pyWATS outside "
+                "them, e.g. `python3 -m venv /opt/pywats-station` (docs/operations.md)",
+                ExitCode.CONFIG,
+            )
 
     if system.owner_of(user) is None:
         if not create_user:

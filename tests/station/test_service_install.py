@@ -396,6 +396,17 @@ def test_a_program_whose_python_the_service_cannot_reach_is_refused(
     assert "/home/tester/venv/bin/python" in plan.unit_text
 
 
+def test_a_program_under_tmp_is_refused(machine: FakeMachine) -> None:
+    """PrivateTmp=yes hides the host's /tmp from the service: a venv there would be 203/EXEC."""
+    machine.users["pywats"] = machine.users["root"]
+    python = machine.path(Path("/tmp/try/venv/bin/python"))
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    machine.path(PROGRAM).write_text("#!/tmp/try/venv/bin/python\n")
+    with pytest.raises(CliError, match=r"cannot run /tmp/try/venv/bin/python: .*PrivateTmp"):
+        _install(machine, "--dry-run")
+
+
 def test_the_raspberry_pi_example_installs_with_every_folder_writable(
     machine: FakeMachine, capsys: pytest.CaptureFixture[str]
 ) -> None:
