@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import trio
 
-from pywats_station.actors import converter as converter_module
+from pywats_station.actors import _input_pipeline as pipeline_module
 from pywats_station.converters._sources import content_key as real_content_key
 from pywats_station.converters._sources import to_error as real_to_error
 from tests.station.control.daemon_helpers import Station, running_station, wait_until
@@ -50,7 +50,7 @@ def buggy_content_key(monkeypatch: pytest.MonkeyPatch) -> None:
             raise RuntimeError("a bug of ours")
         return real_content_key(path, *args)
 
-    monkeypatch.setattr(converter_module, "content_key", content_key)
+    monkeypatch.setattr(pipeline_module, "content_key", content_key)
 
 
 def log_messages(station: Station, needle: str) -> list[str]:
@@ -98,7 +98,7 @@ async def test_when_even_the_move_fails_the_file_is_not_retried_until_it_changes
                 raise OSError(5, "Input/output error")  # the error folder's share is gone
             return real_to_error(source, *args, **kwargs)
 
-        monkeypatch.setattr(converter_module, "to_error", to_error)
+        monkeypatch.setattr(pipeline_module, "to_error", to_error)
         _, poison = make_report(1)
         source = station.inbox / POISON
         source.write_bytes(poison)
