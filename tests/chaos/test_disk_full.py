@@ -23,7 +23,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,24 @@ def free_pages(path: Path, pages: int) -> None:
     os.truncate(path, max(0, size - pages * PAGE))
 
 
+def arrive_on_full_disk(filler: Path, arrive: Callable[[int], None]) -> None:
+    """Free just room for one more source (none for the queue) and drop it there.
+
+    The daemon may take a freed page first (a queue entry it tries to write meanwhile), so
+    the drop itself can meet ENOSPC: then a page more, a few times at most.
+    """
+    for _ in range(8):
+        free_pages(filler, 1)
+        try:
+            arrive(1)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+        else:
+            return
+    raise AssertionError("8 pages freed and still no room for one source")
+
+
 def queue_depth(station: Station) -> int:
     depth: int = station.status().get("queue", {}).get("depth", 0)
     return depth
@@ -205,8 +223,7 @@ def test_a_full_disk_corrupts_nothing_says_so_and_recovers(tmp_path: Path, holde
             filler = holder.view("filler.bin")
             sc.counts.extra["filled_bytes"] = fill(filler)
             for _ in range(WHILE_FULL):
-                free_pages(filler, 1)  # just room for one more source, none for the queue
-                arrive(1)
+                arrive_on_full_disk(filler, arrive)
             seen: list[str] = []
 
             def says_full() -> bool:
@@ -230,7 +247,9 @@ def test_a_full_disk_corrupts_nothing_says_so_and_recovers(tmp_path: Path, holde
             sc.counts.rounds += 1
             with ReportQueue.open(station.queue_dir) as queue:  # on the full disk
                 found = queue.verify()
-            assert (found.ok, found.corrupt) == (STUCK, 0), found
+            # The stuck ones at least (a freed page may have let one more entry in): all intact.
+            assert found.corrupt == 0, found
+            assert found.ok >= STUCK, found
             sc.counts.extra["verified_while_full"] = found.ok
             station.start()
             wait_for(lambda: station.status().get("connection") == "online", 30, "restarted")
