@@ -2,9 +2,10 @@
 
 One actor per configured converter, under the ``converters`` supervisor:
 
-* **file** converters watch their folder (watchfiles, plus a periodic rescan as a safety net
-  for file systems without change events); **folder** converters watch for ready sub-folders;
-  **scheduled** converters run on their schedule.
+* **file** converters watch their folder (inotify on trio's loop, asleep while nothing changes;
+  watchfiles and a periodic rescan only where events cannot be trusted: see
+  :mod:`pywats_station.actors._folder_watch`); **folder** converters watch for ready
+  sub-folders; **scheduled** converters run on their schedule.
 * On start-up the folder is scanned, so files that arrived while the daemon was down are
   converted, oldest first, exactly once.
 * A file is read only once it has stopped changing (same size and modification time for
