@@ -160,6 +160,30 @@ class ConverterRunner:
             return Validation(confidence=1.0, message=reply.reason), reply
         return validation_of(reply), reply.result
 
+    def convert_builtin(
+        self,
+        target: Path | None,
+        ctx: ConverterContext,
+        data: ContextData,
+        limits: OutputLimits,
+        release: Callable[[], None],
+    ) -> ConversionResult:
+        """A built-in's conversion, blocking (in a worker thread): here for small inputs, in a
+        child process above ``child_process_above`` (see :func:`convert_builtin`)."""
+        return convert_builtin(
+            self.instance,
+            self.cfg.kind,
+            target,
+            ctx,
+            data,
+            limits=limits,
+            child_above=self.cfg.child_process_above,
+            timeout=self.cfg.timeout,
+            memory_mb=self.cfg.memory_mb,
+            log=self.log,
+            on_release=release,
+        )
+
     async def convert(self, target: Path | None) -> ConversionResult:
         """Convert ``target`` (``None``: a scheduled run); failures come back as results."""
         limits = self.limits()
@@ -170,21 +194,9 @@ class ConverterRunner:
             # a child sends back are decoded here: once they are dropped (queued, or not), the
             # heap they used is handed back too.
             release = release_soon(trio.lowlevel.current_trio_token())
-            instance, ctx = self.instance, self.context()
+            ctx = self.context()
             return await trio.to_thread.run_sync(
-                lambda: convert_builtin(
-                    instance,
-                    self.cfg.kind,
-                    target,
-                    ctx,
-                    data,
-                    limits=limits,
-                    child_above=self.cfg.child_process_above,
-                    timeout=self.cfg.timeout,
-                    memory_mb=self.cfg.memory_mb,
-                    log=self.log,
-                    on_release=release,
-                )
+                lambda: self.convert_builtin(target, ctx, data, limits, release)
             )
         if self.pending and self.pending[0] == target:
             result: ConversionResult = self.pending.pop()

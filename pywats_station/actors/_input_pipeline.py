@@ -44,14 +44,13 @@ from pywats_station.converters._intake import (
     NotAnInput,
     check_input,
 )
-from pywats_station.converters._placement import convert_builtin, release_soon
+from pywats_station.converters._placement import release_soon
 from pywats_station.converters._sources import (
     SourceState,
     content_key,
     post_process,
     to_error,
 )
-from pywats_station.converters.sandbox import OutputLimits
 from pywats_station.queue import Entry, QueueFull, Unit, unit_of
 
 if TYPE_CHECKING:
@@ -202,11 +201,7 @@ class InputPipeline:
         runner = self.runner
         ctx, data = runner.context(), runner.context_data()
         release = release_soon(trio.lowlevel.current_trio_token())
-        limits = OutputLimits(
-            max_report_size=self.cfg.max_report_size,
-            max_output_size=self.cfg.max_output_size,
-            settings=f"converters.{self.cfg.name}",
-        )
+        limits = runner.limits()
         instance = runner.instance
 
         def trip() -> Trip:
@@ -224,19 +219,7 @@ class InputPipeline:
             if self._rejects(done.validation):
                 return done
             failpoint("convert.before_convert")
-            done.result = convert_builtin(
-                instance,
-                self.cfg.kind,
-                path,
-                ctx,
-                data,
-                limits=limits,
-                child_above=self.cfg.child_process_above,
-                timeout=self.cfg.timeout,
-                memory_mb=self.cfg.memory_mb,
-                log=self.log,
-                on_release=release,
-            )
+            done.result = runner.convert_builtin(path, ctx, data, limits, release)
             failpoint("convert.converted")
             if isinstance(done.result, Converted):
                 self._key_and_put(path, done)
