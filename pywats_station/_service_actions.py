@@ -113,6 +113,19 @@ class Run(Action):
             raise ActionError(f"`{self.describe()}` failed: {detail}")
 
 
+def _owner(system: System, user: str, path: Path) -> Owner:
+    """``user``'s entry (uid, gid), or :class:`ActionError` naming what it was to own."""
+    owner = system.owner_of(user)
+    if owner is None:
+        raise ActionError(f"no user {user!r} to own {path}")
+    return owner
+
+
+def _chown_chmod(target: Path, owner: Owner, mode: int) -> None:
+    os.chown(target, owner.uid, owner.gid, follow_symlinks=False)
+    os.chmod(target, mode)
+
+
 @dataclass(frozen=True)
 class MakeDir(Action):
     """Create a folder (missing parents too, owned by root, mode 0755) with an owner and mode."""
@@ -125,15 +138,12 @@ class MakeDir(Action):
         return f"mkdir {self.path}  (owner {self.user}, mode {self.mode:04o})"
 
     def apply(self, system: System) -> None:
-        target = system.path(self.path)
-        owner = system.owner_of(self.user)
-        if owner is None:
-            raise ActionError(f"no user {self.user!r} to own {self.path}")
+        owner = _owner(system, self.user, self.path)
         try:
+            target = system.path(self.path)
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
             target.mkdir(mode=0o700, exist_ok=True)
-            os.chown(target, owner.uid, owner.gid, follow_symlinks=False)
-            os.chmod(target, self.mode)
+            _chown_chmod(target, owner, self.mode)
         except OSError as exc:
             raise ActionError(f"cannot create {self.path}: {exc.strerror}") from exc
 
@@ -150,13 +160,9 @@ class SetOwnerMode(Action):
         return f"chown {self.user}: {self.path} && chmod {self.mode:04o} {self.path}"
 
     def apply(self, system: System) -> None:
-        target = system.path(self.path)
-        owner = system.owner_of(self.user)
-        if owner is None:
-            raise ActionError(f"no user {self.user!r} to own {self.path}")
+        owner = _owner(system, self.user, self.path)
         try:
-            os.chown(target, owner.uid, owner.gid, follow_symlinks=False)
-            os.chmod(target, self.mode)
+            _chown_chmod(system.path(self.path), owner, self.mode)
         except OSError as exc:
             raise ActionError(f"cannot change {self.path}: {exc.strerror}") from exc
 
