@@ -161,16 +161,22 @@ def store_token(paths: InstancePaths, token: str) -> Path:
     token = token.strip()
     if not token:
         raise ValueError("the token is empty")
+    return _store_secret(paths, KEY_FILE, TOKEN_FILE, token)
+
+
+def _store_secret(paths: InstancePaths, key_file: str, secret_file: str, text: str) -> Path:
+    """Encrypt ``text`` into ``secret_file`` with the key in ``key_file`` (made when missing
+    or unreadable), both in the instance's secrets folder, private to the folder's owner."""
     folder = _secrets_dir(paths, create=True)
     try:
-        key = _read_private(folder / KEY_FILE)
+        key = _read_private(folder / key_file)
         fernet = Fernet(key) if key else None
     except (SecretsError, ValueError):
         fernet = None
     if fernet is None:
-        fernet = Fernet(_create_key(folder))
-    target = folder / TOKEN_FILE
-    atomic_write(target, fernet.encrypt(token.encode("utf-8")), mode=0o600)
+        fernet = Fernet(_create_key(folder, key_file))
+    target = folder / secret_file
+    atomic_write(target, fernet.encrypt(text.encode("utf-8")), mode=0o600)
     give_to_folder_owner(target)
     return target
 
@@ -358,18 +364,7 @@ def store_proxy_password(paths: InstancePaths, password: str) -> Path:
     """
     if not password:
         raise ValueError("the proxy password is empty")
-    folder = _secrets_dir(paths, create=True)
-    try:
-        key = _read_private(folder / PROXY_KEY_FILE)
-        fernet = Fernet(key) if key else None
-    except (SecretsError, ValueError):
-        fernet = None
-    if fernet is None:
-        fernet = Fernet(_create_key(folder, PROXY_KEY_FILE))
-    target = folder / PROXY_PASSWORD_FILE
-    atomic_write(target, fernet.encrypt(password.encode("utf-8")), mode=0o600)
-    give_to_folder_owner(target)
-    return target
+    return _store_secret(paths, PROXY_KEY_FILE, PROXY_PASSWORD_FILE, password)
 
 
 def load_proxy_password(paths: InstancePaths) -> str | None:
